@@ -1,0 +1,25 @@
+//===- QoptOps.h - qopt operations ------------------------------*- C++ -*-===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_DIALECT_QOPT_IR_QOPTOPS_H
+#define QOPT_DIALECT_QOPT_IR_QOPTOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "qopt/Dialect/Qopt/IR/QoptDialect.h"
+
+#include "qopt/Dialect/Qopt/IR/QoptOpInterfaces.h.inc"
+
+#define GET_OP_CLASSES
+#include "qopt/Dialect/Qopt/IR/QoptOps.h.inc"
+
+#endif // QOPT_DIALECT_QOPT_IR_QOPTOPS_H

@@ -1,0 +1,40 @@
+//===- InitAll.cpp - Register qopt's dialects and passes ------------------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/InitAllDialects.h"
+#include "qopt/InitAllPasses.h"
+
+#include "qopt/Dialect/Qopt/IR/QoptOps.h"
+#include "qopt/Dialect/Qopt/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Transforms/Passes.h"
+
+void mlir::qopt::registerAllDialects(DialectRegistry &registry) {
+  registry.insert<qopt::QoptDialect, arith::ArithDialect, func::FuncDialect,
+                  quant::QuantDialect, tensor::TensorDialect>();
+}
+
+void mlir::qopt::loadAllDialects(MLIRContext &context) {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  context.appendDialectRegistry(registry);
+  context.loadAllAvailableDialects();
+}
+
+void mlir::qopt::registerAllPasses() {
+  static bool once = [] {
+    mlir::registerTransformsPasses();
+    qopt::registerQoptPasses();
+    return true;
+  }();
+  (void)once;
+}

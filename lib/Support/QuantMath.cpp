@@ -1,0 +1,402 @@
+//===- QuantMath.cpp - Quantization arithmetic shared by all layers -------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Support/QuantMath.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstring>
+
+using namespace qnum;
+
+static std::string dimString(int64_t d) {
+  return d == kDynamicDim ? std::string("?") : std::to_string(d);
+}
+
+std::string qnum::shapeToString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + dimString(shape[i]);
+  return s + "]";
+}
+
+//===----------------------------------------------------------------------===//
+// Storage types
+//===----------------------------------------------------------------------===//
+
+StorageRange qnum::storageRange(StorageKind kind, bool symmetric) {
+  switch (kind) {
+  case StorageKind::Int8:
+    return symmetric ? StorageRange{-127, 127} : StorageRange{-128, 127};
+  case StorageKind::Int4:
+    return symmetric ? StorageRange{-7, 7} : StorageRange{-8, 7};
+  case StorageKind::Float8E4M3FN:
+    return {-448.0, 448.0};
+  case StorageKind::Float8E5M2:
+    return {-57344.0, 57344.0};
+  }
+  return {0, 0};
+}
+
+bool qnum::isFloat8(StorageKind kind) {
+  return kind == StorageKind::Float8E4M3FN || kind == StorageKind::Float8E5M2;
+}
+
+const char *qnum::storageName(StorageKind kind) {
+  switch (kind) {
+  case StorageKind::Int8:
+    return "i8";
+  case StorageKind::Int4:
+    return "i4";
+  case StorageKind::Float8E4M3FN:
+    return "f8E4M3FN";
+  case StorageKind::Float8E5M2:
+    return "f8E5M2";
+  }
+  return "?";
+}
+
+//===----------------------------------------------------------------------===//
+// Granularity
+//===----------------------------------------------------------------------===//
+
+static std::string checkAxis(const char *what, int64_t axis, size_t rank) {
+  if (axis < 0 || axis >= static_cast<int64_t>(rank))
+    return std::string(what) + " axis " + std::to_string(axis) +
+           " is out of range for a tensor of rank " + std::to_string(rank);
+  return {};
+}
+
+std::string qnum::checkGranularity(const Granularity &g,
+                                   const std::vector<int64_t> &shape) {
+  size_t rank = shape.size();
+  switch (g.kind) {
+  case GranularityKind::PerTensor:
+    return {};
+  case GranularityKind::PerChannel:
+    return checkAxis("per-channel", g.axis, rank);
+  case GranularityKind::PerToken:
+    if (rank < 1)
+      return "per-token granularity needs a tensor of rank >= 1";
+    return {};
+  case GranularityKind::PerGroup: {
+    if (std::string msg = checkAxis("per-group", g.axis, rank); !msg.empty())
+      return msg;
+    if (g.size <= 0)
+      return "group size must be positive, got " + std::to_string(g.size);
+    int64_t dim = shape[g.axis];
+    if (dim != kDynamicDim && dim % g.size != 0)
+      return "group size " + std::to_string(g.size) + " does not divide axis " +
+             std::to_string(g.axis) + " of size " + std::to_string(dim);
+    return {};
+  }
+  case GranularityKind::PerHead: {
+    if (std::string msg = checkAxis("per-head", g.axis, rank); !msg.empty())
+      return msg;
+    if (g.size <= 0)
+      return "number of heads must be positive, got " + std::to_string(g.size);
+    int64_t dim = shape[g.axis];
+    if (dim != kDynamicDim && dim % g.size != 0)
+      return "axis " + std::to_string(g.axis) + " of size " +
+             std::to_string(dim) + " does not split into " +
+             std::to_string(g.size) + " heads";
+    return {};
+  }
+  case GranularityKind::Block:
+    if (rank < 2)
+      return "block granularity needs a tensor of rank >= 2, got rank " +
+             std::to_string(rank);
+    if (g.rows <= 0 || g.cols <= 0)
+      return "block sizes must be positive, got " + std::to_string(g.rows) +
+             "x" + std::to_string(g.cols);
+    return {};
+  }
+  return "unknown granularity";
+}
+
+static int64_t ceilDivDyn(int64_t a, int64_t b) {
+  return a == kDynamicDim ? kDynamicDim : (a + b - 1) / b;
+}
+
+std::vector<int64_t> qnum::scaleShape(const Granularity &g,
+                                      const std::vector<int64_t> &shape) {
+  assert(checkGranularity(g, shape).empty() && "granularity does not apply");
+  switch (g.kind) {
+  case GranularityKind::PerTensor:
+    return {};
+  case GranularityKind::PerChannel:
+    return {shape[g.axis]};
+  case GranularityKind::PerToken:
+    return std::vector<int64_t>(shape.begin(), shape.end() - 1);
+  case GranularityKind::PerGroup: {
+    std::vector<int64_t> s = shape;
+    s[g.axis] = s[g.axis] == kDynamicDim ? kDynamicDim : s[g.axis] / g.size;
+    return s;
+  }
+  case GranularityKind::PerHead:
+    return {g.size};
+  case GranularityKind::Block: {
+    std::vector<int64_t> s(shape.begin(), shape.end() - 2);
+    s.push_back(ceilDivDyn(shape[shape.size() - 2], g.rows));
+    s.push_back(ceilDivDyn(shape[shape.size() - 1], g.cols));
+    return s;
+  }
+  }
+  return {};
+}
+
+int64_t qnum::numScales(const Granularity &g,
+                        const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : scaleShape(g, shape)) {
+    if (d == kDynamicDim)
+      return kDynamicDim;
+    n *= d;
+  }
+  return n;
+}
+
+int64_t qnum::scaleIndex(const Granularity &g,
+                         const std::vector<int64_t> &shape,
+                         const std::vector<int64_t> &index) {
+  assert(index.size() == shape.size() && "index rank mismatch");
+  std::vector<int64_t> sshape = scaleShape(g, shape);
+  std::vector<int64_t> sidx;
+  switch (g.kind) {
+  case GranularityKind::PerTensor:
+    return 0;
+  case GranularityKind::PerChannel:
+    return index[g.axis];
+  case GranularityKind::PerHead:
+    return index[g.axis] / (shape[g.axis] / g.size);
+  case GranularityKind::PerToken:
+    sidx.assign(index.begin(), index.end() - 1);
+    break;
+  case GranularityKind::PerGroup:
+    sidx = index;
+    sidx[g.axis] /= g.size;
+    break;
+  case GranularityKind::Block: {
+    size_t r = index.size();
+    sidx.assign(index.begin(), index.end() - 2);
+    sidx.push_back(index[r - 2] / g.rows);
+    sidx.push_back(index[r - 1] / g.cols);
+    break;
+  }
+  }
+  int64_t flat = 0;
+  for (size_t i = 0; i < sidx.size(); ++i)
+    flat = flat * sshape[i] + sidx[i];
+  return flat;
+}
+
+//===----------------------------------------------------------------------===//
+// Rounding and integer quantization
+//===----------------------------------------------------------------------===//
+
+double qnum::roundHalfToEven(double x) {
+  if (!std::isfinite(x))
+    return x;
+  double fl = std::floor(x);
+  double diff = x - fl;
+  if (diff > 0.5)
+    return fl + 1.0;
+  if (diff < 0.5)
+    return fl;
+  // Exactly halfway: pick the even neighbour.
+  return std::fmod(fl, 2.0) == 0.0 ? fl : fl + 1.0;
+}
+
+float qnum::roundHalfToEven(float x) {
+  return static_cast<float>(roundHalfToEven(static_cast<double>(x)));
+}
+
+int32_t qnum::quantizeInt(float x, float scale, int32_t zeroPoint, int32_t qmin,
+                          int32_t qmax) {
+  float scaled = x / scale;
+  if (std::isnan(scaled))
+    return std::clamp<int32_t>(zeroPoint, qmin, qmax);
+  double r = roundHalfToEven(static_cast<double>(scaled)) + zeroPoint;
+  r = std::min<double>(std::max<double>(r, qmin), qmax);
+  return static_cast<int32_t>(r);
+}
+
+float qnum::dequantizeInt(int32_t q, float scale, int32_t zeroPoint) {
+  return static_cast<float>(q - zeroPoint) * scale;
+}
+
+float qnum::symmetricScale(float absmax, double qmax) {
+  if (!(absmax > 0.0f) || !std::isfinite(absmax))
+    return 1.0f;
+  return static_cast<float>(absmax / qmax);
+}
+
+AffineParams qnum::asymmetricParams(float lo, float hi, int32_t qmin,
+                                    int32_t qmax) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  if (!(hi > lo))
+    return {1.0f, std::clamp<int32_t>(0, qmin, qmax)};
+  float scale = (hi - lo) / static_cast<float>(qmax - qmin);
+  double zp = qmin - roundHalfToEven(static_cast<double>(lo / scale));
+  zp = std::min<double>(std::max<double>(zp, qmin), qmax);
+  return {scale, static_cast<int32_t>(zp)};
+}
+
+//===----------------------------------------------------------------------===//
+// Float8
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct Fp8Format {
+  int mantissaBits;
+  int bias;
+  double maxValue;
+  uint8_t nan;
+};
+constexpr Fp8Format kE4M3FN{3, 7, 448.0, 0x7F};
+constexpr Fp8Format kE5M2{2, 15, 57344.0, 0x7F};
+} // namespace
+
+static uint8_t floatToFp8(float x, const Fp8Format &f) {
+  uint8_t sign = std::signbit(x) ? 0x80 : 0x00;
+  if (std::isnan(x))
+    return sign | f.nan;
+  double a = std::min<double>(std::fabs(static_cast<double>(x)), f.maxValue);
+  double minNormal = std::ldexp(1.0, 1 - f.bias);
+  if (a < minNormal) {
+    // Subnormal: a multiple of 2^(1 - bias - mantissaBits). Rounding up to
+    // 2^mantissaBits yields the smallest normal's encoding, as it should.
+    double q = roundHalfToEven(std::ldexp(a, f.bias - 1 + f.mantissaBits));
+    return sign | static_cast<uint8_t>(q);
+  }
+  int e;
+  double m = std::frexp(a, &e); // a = m * 2^e, m in [0.5, 1)
+  int exp = e - 1;              // a = (2m) * 2^exp, 2m in [1, 2)
+  double frac = roundHalfToEven((2.0 * m - 1.0) * (1 << f.mantissaBits));
+  if (frac >= (1 << f.mantissaBits)) {
+    frac = 0;
+    ++exp;
+  }
+  unsigned bits = (static_cast<unsigned>(exp + f.bias) << f.mantissaBits) |
+                  static_cast<unsigned>(frac);
+  return sign | static_cast<uint8_t>(bits);
+}
+
+static float fp8ToFloat(uint8_t bits, const Fp8Format &f, bool hasInf) {
+  int expBits = 7 - f.mantissaBits;
+  unsigned mant = bits & ((1u << f.mantissaBits) - 1);
+  unsigned exp = (bits >> f.mantissaBits) & ((1u << expBits) - 1);
+  double sign = (bits & 0x80) ? -1.0 : 1.0;
+  unsigned expMax = (1u << expBits) - 1;
+  if (hasInf && exp == expMax)
+    return mant == 0 ? static_cast<float>(sign * INFINITY)
+                     : std::numeric_limits<float>::quiet_NaN();
+  if (!hasInf && exp == expMax && mant == (1u << f.mantissaBits) - 1)
+    return std::numeric_limits<float>::quiet_NaN();
+  if (exp == 0)
+    return static_cast<float>(sign * std::ldexp(static_cast<double>(mant),
+                                                1 - f.bias - f.mantissaBits));
+  return static_cast<float>(
+      sign *
+      std::ldexp(1.0 + std::ldexp(static_cast<double>(mant), -f.mantissaBits),
+                 static_cast<int>(exp) - f.bias));
+}
+
+uint8_t qnum::floatToE4M3FN(float x) { return floatToFp8(x, kE4M3FN); }
+uint8_t qnum::floatToE5M2(float x) { return floatToFp8(x, kE5M2); }
+float qnum::e4m3fnToFloat(uint8_t bits) {
+  return fp8ToFloat(bits, kE4M3FN, /*hasInf=*/false);
+}
+float qnum::e5m2ToFloat(uint8_t bits) {
+  return fp8ToFloat(bits, kE5M2, /*hasInf=*/true);
+}
+
+float qnum::bf16ToFloat(uint16_t bits) {
+  uint32_t u = static_cast<uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof(f));
+  return f;
+}
+
+float qnum::halfToFloat(uint16_t bits) {
+  uint32_t sign = (bits >> 15) & 1;
+  uint32_t exp = (bits >> 10) & 0x1F;
+  uint32_t mant = bits & 0x3FF;
+  double v;
+  if (exp == 0)
+    v = std::ldexp(static_cast<double>(mant), -24);
+  else if (exp == 31)
+    v = mant ? std::numeric_limits<double>::quiet_NaN() : INFINITY;
+  else
+    v = std::ldexp(1.0 + mant / 1024.0, static_cast<int>(exp) - 15);
+  return static_cast<float>(sign ? -v : v);
+}
+
+uint8_t qnum::quantizeFloat8(float x, float scale, StorageKind kind) {
+  assert(isFloat8(kind) && "not a float8 storage kind");
+  float scaled = x / scale;
+  return kind == StorageKind::Float8E4M3FN ? floatToE4M3FN(scaled)
+                                           : floatToE5M2(scaled);
+}
+
+float qnum::dequantizeFloat8(uint8_t bits, float scale, StorageKind kind) {
+  assert(isFloat8(kind) && "not a float8 storage kind");
+  float v = kind == StorageKind::Float8E4M3FN ? e4m3fnToFloat(bits)
+                                              : e5m2ToFloat(bits);
+  return v * scale;
+}
+
+//===----------------------------------------------------------------------===//
+// Int4 packing
+//===----------------------------------------------------------------------===//
+
+std::vector<uint8_t> qnum::packInt4x2(const std::vector<int8_t> &values) {
+  std::vector<uint8_t> out((values.size() + 1) / 2, 0);
+  for (size_t i = 0; i < values.size(); ++i) {
+    assert(values[i] >= -8 && values[i] <= 7 && "value outside int4 range");
+    uint8_t nibble = static_cast<uint8_t>(values[i]) & 0x0F;
+    out[i / 2] |= (i % 2 == 0) ? nibble : static_cast<uint8_t>(nibble << 4);
+  }
+  return out;
+}
+
+std::vector<int8_t> qnum::unpackInt4x2(const std::vector<uint8_t> &packed,
+                                       size_t count) {
+  assert(packed.size() * 2 >= count && "not enough packed bytes");
+  std::vector<int8_t> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    uint8_t nibble =
+        (i % 2 == 0) ? (packed[i / 2] & 0x0F) : (packed[i / 2] >> 4);
+    out[i] = static_cast<int8_t>(nibble >= 8 ? nibble - 16 : nibble);
+  }
+  return out;
+}
+
+std::vector<int32_t> qnum::packInt4x8Offset(const std::vector<int8_t> &values) {
+  assert(values.size() % 8 == 0 && "count must be a multiple of 8");
+  std::vector<int32_t> out(values.size() / 8, 0);
+  for (size_t i = 0; i < values.size(); ++i) {
+    assert(values[i] >= -8 && values[i] <= 7 && "value outside int4 range");
+    uint32_t nibble = static_cast<uint32_t>(values[i] + 8) & 0x0F;
+    uint32_t word = static_cast<uint32_t>(out[i / 8]);
+    word |= nibble << (4 * (i % 8));
+    out[i / 8] = static_cast<int32_t>(word);
+  }
+  return out;
+}
+
+std::vector<int8_t> qnum::unpackInt4x8Offset(const std::vector<int32_t> &packed,
+                                             size_t count) {
+  assert(packed.size() * 8 >= count && "not enough packed words");
+  std::vector<int8_t> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t word = static_cast<uint32_t>(packed[i / 8]);
+    out[i] = static_cast<int8_t>(((word >> (4 * (i % 8))) & 0x0F) - 8);
+  }
+  return out;
+}

@@ -1,0 +1,39 @@
+# -*- Python -*-
+# lit configuration for qopt's regression tests.
+
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "QOPT"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py",
+                   "lit.site.cfg.py", "embedding-project"]
+
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.qopt_obj_root, "test")
+
+config.environment["FILECHECK_OPTS"] = "--enable-var-scope --dump-input=fail"
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+config.substitutions.append(("%qopt_src_root", config.qopt_src_root))
+config.substitutions.append(("%qopt_obj_root", config.qopt_obj_root))
+config.substitutions.append(("%cmake", config.cmake_command))
+config.substitutions.append(("%cmake_generator", config.cmake_generator))
+config.substitutions.append(("%cxx", config.cxx_compiler))
+config.substitutions.append(("%cc", config.c_compiler))
+config.substitutions.append(("%mlir_dir", config.mlir_dir))
+
+tool_dirs = [config.qopt_tools_dir, config.llvm_tools_dir]
+tools = [ToolSubst("qopt", unresolved="fatal")]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# GPU tests need a CUDA device; CI machines have none.
+if shutil.which("nvidia-smi") and os.environ.get("QOPT_ENABLE_CUDA_TESTS"):
+    config.available_features.add("cuda")
