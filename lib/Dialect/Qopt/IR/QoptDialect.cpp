@@ -100,6 +100,28 @@ static std::optional<::qnum::StorageKind> getStorageKindOf(Type type) {
   return std::nullopt;
 }
 
+/// Reads the values of an f32 / i32 elements attribute, dense or resource
+/// backed. Returns nullopt while a resource blob is not available yet (the
+/// resource section is parsed after the attributes that use it).
+template <typename T>
+static std::optional<SmallVector<T>> readValues(ElementsAttr attr) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    using Handle = std::conditional_t<std::is_same_v<T, float>,
+                                      DenseF32ResourceElementsAttr,
+                                      DenseI32ResourceElementsAttr>;
+    auto typed = dyn_cast<Handle>(resource);
+    if (!typed)
+      return std::nullopt;
+    std::optional<ArrayRef<T>> data = typed.tryGetAsArrayRef();
+    if (!data)
+      return std::nullopt;
+    return SmallVector<T>(data->begin(), data->end());
+  }
+  if (auto values = attr.tryGetValues<T>())
+    return llvm::to_vector(*values);
+  return std::nullopt;
+}
+
 LogicalResult
 QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                         Type storage, GranularityAttrInterface granularity,
@@ -140,11 +162,11 @@ QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (!scales.getElementType().isF32())
       return emitError() << "scales must be f32, got "
                          << scales.getElementType();
-    auto values = scales.tryGetValues<float>();
-    if (!values)
+    std::optional<SmallVector<float>> values = readValues<float>(scales);
+    if (!values && !isa<DenseResourceElementsAttr>(scales))
       return emitError() << "scales are not readable as f32 values";
     int64_t i = 0;
-    for (float s : *values) {
+    for (float s : values.value_or(SmallVector<float>())) {
       if (!(s > 0.0f) || !std::isfinite(s))
         return emitError() << "scale #" << i
                            << " must be positive and finite, got " << s;
@@ -157,10 +179,11 @@ QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          << zeroPoints.getElementType();
     ::qnum::StorageRange range =
         ::qnum::storageRange(*kind, symmetry == Symmetry::Symmetric);
-    auto values = zeroPoints.tryGetValues<int32_t>();
-    if (!values)
+    std::optional<SmallVector<int32_t>> values =
+        readValues<int32_t>(zeroPoints);
+    if (!values && !isa<DenseResourceElementsAttr>(zeroPoints))
       return emitError() << "zero points are not readable as i32 values";
-    for (int32_t zp : *values)
+    for (int32_t zp : values.value_or(SmallVector<int32_t>()))
       if (zp < range.min || zp > range.max)
         return emitError() << "zero point " << zp
                            << " is outside the storage range ["
@@ -186,12 +209,12 @@ bool QuantSchemeAttr::isFloat8() const {
 SmallVector<float> QuantSchemeAttr::getScaleValues() const {
   if (!getScales())
     return {};
-  return llvm::to_vector(getScales().getValues<float>());
+  return readValues<float>(getScales()).value_or(SmallVector<float>());
 }
 
 SmallVector<int32_t> QuantSchemeAttr::getZeroPointValues() const {
   if (getZeroPoints())
-    return llvm::to_vector(getZeroPoints().getValues<int32_t>());
+    return readValues<int32_t>(getZeroPoints()).value_or(SmallVector<int32_t>());
   int64_t n = getScales() ? getScales().getNumElements() : 1;
   return SmallVector<int32_t>(n, 0);
 }
@@ -221,6 +244,91 @@ QuantSchemeAttr::verifyForShape(ArrayRef<int64_t> shape,
                        << " (shape " << shapeString(scaleShape) << ") for the "
                        << what << " of shape " << shapeString(shape);
   return success();
+}
+
+/// Parses `<storage, granularity, sym|asym, static|dynamic (, key = value)*>`
+/// with the optional keys `scales`, `zero_points` and `packing`, each at most
+/// once, in any order.
+Attribute QuantSchemeAttr::parse(AsmParser &parser, Type) {
+  Type storage;
+  Attribute granularity;
+  SMLoc granularityLoc;
+  FailureOr<Symmetry> symmetry;
+  FailureOr<ScaleMode> mode;
+  if (parser.parseLess() || parser.parseType(storage) || parser.parseComma())
+    return {};
+  granularityLoc = parser.getCurrentLocation();
+  if (parser.parseAttribute(granularity) || parser.parseComma())
+    return {};
+  auto g = dyn_cast<GranularityAttrInterface>(granularity);
+  if (!g) {
+    parser.emitError(granularityLoc)
+        << "expected a granularity attribute (#qopt.per_tensor, "
+           "#qopt.per_channel, #qopt.per_token, #qopt.per_group, "
+           "#qopt.per_head or #qopt.block), got "
+        << granularity;
+    return {};
+  }
+  symmetry = FieldParser<Symmetry>::parse(parser);
+  if (failed(symmetry) || parser.parseComma())
+    return {};
+  mode = FieldParser<ScaleMode>::parse(parser);
+  if (failed(mode))
+    return {};
+
+  ElementsAttr scales, zeroPoints;
+  Packing packing = Packing::None;
+  bool seenPacking = false;
+  while (succeeded(parser.parseOptionalComma())) {
+    StringRef key;
+    SMLoc loc = parser.getCurrentLocation();
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return {};
+    bool duplicate = false;
+    if (key == "scales") {
+      duplicate = static_cast<bool>(scales);
+      if (!duplicate && parser.parseAttribute(scales))
+        return {};
+    } else if (key == "zero_points") {
+      duplicate = static_cast<bool>(zeroPoints);
+      if (!duplicate && parser.parseAttribute(zeroPoints))
+        return {};
+    } else if (key == "packing") {
+      duplicate = seenPacking;
+      seenPacking = true;
+      FailureOr<Packing> parsed = FieldParser<Packing>::parse(parser);
+      if (!duplicate && failed(parsed))
+        return {};
+      packing = duplicate ? packing : *parsed;
+    } else {
+      parser.emitError(loc)
+          << "unknown scheme option '" << key
+          << "'; expected 'scales', 'zero_points' or 'packing'";
+      return {};
+    }
+    if (duplicate) {
+      parser.emitError(loc) << "duplicate scheme option '" << key << "'";
+      return {};
+    }
+  }
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<QuantSchemeAttr>(parser.getContext(), storage, g,
+                                            *symmetry, *mode, scales,
+                                            zeroPoints, packing);
+}
+
+void QuantSchemeAttr::print(AsmPrinter &printer) const {
+  printer << "<" << getStorage() << ", " << getGranularity() << ", "
+          << stringifySymmetry(getSymmetry()) << ", "
+          << stringifyScaleMode(getMode());
+  if (getScales())
+    printer << ", scales = " << getScales();
+  if (getZeroPoints())
+    printer << ", zero_points = " << getZeroPoints();
+  if (getPacking() != Packing::None)
+    printer << ", packing = " << stringifyPacking(getPacking());
+  printer << ">";
 }
 
 QuantSchemeAttr QuantSchemeAttr::withoutValues() const {

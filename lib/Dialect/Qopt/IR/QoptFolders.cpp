@@ -28,10 +28,22 @@ using namespace mlir::qopt;
 /// the IR.
 static constexpr int64_t kMaxFoldElements = 1 << 16;
 
+/// Inline scales (and zero points, if any) whose values can be read now (a
+/// resource blob may not be loaded yet).
+static bool hasReadableScales(QuantSchemeAttr scheme) {
+  if (!scheme.hasInlineScales() ||
+      static_cast<int64_t>(scheme.getScaleValues().size()) !=
+          scheme.getScales().getNumElements())
+    return false;
+  ElementsAttr zeroPoints = scheme.getZeroPoints();
+  return !zeroPoints || static_cast<int64_t>(scheme.getZeroPointValues().size()) ==
+                            zeroPoints.getNumElements();
+}
+
 /// Scales far from the float32 extremes keep `dequantize` then `quantize`
 /// exact (no overflow or subnormal loss in the intermediate product).
 static bool hasWellConditionedScales(QuantSchemeAttr scheme) {
-  if (!scheme.hasInlineScales())
+  if (!hasReadableScales(scheme))
     return false;
   return llvm::all_of(scheme.getScaleValues(),
                       [](float s) { return s >= 1e-30f && s <= 1e30f; });
@@ -168,7 +180,7 @@ LogicalResult QuantizeOp::fold(FoldAdaptor adaptor,
   }
   DenseElementsAttr input =
       foldableConstant(adaptor.getInput(), getInput().getType());
-  if (!input || !scheme.hasInlineScales())
+  if (!input || !hasReadableScales(scheme))
     return failure();
   results.push_back(
       quantizeValues(realValues(input), scheme, getOutput().getType()));
@@ -210,7 +222,7 @@ void QuantizeOp::getCanonicalizationPatterns(RewritePatternSet &results,
 
 OpFoldResult DequantizeOp::fold(FoldAdaptor adaptor) {
   QuantSchemeAttr scheme = getScheme();
-  if (!scheme.hasInlineScales() || getZeroPoints())
+  if (!hasReadableScales(scheme) || getZeroPoints())
     return {};
   DenseElementsAttr input =
       foldableConstant(adaptor.getInput(), getInput().getType());
@@ -245,7 +257,8 @@ OpFoldResult RequantizeOp::fold(FoldAdaptor adaptor) {
     return getInput();
   DenseElementsAttr input =
       foldableConstant(adaptor.getInput(), getInput().getType());
-  if (!input)
+  if (!input || !hasReadableScales(getInScheme()) ||
+      !hasReadableScales(getOutScheme()))
     return {};
   std::vector<float> values =
       dequantizeValues(input, getInScheme(), getInput().getType().getShape());

@@ -157,12 +157,7 @@ def Qopt_QuantSchemeAttr : Qopt_Attr<"QuantScheme", "scheme"> {
     DefaultValuedParameter<"::mlir::qopt::Packing",
                            "::mlir::qopt::Packing::None">:$packing
   );
-  let assemblyFormat = [{
-    `<` $storage `,` $granularity `,` $symmetry `,` $mode
-    (`,` `scales` `=` $scales^)?
-    (`,` `zero_points` `=` $zeroPoints^)?
-    (`,` `packing` `=` $packing^)? `>`
-  }];
+  let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     bool isStatic() const { return getMode() == ScaleMode::Static; }
@@ -174,8 +169,11 @@ def Qopt_QuantSchemeAttr : Qopt_Attr<"QuantScheme", "scheme"> {
     ::qnum::StorageKind getStorageKind() const;
     /// Scales of a static scheme that carries them inline.
     bool hasInlineScales() const { return static_cast<bool>(getScales()); }
+    /// The inline scale values; empty when there are none or when they live
+    /// in a resource blob that is not loaded yet.
     ::llvm::SmallVector<float> getScaleValues() const;
-    /// Zero points (all zero when the scheme has none).
+    /// The zero points: all zero (one per scale) when the scheme has none,
+    /// empty when they live in a resource blob that is not loaded yet.
     ::llvm::SmallVector<int32_t> getZeroPointValues() const;
     /// Checks this scheme against the shape of the tensor it quantizes (the
     /// real-valued or storage tensor); `what` names that tensor in messages.

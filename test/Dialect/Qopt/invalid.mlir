@@ -1,0 +1,168 @@
+// RUN: qopt %s -split-input-file -verify-diagnostics
+
+func.func @linear_in_features(%x: tensor<?x16xf32>, %w: tensor<8x32xf32>) {
+  // expected-error @+1 {{'qopt.linear' op input feature size 16 does not match the weight's in-features 32}}
+  %y = qopt.linear %x, %w : (tensor<?x16xf32>, tensor<8x32xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_result_shape(%x: tensor<?x16xf32>, %w: tensor<8x16xf32>) {
+  // expected-error @+1 {{'qopt.linear' op result shape [?, 16] does not match the expected shape [?, 8]}}
+  %y = qopt.linear %x, %w : (tensor<?x16xf32>, tensor<8x16xf32>) -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_bias_shape(%x: tensor<?x16xf32>, %w: tensor<8x16xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{'qopt.linear' op bias shape [16] does not match the out-features 8}}
+  %y = qopt.linear %x, %w, %b : (tensor<?x16xf32>, tensor<8x16xf32>, tensor<16xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_weight_rank(%x: tensor<?x16xf32>, %w: tensor<16xf32>) {
+  // expected-error @+1 {{'qopt.linear' op weight must have rank 2 ([out, in]), got rank 1}}
+  %y = qopt.linear %x, %w : (tensor<?x16xf32>, tensor<16xf32>) -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_kv_heads(%q: tensor<?x384xf32>, %k: tensor<?x256xf32>) {
+  // expected-error @+1 {{'qopt.attention' op num_heads (6) must be a multiple of num_kv_heads (4)}}
+  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 6, num_kv_heads = 4, head_dim = 64} : (tensor<?x384xf32>, tensor<?x256xf32>, tensor<?x256xf32>) -> tensor<?x384xf32>
+  return
+}
+
+// -----
+
+func.func @attention_heads_divide_hidden(%q: tensor<?x384xf32>, %k: tensor<?x384xf32>) {
+  // expected-error @+1 {{'qopt.attention' op query feature size 384 is not divisible by num_heads 5}}
+  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 5, num_kv_heads = 5, head_dim = 64} : (tensor<?x384xf32>, tensor<?x384xf32>, tensor<?x384xf32>) -> tensor<?x384xf32>
+  return
+}
+
+// -----
+
+func.func @attention_head_dim(%q: tensor<?x384xf32>, %k: tensor<?x128xf32>) {
+  // expected-error @+1 {{'qopt.attention' op query feature size 384 is not num_heads (6) x head_dim (32)}}
+  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 6, num_kv_heads = 2, head_dim = 32} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
+  return
+}
+
+// -----
+
+func.func @attention_kv_i4(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>) {
+  // expected-error @+1 {{'qopt.attention' op KV-cache scheme storage must be i8 or float8, got i4}}
+  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, kv_scheme = #qopt.scheme<i4, #qopt.per_tensor, sym, static, scales = dense<0.1> : tensor<f32>, packing = int4x2>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_kv_granularity(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>) {
+  // expected-error @+1 {{'qopt.attention' op KV-cache scheme must be per-tensor, per-head or per-token, got #qopt.per_channel<axis = 1>}}
+  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, kv_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 1>, sym, static, scales = dense<0.1> : tensor<8xf32>>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_kv_per_head_count(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>) {
+  // expected-error @+1 {{'qopt.attention' op per-head KV-cache scheme must split the innermost axis into num_kv_heads (2) heads}}
+  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, kv_scheme = #qopt.scheme<i8, #qopt.per_head<axis = 1, heads = 4>, sym, static, scales = dense<0.1> : tensor<4xf32>>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @rope_head_dim_odd(%x: tensor<?x15xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{'qopt.rope' op head_dim must be even for rotary embedding, got 5}}
+  %y = qopt.rope %x, %p {num_heads = 3, head_dim = 5, theta = 1.0e+04} : (tensor<?x15xf32>, tensor<?xi32>) -> tensor<?x15xf32>
+  return
+}
+
+// -----
+
+func.func @rope_positions(%x: tensor<4x16xf32>, %p: tensor<3xi32>) {
+  // expected-error @+1 {{'qopt.rope' op positions shape [3] does not match the input's token dimensions [4]}}
+  %y = qopt.rope %x, %p {num_heads = 2, head_dim = 8, theta = 1.0e+04} : (tensor<4x16xf32>, tensor<3xi32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @rope_scaling_llama3(%x: tensor<?x16xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{llama3 RoPE scaling needs low_freq_factor, high_freq_factor and original_max_position}}
+  %y = qopt.rope %x, %p {num_heads = 2, head_dim = 8, theta = 1.0e+04, scaling = #qopt.rope_scaling<kind = llama3, factor = 8.0>} : (tensor<?x16xf32>, tensor<?xi32>) -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight(%x: tensor<?x16xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'qopt.rms_norm' op weight shape [8] does not match the feature size 16}}
+  %y = qopt.rms_norm %x, %w {epsilon = 1.0e-05} : (tensor<?x16xf32>, tensor<8xf32>) -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_epsilon(%x: tensor<?x16xf32>, %w: tensor<16xf32>) {
+  // expected-error @+1 {{'qopt.rms_norm' op epsilon must be positive, got 0}}
+  %y = qopt.rms_norm %x, %w {epsilon = 0.0} : (tensor<?x16xf32>, tensor<16xf32>) -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_shape(%t: tensor<100x16xf32>, %ids: tensor<?xi32>) {
+  // expected-error @+1 {{'qopt.embedding' op result shape [?, 8] does not match the expected shape [?, 16]}}
+  %h = qopt.embedding %t[%ids] : (tensor<100x16xf32>, tensor<?xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{prior use here}}
+func.func @elementwise_types(%a: tensor<?x16xf32>, %b: tensor<?x16xbf16>) {
+  // expected-error @+1 {{use of value '%b' expects different type than prior uses: 'tensor<?x16xf32>' vs 'tensor<?x16xbf16>'}}
+  %y = qopt.add %a, %b : tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @observe_percentile(%x: tensor<?x16xf32>) {
+  // expected-error @+1 {{'qopt.observe' op percentile observer needs a 'percentile' value}}
+  %y = qopt.observe %x {label = "x", observer = #qopt<observer percentile>} : tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @observe_percentile_range(%x: tensor<?x16xf32>) {
+  // expected-error @+1 {{'qopt.observe' op percentile must be in (0, 100], got 1.010000e+02}}
+  %y = qopt.observe %x {label = "x", observer = #qopt<observer percentile>, percentile = 101.0} : tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @observe_stats_channels(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'qopt.observe' op statistics have 2 channels but the input has 4}}
+  %y = qopt.observe %x {label = "x", stats = #qopt.stats<absmax = dense<[1.0, 2.0]> : tensor<2xf32>, num_tokens = 3>} : tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @stats_min_size(%x: tensor<?x2xf32>) {
+  // expected-error @+1 {{statistics 'min' has 3 channels but 'absmax' has 2}}
+  %y = qopt.observe %x {label = "x", stats = #qopt.stats<absmax = dense<[1.0, 2.0]> : tensor<2xf32>, min = dense<[1.0, 2.0, 3.0]> : tensor<3xf32>, num_tokens = 3>} : tensor<?x2xf32>
+  return
+}
