@@ -22,30 +22,18 @@ using namespace mlir;
 using namespace mlir::qopt;
 
 namespace {
-enum class Stage { Graph, Quantized };
 
 struct QoptVerifyContractPass
     : public mlir::qopt::impl::QoptVerifyContractBase<QoptVerifyContractPass> {
   using Base::Base;
 
-  LogicalResult initialize(MLIRContext *) override {
-    if (stage == "graph")
-      parsedStage = Stage::Graph;
-    else if (stage == "quantized")
-      parsedStage = Stage::Quantized;
-    else
-      return emitError(UnknownLoc::get(&getContext()))
-             << "qopt-verify-contract: unknown stage '" << stage
-             << "'; expected 'graph' or 'quantized'";
-    return success();
-  }
-
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    StringRef stageName = stage == ContractStage::Graph ? "graph" : "quantized";
     bool ok = true;
     auto fail = [&](Operation *op) {
       ok = false;
-      return op->emitError() << "violates the '" << stage << "' contract: ";
+      return op->emitError() << "violates the '" << stageName << "' contract: ";
     };
 
     llvm::StringMap<WeightStoreOp> storesByPath;
@@ -76,7 +64,7 @@ struct QoptVerifyContractPass
         return;
       }
       auto schemes = dyn_cast<QuantSchemeOpInterface>(op);
-      if (parsedStage == Stage::Graph) {
+      if (stage == ContractStage::Graph) {
         if (schemes && !schemes.getQuantSchemes().empty())
           fail(op) << "quantization schemes are not allowed before the "
                       "quantization passes";
@@ -94,7 +82,5 @@ struct QoptVerifyContractPass
     if (!ok)
       signalPassFailure();
   }
-
-  Stage parsedStage = Stage::Graph;
 };
 } // namespace

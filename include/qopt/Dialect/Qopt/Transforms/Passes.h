@@ -13,6 +13,9 @@
 namespace mlir {
 namespace qopt {
 
+/// The pipeline stages whose contract qopt-verify-contract checks.
+enum class ContractStage { Graph, Quantized };
+
 #define GEN_PASS_DECL
 #include "qopt/Dialect/Qopt/Transforms/Passes.h.inc"
 

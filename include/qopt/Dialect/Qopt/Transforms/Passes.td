@@ -34,8 +34,13 @@ def QoptVerifyContract : Pass<"qopt-verify-contract", "::mlir::ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"stage", "stage", "std::string", /*default=*/"\"graph\"",
-           "The contract to check: 'graph' or 'quantized'">,
+    Option<"stage", "stage", "::mlir::qopt::ContractStage",
+           /*default=*/"::mlir::qopt::ContractStage::Graph",
+           "The contract to check", [{::llvm::cl::values(
+             clEnumValN(::mlir::qopt::ContractStage::Graph, "graph",
+                        "Output of import: no quantization schemes"),
+             clEnumValN(::mlir::qopt::ContractStage::Quantized, "quantized",
+                        "Output of the quantization pipelines"))}]>,
     Option<"requireQuantizedLinears", "require-quantized-linears", "bool",
            /*default=*/"false",
            "With stage=quantized: fail on float linears other than the LM head">,
