@@ -24,10 +24,9 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 config.substitutions.append(("%qopt_src_root", config.qopt_src_root))
 config.substitutions.append(("%qopt_obj_root", config.qopt_obj_root))
-config.substitutions.append(("%cmake", config.cmake_command))
+config.substitutions.append(("%cmake_command", config.cmake_command))
 config.substitutions.append(("%cmake_generator", config.cmake_generator))
 config.substitutions.append(("%cxx", config.cxx_compiler))
-config.substitutions.append(("%cc", config.c_compiler))
 config.substitutions.append(("%mlir_dir", config.mlir_dir))
 
 tool_dirs = [config.qopt_tools_dir, config.llvm_tools_dir]
