@@ -214,7 +214,8 @@ SmallVector<float> QuantSchemeAttr::getScaleValues() const {
 
 SmallVector<int32_t> QuantSchemeAttr::getZeroPointValues() const {
   if (getZeroPoints())
-    return readValues<int32_t>(getZeroPoints()).value_or(SmallVector<int32_t>());
+    return readValues<int32_t>(getZeroPoints())
+        .value_or(SmallVector<int32_t>());
   int64_t n = getScales() ? getScales().getNumElements() : 1;
   return SmallVector<int32_t>(n, 0);
 }

@@ -36,8 +36,9 @@ static bool hasReadableScales(QuantSchemeAttr scheme) {
           scheme.getScales().getNumElements())
     return false;
   ElementsAttr zeroPoints = scheme.getZeroPoints();
-  return !zeroPoints || static_cast<int64_t>(scheme.getZeroPointValues().size()) ==
-                            zeroPoints.getNumElements();
+  return !zeroPoints ||
+         static_cast<int64_t>(scheme.getZeroPointValues().size()) ==
+             zeroPoints.getNumElements();
 }
 
 /// Scales far from the float32 extremes keep `dequantize` then `quantize`
