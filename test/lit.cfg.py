@@ -3,6 +3,7 @@
 
 import os
 import shutil
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -28,9 +29,16 @@ config.substitutions.append(("%cmake_command", config.cmake_command))
 config.substitutions.append(("%cmake_generator", config.cmake_generator))
 config.substitutions.append(("%cxx", config.cxx_compiler))
 config.substitutions.append(("%mlir_dir", config.mlir_dir))
+config.substitutions.append(("%python", sys.executable))
+# The shared reference models and data sit beside the repository.
+config.substitutions.append(
+    ("%shared_models", os.path.join(config.qopt_src_root, "..", "shared", "models")))
+config.substitutions.append(
+    ("%shared_data", os.path.join(config.qopt_src_root, "..", "shared", "data")))
 
 tool_dirs = [config.qopt_tools_dir, config.llvm_tools_dir]
-tools = [ToolSubst("qopt", unresolved="fatal")]
+tools = [ToolSubst(t, unresolved="fatal")
+         for t in ["qopt", "qopt-import"]]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # GPU tests need a CUDA device; CI machines have none.

@@ -1,0 +1,66 @@
+//===- CpuExecutor.h - Reference execution of qopt IR on the CPU -*- C++ -*-===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Evaluates a qopt model function on the CPU in float32 with reference
+// semantics. It is the oracle for every GPU kernel and the tool that measures
+// accuracy. Weights are read lazily from the module's weight stores; the KV
+// cache of every `qopt.attention` slot persists across calls until reset.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_EXECUTOR_CPUEXECUTOR_H
+#define QOPT_EXECUTOR_CPUEXECUTOR_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+namespace qopt {
+
+struct CpuExecutorOptions {
+  /// Directory relative weight-store paths resolve against (the IR file's).
+  std::string baseDir = ".";
+  /// Worker threads for GEMMs and attention; 0 uses every core.
+  unsigned threads = 0;
+};
+
+class CpuExecutor {
+public:
+  /// Prepares `module` (which must outlive the executor) for execution: finds
+  /// the model function (`@forward`, or the only function), checks its
+  /// signature `(ids: tensor<?xi32>, positions: tensor<?xi32>) ->
+  /// tensor<?xVxf32>` and every op, and opens the weight stores. On failure
+  /// returns null and sets `error`.
+  static std::unique_ptr<CpuExecutor>
+  create(ModuleOp module, const CpuExecutorOptions &options, std::string &error);
+  ~CpuExecutor();
+
+  /// Runs the model on `ids` at positions `start, start + 1, ...`, appending
+  /// their keys and values to the KV cache (which must hold exactly `start`
+  /// positions). On success `logits` holds ids.size() x vocabSize() values.
+  bool forward(const std::vector<int32_t> &ids, int64_t start,
+               std::vector<float> &logits, std::string &error);
+
+  /// Empties the KV cache of every attention slot.
+  void resetCache();
+  /// Number of positions in the KV cache.
+  int64_t cachedPositions() const;
+  int64_t vocabSize() const;
+
+private:
+  CpuExecutor();
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+} // namespace qopt
+} // namespace mlir
+
+#endif // QOPT_EXECUTOR_CPUEXECUTOR_H

@@ -1,0 +1,544 @@
+//===- CpuExecutor.cpp - Reference execution of qopt IR on the CPU --------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// A straightforward interpreter: ops run in program order on float32 buffers,
+// each buffer freed after its last use. Linear layers and attention use
+// OpenBLAS sgemm; everything else is plain loops, split over threads where
+// the work is large.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Executor/CpuExecutor.h"
+
+#include "qopt-frontend/Safetensors.h"
+#include "qopt/Dialect/Qopt/IR/QoptOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <thread>
+
+using namespace mlir;
+using namespace mlir::qopt;
+
+namespace {
+
+/// A float32 (or, for ids, int32) tensor with its runtime shape.
+struct Buffer {
+  std::vector<int64_t> shape;
+  std::vector<float> f;
+  std::vector<int32_t> i;
+  int64_t rows() const {
+    int64_t r = 1;
+    for (size_t d = 0; d + 1 < shape.size(); ++d)
+      r *= shape[d];
+    return r;
+  }
+  int64_t cols() const { return shape.empty() ? 1 : shape.back(); }
+};
+
+/// Runs fn(begin, end) over [0, n) split across `threads` threads.
+void parallelFor(int64_t n, unsigned threads,
+                 const std::function<void(int64_t, int64_t)> &fn) {
+  unsigned t = std::max<unsigned>(1, std::min<int64_t>(threads, n));
+  if (t == 1) {
+    fn(0, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  int64_t chunk = (n + t - 1) / t;
+  for (unsigned k = 0; k < t; ++k) {
+    int64_t b = k * chunk, e = std::min<int64_t>(n, b + chunk);
+    if (b < e)
+      pool.emplace_back(fn, b, e);
+  }
+  for (std::thread &th : pool)
+    th.join();
+}
+
+/// Y[m, n] = X[m, k] W[n, k]^T (+ bias[n]).
+void linearF32(const float *x, const float *w, const float *bias, float *y,
+               int64_t m, int64_t n, int64_t k) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k, w,
+              k, 0.0f, y, n);
+  if (bias)
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t c = 0; c < n; ++c)
+        y[r * n + c] += bias[c];
+}
+
+} // namespace
+
+struct CpuExecutor::Impl {
+  ModuleOp module;
+  func::FuncOp func;
+  CpuExecutorOptions options;
+  std::map<std::string, std::unique_ptr<qfe::TensorStore>> stores;
+  /// Weights converted to float32 on first use.
+  llvm::DenseMap<Operation *, std::shared_ptr<Buffer>> weights;
+  /// KV cache per attention layer slot: keys and values [positions, kvDim].
+  std::map<int64_t, std::pair<std::vector<float>, std::vector<float>>> cache;
+  int64_t cached = 0;
+  int64_t vocab = 0;
+  /// Index of the last op using each value, to free buffers early.
+  llvm::DenseMap<Value, Operation *> lastUse;
+
+  bool prepare(std::string &error);
+  std::shared_ptr<Buffer> loadWeight(WeightOp op, std::string &error);
+  bool run(Operation *op, llvm::DenseMap<Value, std::shared_ptr<Buffer>> &env,
+           int64_t start, std::string &error);
+  unsigned threads() const {
+    return options.threads ? options.threads
+                           : std::max(1u, std::thread::hardware_concurrency());
+  }
+};
+
+CpuExecutor::CpuExecutor() : impl(std::make_unique<Impl>()) {}
+CpuExecutor::~CpuExecutor() = default;
+
+std::unique_ptr<CpuExecutor>
+CpuExecutor::create(ModuleOp module, const CpuExecutorOptions &options,
+                    std::string &error) {
+  std::unique_ptr<CpuExecutor> exec(new CpuExecutor());
+  exec->impl->module = module;
+  exec->impl->options = options;
+  if (!exec->impl->prepare(error))
+    return nullptr;
+  openblas_set_num_threads(static_cast<int>(exec->impl->threads()));
+  return exec;
+}
+
+bool CpuExecutor::Impl::prepare(std::string &error) {
+  SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+  for (func::FuncOp f : funcs)
+    if (f.getSymName() == "forward")
+      func = f;
+  if (!func && funcs.size() == 1)
+    func = funcs.front();
+  if (!func) {
+    error = "module has no @forward function";
+    return false;
+  }
+  FunctionType type = func.getFunctionType();
+  auto isIds = [](Type t) {
+    auto r = dyn_cast<RankedTensorType>(t);
+    return r && r.getRank() == 1 && r.getElementType().isSignlessInteger(32);
+  };
+  auto result = type.getNumResults() == 1
+                    ? dyn_cast<RankedTensorType>(type.getResult(0))
+                    : RankedTensorType();
+  if (type.getNumInputs() != 2 || !isIds(type.getInput(0)) ||
+      !isIds(type.getInput(1)) || !result || result.getRank() != 2 ||
+      !result.getElementType().isF32() ||
+      ShapedType::isDynamic(result.getDimSize(1))) {
+    error = "@" + func.getSymName().str() +
+            " must have the signature (tensor<?xi32>, tensor<?xi32>) -> "
+            "tensor<?xVxf32>";
+    return false;
+  }
+  vocab = result.getDimSize(1);
+
+  // Check every op is one this executor implements, and open the stores.
+  bool ok = true;
+  func.walk([&](Operation *op) {
+    if (!ok || op == func.getOperation())
+      return;
+    bool known =
+        isa<EmbeddingOp, RMSNormOp, LayerNormOp, LinearOp, RopeOp,
+            AttentionOp, SiluOp, GeluOp, MulOp, AddOp, WeightOp, ObserveOp,
+            func::ReturnOp, arith::ConstantOp>(op);
+    if (!known) {
+      error = "the CPU executor does not implement '" +
+              op->getName().getStringRef().str() + "'";
+      ok = false;
+      return;
+    }
+    if (auto attn = dyn_cast<AttentionOp>(op))
+      if (attn.getKvSchemeAttr()) {
+        error = "the CPU executor does not implement quantized KV caches";
+        ok = false;
+        return;
+      }
+    for (Value operand : op->getOperands())
+      lastUse[operand] = op;
+  });
+  if (!ok)
+    return false;
+  for (WeightStoreOp store : module.getOps<WeightStoreOp>()) {
+    std::filesystem::path path(store.getPath().str());
+    if (path.is_relative())
+      path = std::filesystem::path(options.baseDir) / path;
+    std::unique_ptr<qfe::TensorStore> opened =
+        qfe::TensorStore::open(path.string(), error);
+    if (!opened) {
+      error = "weight store @" + store.getSymName().str() + ": " + error;
+      return false;
+    }
+    stores[store.getSymName().str()] = std::move(opened);
+  }
+  return true;
+}
+
+std::shared_ptr<Buffer> CpuExecutor::Impl::loadWeight(WeightOp op,
+                                                      std::string &error) {
+  auto it = weights.find(op.getOperation());
+  if (it != weights.end())
+    return it->second;
+  const qfe::TensorView *view =
+      stores[op.getStore().str()]->find(op.getName().str());
+  RankedTensorType type = op.getResult().getType();
+  if (!view) {
+    error = "weight store @" + op.getStore().str() + " has no tensor '" +
+            op.getName().str() + "'";
+    return nullptr;
+  }
+  if (ArrayRef<int64_t>(view->shape) != type.getShape()) {
+    error = "tensor '" + op.getName().str() + "' has shape " +
+            ::qnum::shapeToString(view->shape) + " in the store but " +
+            ::qnum::shapeToString({type.getShape().begin(),
+                                   type.getShape().end()}) +
+            " in the IR";
+    return nullptr;
+  }
+  auto buf = std::make_shared<Buffer>();
+  buf->shape = view->shape;
+  buf->f = view->toFloat();
+  weights[op.getOperation()] = buf;
+  return buf;
+}
+
+void CpuExecutor::resetCache() {
+  impl->cache.clear();
+  impl->cached = 0;
+}
+
+int64_t CpuExecutor::cachedPositions() const { return impl->cached; }
+int64_t CpuExecutor::vocabSize() const { return impl->vocab; }
+
+bool CpuExecutor::forward(const std::vector<int32_t> &ids, int64_t start,
+                          std::vector<float> &logits, std::string &error) {
+  if (start != impl->cached) {
+    error = "forward at position " + std::to_string(start) +
+            " but the KV cache holds " + std::to_string(impl->cached) +
+            " positions";
+    return false;
+  }
+  if (ids.empty()) {
+    error = "no tokens to run";
+    return false;
+  }
+  int64_t n = static_cast<int64_t>(ids.size());
+  llvm::DenseMap<Value, std::shared_ptr<Buffer>> env;
+  auto idsBuf = std::make_shared<Buffer>();
+  idsBuf->shape = {n};
+  idsBuf->i = ids;
+  auto posBuf = std::make_shared<Buffer>();
+  posBuf->shape = {n};
+  for (int64_t t = 0; t < n; ++t)
+    posBuf->i.push_back(static_cast<int32_t>(start + t));
+  env[impl->func.getArgument(0)] = idsBuf;
+  env[impl->func.getArgument(1)] = posBuf;
+
+  for (Operation &op : impl->func.getBody().front()) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      logits = std::move(env[ret.getOperand(0)]->f);
+      break;
+    }
+    if (!impl->run(&op, env, start, error))
+      return false;
+    for (Value operand : op.getOperands())
+      if (impl->lastUse.lookup(operand) == &op)
+        env.erase(operand);
+  }
+  impl->cached += n;
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+/// Inverse RoPE frequencies, computed like Hugging Face (float32).
+static std::vector<float> ropeInvFreq(int64_t headDim, double theta,
+                                      RopeScalingAttr scaling) {
+  std::vector<float> inv(headDim / 2);
+  for (int64_t i = 0; i < headDim / 2; ++i) {
+    float exponent = static_cast<float>(2 * i) / static_cast<float>(headDim);
+    inv[i] = static_cast<float>(1.0 / std::pow(theta, double(exponent)));
+  }
+  if (!scaling)
+    return inv;
+  double factor = scaling.getFactor().getValueAsDouble();
+  if (scaling.getKind() == RopeScalingKind::Linear) {
+    for (float &f : inv)
+      f = static_cast<float>(f / factor);
+    return inv;
+  }
+  // Llama 3: scale low frequencies, keep high ones, interpolate between.
+  double low = scaling.getLowFreqFactor().getValueAsDouble();
+  double high = scaling.getHighFreqFactor().getValueAsDouble();
+  double oldLen = static_cast<double>(*scaling.getOriginalMaxPosition());
+  double lowWavelen = oldLen / low, highWavelen = oldLen / high;
+  for (float &f : inv) {
+    double wavelen = 2 * M_PI / f;
+    double scaled = f;
+    if (wavelen > lowWavelen)
+      scaled = f / factor;
+    else if (wavelen >= highWavelen) {
+      double smooth = (oldLen / wavelen - low) / (high - low);
+      scaled = (1 - smooth) * f / factor + smooth * f;
+    }
+    f = static_cast<float>(scaled);
+  }
+  return inv;
+}
+
+bool CpuExecutor::Impl::run(Operation *op,
+                            llvm::DenseMap<Value, std::shared_ptr<Buffer>> &env,
+                            int64_t start, std::string &error) {
+  auto in = [&](Value v) -> Buffer & { return *env[v]; };
+  auto define = [&](Value v, std::vector<int64_t> shape) -> Buffer & {
+    auto buf = std::make_shared<Buffer>();
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    buf->shape = std::move(shape);
+    buf->f.assign(n, 0.0f);
+    env[v] = buf;
+    return *buf;
+  };
+  unsigned nthreads = threads();
+
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case([&](WeightOp w) {
+        std::shared_ptr<Buffer> buf = loadWeight(w, error);
+        if (!buf)
+          return false;
+        env[w.getResult()] = buf;
+        return true;
+      })
+      .Case([&](arith::ConstantOp c) {
+        auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+        auto type = dyn_cast<RankedTensorType>(c.getType());
+        if (!dense || !type || !isa<FloatType>(type.getElementType())) {
+          error = "the CPU executor only evaluates float tensor constants";
+          return false;
+        }
+        Buffer &out = define(c.getResult(),
+                             {type.getShape().begin(), type.getShape().end()});
+        int64_t k = 0;
+        for (APFloat v : dense.getValues<APFloat>()) {
+          bool loses;
+          v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven,
+                    &loses);
+          out.f[k++] = v.convertToFloat();
+        }
+        return true;
+      })
+      .Case([&](EmbeddingOp e) {
+        Buffer &table = in(e.getTable()), &ids = in(e.getIds());
+        int64_t vocabRows = table.shape[0], h = table.shape[1];
+        std::vector<int64_t> shape = ids.shape;
+        shape.push_back(h);
+        Buffer &out = define(e.getResult(), shape);
+        for (size_t t = 0; t < ids.i.size(); ++t) {
+          int32_t id = ids.i[t];
+          if (id < 0 || id >= vocabRows) {
+            error = "token id " + std::to_string(id) +
+                    " is out of range for an embedding table of " +
+                    std::to_string(vocabRows) + " rows";
+            return false;
+          }
+          std::copy_n(table.f.data() + id * h, h, out.f.data() + t * h);
+        }
+        return true;
+      })
+      .Case([&](RMSNormOp r) {
+        Buffer &x = in(r.getInput()), &w = in(r.getWeight());
+        Buffer &out = define(r.getResult(), x.shape);
+        int64_t rows = x.rows(), h = x.cols();
+        float eps = static_cast<float>(r.getEpsilon().convertToDouble());
+        parallelFor(rows, nthreads, [&](int64_t b, int64_t e) {
+          for (int64_t row = b; row < e; ++row) {
+            const float *xr = x.f.data() + row * h;
+            double ss = 0;
+            for (int64_t c = 0; c < h; ++c)
+              ss += double(xr[c]) * xr[c];
+            float var = static_cast<float>(ss / h);
+            float inv = 1.0f / std::sqrt(var + eps);
+            for (int64_t c = 0; c < h; ++c)
+              out.f[row * h + c] = w.f[c] * (xr[c] * inv);
+          }
+        });
+        return true;
+      })
+      .Case([&](LayerNormOp r) {
+        Buffer &x = in(r.getInput()), &w = in(r.getWeight());
+        Buffer *bias = r.getBias() ? &in(r.getBias()) : nullptr;
+        Buffer &out = define(r.getResult(), x.shape);
+        int64_t rows = x.rows(), h = x.cols();
+        double eps = r.getEpsilon().convertToDouble();
+        for (int64_t row = 0; row < rows; ++row) {
+          const float *xr = x.f.data() + row * h;
+          double mean = 0, var = 0;
+          for (int64_t c = 0; c < h; ++c)
+            mean += xr[c];
+          mean /= h;
+          for (int64_t c = 0; c < h; ++c)
+            var += (xr[c] - mean) * (xr[c] - mean);
+          var /= h;
+          double inv = 1.0 / std::sqrt(var + eps);
+          for (int64_t c = 0; c < h; ++c)
+            out.f[row * h + c] =
+                static_cast<float>((xr[c] - mean) * inv) * w.f[c] +
+                (bias ? bias->f[c] : 0.0f);
+        }
+        return true;
+      })
+      .Case([&](LinearOp l) {
+        Buffer &x = in(l.getInput()), &w = in(l.getWeight());
+        Buffer *bias = l.getBias() ? &in(l.getBias()) : nullptr;
+        int64_t outF = w.shape[0], inF = w.shape[1];
+        std::vector<int64_t> shape = x.shape;
+        shape.back() = outF;
+        Buffer &out = define(l.getResult(), shape);
+        linearF32(x.f.data(), w.f.data(), bias ? bias->f.data() : nullptr,
+                  out.f.data(), x.rows(), outF, inF);
+        return true;
+      })
+      .Case([&](RopeOp r) {
+        Buffer &x = in(r.getInput()), &pos = in(r.getPositions());
+        Buffer &out = define(r.getResult(), x.shape);
+        int64_t heads = r.getNumHeads(), d = r.getHeadDim(), half = d / 2;
+        std::vector<float> inv = ropeInvFreq(
+            d, r.getTheta().convertToDouble(), r.getScalingAttr());
+        int64_t rows = x.rows();
+        for (int64_t t = 0; t < rows; ++t) {
+          float p = static_cast<float>(pos.i[t]);
+          for (int64_t i = 0; i < half; ++i) {
+            float angle = p * inv[i];
+            float c = static_cast<float>(std::cos(double(angle)));
+            float s = static_cast<float>(std::sin(double(angle)));
+            for (int64_t hh = 0; hh < heads; ++hh) {
+              const float *xr = x.f.data() + t * heads * d + hh * d;
+              float *yr = out.f.data() + t * heads * d + hh * d;
+              float x1 = xr[i], x2 = xr[i + half];
+              yr[i] = x1 * c - x2 * s;
+              yr[i + half] = x2 * c + x1 * s;
+            }
+          }
+        }
+        return true;
+      })
+      .Case([&](AttentionOp a) {
+        Buffer &q = in(a.getQuery()), &k = in(a.getKey()),
+               &v = in(a.getValue());
+        int64_t heads = a.getNumHeads(), kvHeads = a.getNumKvHeads(),
+                d = a.getHeadDim(), n = q.rows();
+        int64_t qDim = heads * d, kvDim = kvHeads * d, group = heads / kvHeads;
+        auto &[kc, vc] = cache[a.getLayer()];
+        int64_t before = static_cast<int64_t>(kc.size()) / kvDim;
+        if (before != start) {
+          error = "attention slot " + std::to_string(a.getLayer()) +
+                  " holds " + std::to_string(before) +
+                  " positions but the call starts at " + std::to_string(start);
+          return false;
+        }
+        kc.insert(kc.end(), k.f.begin(), k.f.end());
+        vc.insert(vc.end(), v.f.begin(), v.f.end());
+        int64_t total = before + n;
+        float scale = a.getScale()
+                          ? static_cast<float>(a.getScale()->convertToDouble())
+                          : 1.0f / std::sqrt(static_cast<float>(d));
+        bool causal = a.getCausal();
+        Buffer &out = define(a.getResult(), q.shape);
+        parallelFor(heads, nthreads, [&](int64_t hb, int64_t he) {
+          std::vector<float> scores(n * total);
+          for (int64_t h = hb; h < he; ++h) {
+            int64_t kvh = h / group;
+            // scores[n, total] = Q_h [n, d] K_kvh [total, d]^T
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, total, d,
+                        scale, q.f.data() + h * d, qDim, kc.data() + kvh * d,
+                        kvDim, 0.0f, scores.data(), total);
+            for (int64_t i = 0; i < n; ++i) {
+              float *row = scores.data() + i * total;
+              int64_t limit = causal ? before + i + 1 : total;
+              float m = -INFINITY;
+              for (int64_t j = 0; j < limit; ++j)
+                m = std::max(m, row[j]);
+              double sum = 0;
+              for (int64_t j = 0; j < limit; ++j) {
+                row[j] = std::exp(row[j] - m);
+                sum += row[j];
+              }
+              float invSum = static_cast<float>(1.0 / sum);
+              for (int64_t j = 0; j < limit; ++j)
+                row[j] *= invSum;
+              for (int64_t j = limit; j < total; ++j)
+                row[j] = 0.0f;
+            }
+            // out_h [n, d] = P [n, total] V_kvh [total, d]
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, total,
+                        1.0f, scores.data(), total, vc.data() + kvh * d, kvDim,
+                        0.0f, out.f.data() + h * d, qDim);
+          }
+        });
+        return true;
+      })
+      .Case([&](SiluOp s) {
+        Buffer &x = in(s.getInput());
+        Buffer &out = define(s.getResult(), x.shape);
+        for (size_t i = 0; i < x.f.size(); ++i)
+          out.f[i] = x.f[i] / (1.0f + std::exp(-x.f[i]));
+        return true;
+      })
+      .Case([&](GeluOp g) {
+        Buffer &x = in(g.getInput());
+        Buffer &out = define(g.getResult(), x.shape);
+        for (size_t i = 0; i < x.f.size(); ++i) {
+          double v = x.f[i];
+          double r = g.getApproximate()
+                         ? 0.5 * v *
+                               (1 + std::tanh(std::sqrt(2 / M_PI) *
+                                              (v + 0.044715 * v * v * v)))
+                         : 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+          out.f[i] = static_cast<float>(r);
+        }
+        return true;
+      })
+      .Case([&](MulOp m) {
+        Buffer &a = in(m.getLhs()), &b = in(m.getRhs());
+        Buffer &out = define(m.getResult(), a.shape);
+        for (size_t i = 0; i < a.f.size(); ++i)
+          out.f[i] = a.f[i] * b.f[i];
+        return true;
+      })
+      .Case([&](AddOp m) {
+        Buffer &a = in(m.getLhs()), &b = in(m.getRhs());
+        Buffer &out = define(m.getResult(), a.shape);
+        for (size_t i = 0; i < a.f.size(); ++i)
+          out.f[i] = a.f[i] + b.f[i];
+        return true;
+      })
+      .Case([&](ObserveOp o) {
+        env[o.getResult()] = env[o.getInput()];
+        return true;
+      })
+      .Default([&](Operation *other) {
+        error = "the CPU executor does not implement '" +
+                other->getName().getStringRef().str() + "'";
+        return false;
+      });
+}

@@ -1,0 +1,248 @@
+//===- ModelConfig.cpp - Hugging Face config.json -------------------------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt-frontend/ModelConfig.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+using namespace qfe;
+using json = nlohmann::json;
+
+namespace {
+/// Reads typed keys from a JSON object, remembering the first error.
+class Reader {
+public:
+  Reader(const json &object, const std::string &origin, std::string &error)
+      : object(object), origin(origin), error(error) {}
+
+  bool ok() const { return !failed; }
+
+  bool fail(const std::string &msg) {
+    if (!failed)
+      error = origin + ": " + msg;
+    failed = true;
+    return false;
+  }
+
+  bool has(const char *key) const {
+    return object.contains(key) && !object[key].is_null();
+  }
+
+  int64_t positiveInt(const char *key) {
+    if (!has(key))
+      return fail(std::string("missing required key '") + key + "'"), 0;
+    return positiveIntValue(key, object[key]);
+  }
+
+  int64_t optionalPositiveInt(const char *key, int64_t dflt) {
+    return has(key) ? positiveIntValue(key, object[key]) : dflt;
+  }
+
+  double positiveNumber(const json &obj, const char *key, double dflt) {
+    if (!obj.contains(key) || obj[key].is_null())
+      return dflt;
+    if (!obj[key].is_number() || !(obj[key].get<double>() > 0.0))
+      return fail(std::string("'") + key + "' must be a positive number"), dflt;
+    return obj[key].get<double>();
+  }
+
+  bool boolean(const char *key, bool dflt) {
+    if (!has(key))
+      return dflt;
+    if (!object[key].is_boolean())
+      return fail(std::string("'") + key + "' must be true or false"), dflt;
+    return object[key].get<bool>();
+  }
+
+  std::string string(const char *key, const std::string &dflt) {
+    if (!has(key))
+      return dflt;
+    if (!object[key].is_string())
+      return fail(std::string("'") + key + "' must be a string"), dflt;
+    return object[key].get<std::string>();
+  }
+
+  /// A token id: an integer, or the first element of a list of integers.
+  int64_t tokenId(const char *key) {
+    if (!has(key))
+      return -1;
+    const json &v = object[key];
+    if (v.is_array() && !v.empty())
+      return v[0].is_number_integer() ? v[0].get<int64_t>() : -1;
+    if (!v.is_number_integer())
+      return fail(std::string("'") + key + "' must be an integer"), -1;
+    return v.get<int64_t>();
+  }
+
+  const json &object;
+
+private:
+  int64_t positiveIntValue(const char *key, const json &v) {
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0)
+      return fail(std::string("'") + key + "' must be a positive integer"), 0;
+    return v.get<int64_t>();
+  }
+
+  const std::string &origin;
+  std::string &error;
+  bool failed = false;
+};
+} // namespace
+
+std::optional<ModelConfig> ModelConfig::fromFile(const std::string &path,
+                                                 std::string &error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = path + ": cannot open";
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return fromJson(ss.str(), path, error);
+}
+
+std::optional<ModelConfig> ModelConfig::fromJson(const std::string &text,
+                                                 const std::string &origin,
+                                                 std::string &error) {
+  json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) {
+    error = origin + ": not valid JSON";
+    return std::nullopt;
+  }
+  if (!root.is_object()) {
+    error = origin + ": not a JSON object";
+    return std::nullopt;
+  }
+  Reader r(root, origin, error);
+  ModelConfig c;
+  c.modelType = r.string("model_type", "");
+  if (!r.ok())
+    return std::nullopt;
+  if (c.modelType != "llama" && c.modelType != "mistral" &&
+      c.modelType != "qwen2") {
+    error = origin + ": unsupported model_type '" + c.modelType +
+            "'; qopt supports llama, mistral and qwen2";
+    return std::nullopt;
+  }
+  c.hiddenSize = r.positiveInt("hidden_size");
+  c.numLayers = r.positiveInt("num_hidden_layers");
+  c.numHeads = r.positiveInt("num_attention_heads");
+  c.intermediateSize = r.positiveInt("intermediate_size");
+  c.vocabSize = r.positiveInt("vocab_size");
+  c.numKvHeads = r.optionalPositiveInt("num_key_value_heads", c.numHeads);
+  c.maxPositionEmbeddings = r.optionalPositiveInt("max_position_embeddings", 0);
+  if (!r.ok())
+    return std::nullopt;
+  if (r.has("head_dim")) {
+    c.headDim = r.optionalPositiveInt("head_dim", 0);
+  } else {
+    if (c.hiddenSize % c.numHeads != 0) {
+      r.fail("hidden_size " + std::to_string(c.hiddenSize) +
+             " is not divisible by num_attention_heads " +
+             std::to_string(c.numHeads) + " (and no head_dim is given)");
+      return std::nullopt;
+    }
+    c.headDim = c.hiddenSize / c.numHeads;
+  }
+  if (c.numHeads % c.numKvHeads != 0) {
+    r.fail("num_attention_heads " + std::to_string(c.numHeads) +
+           " is not a multiple of num_key_value_heads " +
+           std::to_string(c.numKvHeads));
+    return std::nullopt;
+  }
+  if (c.headDim % 2 != 0) {
+    r.fail("head_dim " + std::to_string(c.headDim) +
+           " must be even for rotary embeddings");
+    return std::nullopt;
+  }
+  c.rmsNormEps = r.positiveNumber(root, "rms_norm_eps", 1e-6);
+
+  std::string act = r.string("hidden_act", "silu");
+  if (r.ok() && act != "silu") {
+    r.fail("unsupported hidden_act '" + act + "'; expected 'silu'");
+    return std::nullopt;
+  }
+
+  // RoPE: the newer `rope_parameters` object, or top-level `rope_theta` and
+  // `rope_scaling`.
+  const json *scaling = nullptr;
+  if (r.has("rope_parameters")) {
+    const json &p = root["rope_parameters"];
+    if (!p.is_object()) {
+      r.fail("'rope_parameters' must be an object");
+      return std::nullopt;
+    }
+    c.ropeTheta = r.positiveNumber(p, "rope_theta", 10000.0);
+    scaling = &p;
+  } else {
+    c.ropeTheta = r.positiveNumber(root, "rope_theta", 10000.0);
+    if (r.has("rope_scaling")) {
+      if (!root["rope_scaling"].is_object()) {
+        r.fail("'rope_scaling' must be an object");
+        return std::nullopt;
+      }
+      scaling = &root["rope_scaling"];
+    }
+  }
+  if (scaling) {
+    std::string type;
+    for (const char *key : {"rope_type", "type"})
+      if (scaling->contains(key) && (*scaling)[key].is_string()) {
+        type = (*scaling)[key].get<std::string>();
+        break;
+      }
+    if (type.empty() || type == "default") {
+      c.ropeScaling = RopeScaling::None;
+    } else if (type == "linear") {
+      c.ropeScaling = RopeScaling::Linear;
+      c.ropeFactor = r.positiveNumber(*scaling, "factor", 0.0);
+      if (c.ropeFactor == 0.0)
+        r.fail("linear rope scaling needs a positive 'factor'");
+    } else if (type == "llama3") {
+      c.ropeScaling = RopeScaling::Llama3;
+      c.ropeFactor = r.positiveNumber(*scaling, "factor", 0.0);
+      c.ropeLowFreqFactor = r.positiveNumber(*scaling, "low_freq_factor", 0.0);
+      c.ropeHighFreqFactor =
+          r.positiveNumber(*scaling, "high_freq_factor", 0.0);
+      c.ropeOriginalMaxPosition = static_cast<int64_t>(
+          r.positiveNumber(*scaling, "original_max_position_embeddings", 0.0));
+      if (r.ok() && (c.ropeFactor == 0.0 || c.ropeLowFreqFactor == 0.0 ||
+                     c.ropeHighFreqFactor == 0.0 ||
+                     c.ropeOriginalMaxPosition == 0))
+        r.fail("llama3 rope scaling needs factor, low_freq_factor, "
+               "high_freq_factor and original_max_position_embeddings");
+    } else {
+      r.fail("unsupported rope scaling type '" + type +
+             "'; qopt supports default, linear and llama3");
+    }
+  }
+
+  c.tieWordEmbeddings = r.boolean("tie_word_embeddings", false);
+  bool attentionBias = r.boolean("attention_bias", false);
+  // Qwen2 checkpoints carry q/k/v biases whether or not the key is present.
+  c.qkvBias = attentionBias || c.modelType == "qwen2";
+  c.oBias = attentionBias && c.modelType != "qwen2";
+  c.mlpBias = r.boolean("mlp_bias", false);
+  if (c.modelType == "mistral" || c.modelType == "qwen2") {
+    bool useSliding = c.modelType == "mistral" ||
+                      r.boolean("use_sliding_window", false);
+    if (useSliding && r.has("sliding_window"))
+      c.slidingWindow = r.optionalPositiveInt("sliding_window", 0);
+  }
+  c.dtype = r.string("dtype", r.string("torch_dtype", "float32"));
+  if (r.ok() && c.dtype != "bfloat16" && c.dtype != "float16" &&
+      c.dtype != "float32")
+    r.fail("unsupported dtype '" + c.dtype +
+           "'; expected bfloat16, float16 or float32");
+  c.bosTokenId = r.tokenId("bos_token_id");
+  c.eosTokenId = r.tokenId("eos_token_id");
+  if (!r.ok())
+    return std::nullopt;
+  return c;
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Makes a variant of a Hugging Face checkpoint directory for importer tests.
+
+Usage: checkpoint_variant.py SRC_DIR DST_DIR KIND
+
+The variant links every file of SRC_DIR into DST_DIR, then damages or
+rewrites one piece according to KIND. Standard library only.
+"""
+import json
+import os
+import struct
+import sys
+
+src, dst, kind = sys.argv[1], sys.argv[2], sys.argv[3]
+os.makedirs(dst, exist_ok=True)
+for name in os.listdir(src):
+    target = os.path.join(dst, name)
+    if not os.path.lexists(target):
+        os.symlink(os.path.abspath(os.path.join(src, name)), target)
+
+
+def replace(name, data):
+    path = os.path.join(dst, name)
+    os.unlink(path)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def read(name):
+    with open(os.path.join(src, name), "rb") as f:
+        return f.read()
+
+
+def smallest_shard():
+    index = json.loads(read("model.safetensors.index.json"))
+    shards = sorted(set(index["weight_map"].values()))
+    return min(shards, key=lambda s: os.path.getsize(os.path.join(src, s)))
+
+
+def split(data):
+    (n,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8:8 + n]), data[8 + n:]
+
+
+def join(header, body):
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + body
+
+
+config = json.loads(read("config.json"))
+if kind == "old-style-config":
+    theta = config.pop("rope_parameters")["rope_theta"]
+    config["rope_theta"] = theta
+    config["torch_dtype"] = config.pop("dtype")
+    replace("config.json", json.dumps(config, indent=2).encode())
+elif kind == "malformed-config":
+    replace("config.json", b'{"model_type": "llama", ')
+elif kind == "unsupported-arch":
+    config["model_type"] = "gpt_neox"
+    replace("config.json", json.dumps(config).encode())
+elif kind == "missing-tensor":
+    config["num_hidden_layers"] += 1
+    replace("config.json", json.dumps(config).encode())
+elif kind == "malformed-index":
+    replace("model.safetensors.index.json", b'{"weight_map": ')
+else:
+    shard = smallest_shard()
+    data = read(shard)
+    header, body = split(data)
+    names = sorted(k for k in header if k != "__metadata__")
+    a, b = names[0], names[1]
+    if kind == "truncated-shard":
+        data = data[: len(data) // 2]
+    elif kind == "header-too-long":
+        data = struct.pack("<Q", len(data) + 100) + data[8:]
+    elif kind == "offsets-out-of-range":
+        begin, end = header[a]["data_offsets"]
+        header[a]["data_offsets"] = [begin + len(body), end + len(body)]
+        data = join(header, body)
+    elif kind == "overlapping":
+        header[b]["dtype"] = header[a]["dtype"]
+        header[b]["shape"] = header[a]["shape"]
+        header[b]["data_offsets"] = header[a]["data_offsets"]
+        data = join(header, body)
+    elif kind == "unknown-dtype":
+        header[a]["dtype"] = "F7"
+        data = join(header, body)
+    elif kind == "shape-mismatch":
+        header[a]["shape"] = [1, 1]
+        data = join(header, body)
+    else:
+        sys.exit("unknown variant " + kind)
+    replace(shard, data)

@@ -1,0 +1,81 @@
+//===- qopt-import.cpp - Import a Hugging Face checkpoint as qopt IR ------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// qopt-import CHECKPOINT_DIR -o model.mlir
+//
+// Reads config.json and the safetensors headers (never the weight data) and
+// writes the model's qopt graph IR. Paths to the checkpoint and tokenizer are
+// recorded relative to the output file.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt-frontend/Importer.h"
+#include "qopt/InitAllDialects.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  llvm::cl::OptionCategory category("qopt-import options");
+  llvm::cl::opt<std::string> checkpoint(
+      llvm::cl::Positional, llvm::cl::Required,
+      llvm::cl::desc("<checkpoint directory>"), llvm::cl::cat(category));
+  llvm::cl::opt<std::string> output("o", llvm::cl::desc("Output .mlir file"),
+                                    llvm::cl::value_desc("file"),
+                                    llvm::cl::init("-"),
+                                    llvm::cl::cat(category));
+  llvm::cl::HideUnrelatedOptions(category);
+  llvm::cl::ParseCommandLineOptions(
+      argc, argv,
+      "qopt-import: import a Hugging Face checkpoint (llama, mistral, qwen2) "
+      "as qopt graph IR\n");
+
+  DialectRegistry registry;
+  qopt::registerAllDialects(registry);
+  MLIRContext context(registry);
+
+  qopt::ImportOptions options;
+  if (output != "-") {
+    llvm::SmallString<256> dir(output.getValue());
+    llvm::sys::path::remove_filename(dir);
+    options.outputDir = dir.empty() ? "." : std::string(dir);
+  }
+  std::string error;
+  OwningOpRef<ModuleOp> module = qopt::importHuggingFaceCheckpoint(
+      &context, checkpoint, options, error);
+  if (!module) {
+    llvm::errs() << "qopt-import: error: " << error << "\n";
+    return 1;
+  }
+  if (failed(verify(*module))) {
+    llvm::errs() << "qopt-import: error: the imported module does not verify\n";
+    return 1;
+  }
+  std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(output, &error);
+  if (!out) {
+    llvm::errs() << "qopt-import: error: " << error << "\n";
+    return 1;
+  }
+  module->print(out->os());
+  out->os() << "\n";
+  if (out->os().has_error()) {
+    llvm::errs() << "qopt-import: error: cannot write " << output << "\n";
+    out->os().clear_error();
+    return 1;
+  }
+  out->keep();
+  return 0;
+}

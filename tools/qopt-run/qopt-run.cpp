@@ -1,0 +1,285 @@
+//===- qopt-run.cpp - Run a qopt model ------------------------------------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// qopt-run --backend=cpu MODEL.mlir
+//     --ppl FILE.safetensors:TENSOR [--seq-len N]    perplexity
+//     --logits FILE.safetensors:TENSOR -o OUT        logits of sequences
+//     --generate "prompt" [--max-new-tokens N]       greedy generation
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt-frontend/Safetensors.h"
+#include "qopt-frontend/Tokenizer.h"
+#include "qopt/Executor/CpuExecutor.h"
+#include "qopt/InitAllDialects.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cmath>
+
+using namespace mlir;
+
+namespace {
+enum class Backend { Cpu };
+
+int fail(const std::string &msg) {
+  llvm::errs() << "qopt-run: error: " << msg << "\n";
+  return 1;
+}
+
+/// Reads the integer tensor named by `spec` ("FILE:TENSOR").
+bool readTokens(const std::string &spec, std::vector<int32_t> &tokens,
+                std::vector<int64_t> &shape, std::string &error) {
+  size_t colon = spec.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size()) {
+    error = "'" + spec + "' must have the form FILE.safetensors:TENSOR";
+    return false;
+  }
+  std::string file = spec.substr(0, colon), name = spec.substr(colon + 1);
+  auto st = qfe::SafetensorsFile::open(file, error);
+  if (!st)
+    return false;
+  const qfe::TensorView *view = st->find(name);
+  if (!view) {
+    error = file + ": no tensor named '" + name + "'";
+    return false;
+  }
+  if (view->dtype != qfe::DType::I32 && view->dtype != qfe::DType::I64) {
+    error = file + ": tensor '" + name + "' has dtype " +
+            qfe::dtypeName(view->dtype) + "; token ids must be I32 or I64";
+    return false;
+  }
+  shape = view->shape;
+  tokens.resize(view->numElements());
+  for (size_t i = 0; i < tokens.size(); ++i)
+    tokens[i] = static_cast<int32_t>(view->getFloat(i));
+  return true;
+}
+
+double seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
+      .count();
+}
+
+/// log p(target) under the logits row.
+double logProb(const float *row, int64_t vocab, int32_t target) {
+  float m = -INFINITY;
+  for (int64_t v = 0; v < vocab; ++v)
+    m = std::max(m, row[v]);
+  double sum = 0;
+  for (int64_t v = 0; v < vocab; ++v)
+    sum += std::exp(double(row[v]) - m);
+  return double(row[target]) - m - std::log(sum);
+}
+
+int64_t argmax(const float *row, int64_t vocab) {
+  return std::max_element(row, row + vocab) - row;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  llvm::cl::OptionCategory category("qopt-run options");
+  llvm::cl::opt<std::string> input(llvm::cl::Positional, llvm::cl::Required,
+                                   llvm::cl::desc("<model.mlir>"),
+                                   llvm::cl::cat(category));
+  llvm::cl::opt<Backend> backend(
+      "backend", llvm::cl::desc("Where to run"),
+      llvm::cl::values(clEnumValN(Backend::Cpu, "cpu",
+                                  "Reference CPU executor (float32)")),
+      llvm::cl::init(Backend::Cpu), llvm::cl::cat(category));
+  llvm::cl::opt<std::string> ppl(
+      "ppl", llvm::cl::desc("Perplexity of the tokens FILE.safetensors:TENSOR"),
+      llvm::cl::cat(category));
+  llvm::cl::opt<int64_t> seqLen(
+      "seq-len", llvm::cl::desc("Window length for --ppl"), llvm::cl::init(512),
+      llvm::cl::cat(category));
+  llvm::cl::opt<int64_t> maxWindows(
+      "max-windows",
+      llvm::cl::desc("Score at most this many windows (0 = all)"),
+      llvm::cl::init(0), llvm::cl::cat(category));
+  llvm::cl::opt<std::string> logitsSpec(
+      "logits",
+      llvm::cl::desc("Write logits of the sequences FILE.safetensors:TENSOR "
+                     "([S, T] or [T]) to -o"),
+      llvm::cl::cat(category));
+  llvm::cl::opt<std::string> output("o", llvm::cl::desc("Output file"),
+                                    llvm::cl::cat(category));
+  llvm::cl::opt<std::string> generate(
+      "generate", llvm::cl::desc("Greedy generation from this prompt"),
+      llvm::cl::cat(category));
+  llvm::cl::opt<int64_t> maxNewTokens("max-new-tokens",
+                                      llvm::cl::desc("Tokens to generate"),
+                                      llvm::cl::init(32),
+                                      llvm::cl::cat(category));
+  llvm::cl::opt<std::string> tokenizerPath(
+      "tokenizer",
+      llvm::cl::desc("tokenizer.json (default: the one recorded in the model)"),
+      llvm::cl::cat(category));
+  llvm::cl::opt<unsigned> threads(
+      "threads", llvm::cl::desc("Worker threads (0 = all cores)"),
+      llvm::cl::init(0), llvm::cl::cat(category));
+  llvm::cl::HideUnrelatedOptions(category);
+  llvm::cl::ParseCommandLineOptions(argc, argv,
+                                    "qopt-run: run a qopt model\n");
+
+  int modes = !ppl.empty() + !logitsSpec.empty() + !generate.empty();
+  if (modes != 1)
+    return fail("give exactly one of --ppl, --logits and --generate");
+  if (!logitsSpec.empty() && output.empty())
+    return fail("--logits needs -o OUT.safetensors");
+  if (seqLen <= 0)
+    return fail("--seq-len must be positive");
+  if (maxNewTokens < 0)
+    return fail("--max-new-tokens must be non-negative");
+
+  DialectRegistry registry;
+  qopt::registerAllDialects(registry);
+  MLIRContext context(registry);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(input.getValue(), sourceMgr,
+                                ParserConfig(&context));
+  if (!module)
+    return 1; // the parser reported the problem with its location
+  llvm::SmallString<256> baseDir(input.getValue());
+  llvm::sys::path::remove_filename(baseDir);
+  qopt::CpuExecutorOptions options;
+  options.baseDir = baseDir.empty() ? "." : std::string(baseDir);
+  options.threads = threads;
+  std::string error;
+  std::unique_ptr<qopt::CpuExecutor> exec =
+      qopt::CpuExecutor::create(*module, options, error);
+  if (!exec)
+    return fail(input + ": " + error);
+  int64_t vocab = exec->vocabSize();
+  auto start = std::chrono::steady_clock::now();
+
+  if (!ppl.empty()) {
+    std::vector<int32_t> tokens;
+    std::vector<int64_t> shape;
+    if (!readTokens(ppl, tokens, shape, error))
+      return fail(error);
+    int64_t windows = (static_cast<int64_t>(tokens.size()) - 1) / seqLen;
+    if (maxWindows > 0)
+      windows = std::min<int64_t>(windows, maxWindows);
+    if (windows < 1)
+      return fail("--ppl needs at least seq-len + 1 = " +
+                  std::to_string(seqLen + 1) + " tokens, got " +
+                  std::to_string(tokens.size()));
+    double nll = 0;
+    std::vector<float> logits;
+    for (int64_t w = 0; w < windows; ++w) {
+      std::vector<int32_t> window(tokens.begin() + w * seqLen,
+                                  tokens.begin() + (w + 1) * seqLen);
+      exec->resetCache();
+      if (!exec->forward(window, 0, logits, error))
+        return fail(error);
+      for (int64_t t = 0; t < seqLen; ++t)
+        nll -= logProb(logits.data() + t * vocab, vocab,
+                       tokens[w * seqLen + t + 1]);
+      llvm::errs() << "\rwindow " << (w + 1) << "/" << windows;
+    }
+    llvm::errs() << "\n";
+    int64_t scored = windows * seqLen;
+    llvm::outs() << llvm::format("perplexity: %.4f\n", std::exp(nll / scored));
+    llvm::outs() << "tokens scored: " << scored << " in " << windows
+                 << " windows of " << seqLen << "\n";
+    llvm::outs() << llvm::format("time: %.2f s\n", seconds(start));
+    return 0;
+  }
+
+  if (!logitsSpec.empty()) {
+    std::vector<int32_t> tokens;
+    std::vector<int64_t> shape;
+    if (!readTokens(logitsSpec, tokens, shape, error))
+      return fail(error);
+    if (shape.size() != 1 && shape.size() != 2)
+      return fail("--logits tensor must be [T] or [S, T]");
+    int64_t seqs = shape.size() == 2 ? shape[0] : 1, len = shape.back();
+    std::vector<float> all, logits;
+    all.reserve(seqs * len * vocab);
+    for (int64_t s = 0; s < seqs; ++s) {
+      exec->resetCache();
+      std::vector<int32_t> seq(tokens.begin() + s * len,
+                               tokens.begin() + (s + 1) * len);
+      if (!exec->forward(seq, 0, logits, error))
+        return fail(error);
+      all.insert(all.end(), logits.begin(), logits.end());
+    }
+    std::vector<int64_t> outShape = shape;
+    outShape.push_back(vocab);
+    if (!qfe::writeSafetensors(
+            output,
+            {qfe::TensorData::fromFloats("logits", outShape, all)}, {}, error))
+      return fail(error);
+    llvm::outs() << "logits: " << ::qnum::shapeToString(outShape) << " -> "
+                 << output << "\n";
+    return 0;
+  }
+
+  // --generate
+  auto info = (*module)->getAttrOfType<DictionaryAttr>("qopt.model");
+  std::string tokPath = tokenizerPath;
+  if (tokPath.empty()) {
+    auto recorded = info ? info.getAs<StringAttr>("tokenizer") : StringAttr();
+    if (!recorded)
+      return fail("the model records no tokenizer; pass --tokenizer");
+    llvm::SmallString<256> p(recorded.getValue());
+    if (llvm::sys::path::is_relative(p)) {
+      p = options.baseDir;
+      llvm::sys::path::append(p, recorded.getValue());
+    }
+    tokPath = std::string(p);
+  }
+  std::unique_ptr<qfe::Tokenizer> tok =
+      qfe::Tokenizer::fromFile(tokPath, error);
+  if (!tok)
+    return fail(error);
+  auto idAttr = [&](StringRef key) -> int64_t {
+    auto a = info ? info.getAs<IntegerAttr>(key) : IntegerAttr();
+    return a ? a.getInt() : -1;
+  };
+  int64_t bos = idAttr("bos_token_id"), eos = idAttr("eos_token_id");
+  std::vector<int32_t> ids;
+  if (bos >= 0)
+    ids.push_back(static_cast<int32_t>(bos));
+  std::vector<int32_t> prompt = tok->encode(generate);
+  ids.insert(ids.end(), prompt.begin(), prompt.end());
+  std::vector<int32_t> all = ids;
+  std::vector<float> logits;
+  if (!exec->forward(ids, 0, logits, error))
+    return fail(error);
+  for (int64_t step = 0; step < maxNewTokens; ++step) {
+    int64_t rows = static_cast<int64_t>(logits.size()) / vocab;
+    int32_t next =
+        static_cast<int32_t>(argmax(logits.data() + (rows - 1) * vocab, vocab));
+    all.push_back(next);
+    if (next == eos)
+      break;
+    if (step + 1 < maxNewTokens &&
+        !exec->forward({next}, exec->cachedPositions(), logits, error))
+      return fail(error);
+  }
+  llvm::outs() << "tokens:";
+  for (int32_t id : all)
+    llvm::outs() << " " << id;
+  llvm::outs() << "\ntext: "
+               << tok->decode(std::vector<int32_t>(all.begin() + (bos >= 0),
+                                                   all.end()))
+               << "\n";
+  llvm::outs() << llvm::format("time: %.2f s\n", seconds(start));
+  return 0;
+}

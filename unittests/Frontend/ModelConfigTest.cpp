@@ -1,0 +1,112 @@
+//===- ModelConfigTest.cpp - config.json reader ---------------------------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt-frontend/ModelConfig.h"
+
+#include <gtest/gtest.h>
+
+using namespace qfe;
+
+namespace {
+
+std::optional<ModelConfig> parse(const std::string &text, std::string &error) {
+  return ModelConfig::fromJson(text, "config.json", error);
+}
+
+TEST(ModelConfig, RealTinyLlamaNewStyle) {
+  std::string error;
+  auto c = ModelConfig::fromFile(
+      std::string(QOPT_SHARED_MODELS_DIR) + "/qopt-tiny-llama/config.json",
+      error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->modelType, "llama");
+  EXPECT_EQ(c->hiddenSize, 384);
+  EXPECT_EQ(c->numLayers, 6);
+  EXPECT_EQ(c->numHeads, 6);
+  EXPECT_EQ(c->numKvHeads, 2);
+  EXPECT_EQ(c->headDim, 64);
+  EXPECT_EQ(c->intermediateSize, 1024);
+  EXPECT_EQ(c->vocabSize, 32000);
+  EXPECT_DOUBLE_EQ(c->rmsNormEps, 1e-5);
+  EXPECT_DOUBLE_EQ(c->ropeTheta, 10000.0);
+  EXPECT_TRUE(c->tieWordEmbeddings);
+  EXPECT_FALSE(c->qkvBias);
+  EXPECT_EQ(c->dtype, "bfloat16");
+  EXPECT_EQ(c->bosTokenId, 1);
+  EXPECT_EQ(c->eosTokenId, 2);
+}
+
+TEST(ModelConfig, OldStyleKeys) {
+  std::string error;
+  auto c = parse(R"({"model_type":"llama","hidden_size":64,
+    "num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":128,
+    "vocab_size":100,"rope_theta":500000.0,"torch_dtype":"float16",
+    "rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,
+    "high_freq_factor":4.0,"original_max_position_embeddings":8192}})",
+                 error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_DOUBLE_EQ(c->ropeTheta, 500000.0);
+  EXPECT_EQ(c->dtype, "float16");
+  EXPECT_EQ(c->numKvHeads, 4); // defaults to num_attention_heads
+  EXPECT_EQ(c->headDim, 16);   // hidden / heads
+  EXPECT_EQ(c->ropeScaling, RopeScaling::Llama3);
+  EXPECT_EQ(c->ropeOriginalMaxPosition, 8192);
+}
+
+TEST(ModelConfig, Qwen2HasQkvBiases) {
+  std::string error;
+  auto c = parse(R"({"model_type":"qwen2","hidden_size":64,
+    "num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,
+    "intermediate_size":128,"vocab_size":100,"eos_token_id":[7, 8]})",
+                 error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_TRUE(c->qkvBias);
+  EXPECT_FALSE(c->oBias);
+  EXPECT_EQ(c->eosTokenId, 7);
+}
+
+TEST(ModelConfig, Errors) {
+  struct Case {
+    const char *text, *message;
+  };
+  Case cases[] = {
+      {"{", "config.json: not valid JSON"},
+      {R"({"model_type":"gpt2"})",
+       "unsupported model_type 'gpt2'; qopt supports llama, mistral and qwen2"},
+      {R"({"model_type":"llama","hidden_size":64})",
+       "missing required key 'num_hidden_layers'"},
+      {R"({"model_type":"llama","hidden_size":-4,"num_hidden_layers":1,
+        "num_attention_heads":4,"intermediate_size":8,"vocab_size":10})",
+       "'hidden_size' must be a positive integer"},
+      {R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":1,
+        "num_attention_heads":6,"num_key_value_heads":4,"head_dim":8,
+        "intermediate_size":8,"vocab_size":10})",
+       "num_attention_heads 6 is not a multiple of num_key_value_heads 4"},
+      {R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":1,
+        "num_attention_heads":5,"intermediate_size":8,"vocab_size":10})",
+       "hidden_size 64 is not divisible by num_attention_heads 5"},
+      {R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":1,
+        "num_attention_heads":4,"intermediate_size":8,"vocab_size":10,
+        "rope_scaling":{"type":"yarn","factor":4.0}})",
+       "unsupported rope scaling type 'yarn'"},
+      {R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":1,
+        "num_attention_heads":4,"intermediate_size":8,"vocab_size":10,
+        "hidden_act":"gelu"})",
+       "unsupported hidden_act 'gelu'"},
+      {R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":1,
+        "num_attention_heads":4,"intermediate_size":8,"vocab_size":10,
+        "torch_dtype":"int8"})",
+       "unsupported dtype 'int8'"},
+  };
+  for (const Case &c : cases) {
+    std::string error;
+    EXPECT_FALSE(parse(c.text, error)) << c.text;
+    EXPECT_NE(error.find(c.message), std::string::npos)
+        << c.text << "\n  got: " << error;
+  }
+}
+
+} // namespace
