@@ -24,6 +24,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -68,15 +69,22 @@ void parallelFor(int64_t n, unsigned threads,
     th.join();
 }
 
-/// Y[m, n] = X[m, k] W[n, k]^T (+ bias[n]).
+/// Y[m, n] = X[m, k] W[n, k]^T (+ bias[n]), the output columns split over
+/// threads (each thread runs a single-threaded sgemm on its slice of W).
 void linearF32(const float *x, const float *w, const float *bias, float *y,
-               int64_t m, int64_t n, int64_t k) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k, w,
-              k, 0.0f, y, n);
-  if (bias)
-    for (int64_t r = 0; r < m; ++r)
-      for (int64_t c = 0; c < n; ++c)
-        y[r * n + c] += bias[c];
+               int64_t m, int64_t n, int64_t k, unsigned threads) {
+  int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(threads, n / 64));
+  parallelFor(blocks, blocks, [&](int64_t bb, int64_t be) {
+    for (int64_t blk = bb; blk < be; ++blk) {
+      int64_t n0 = n * blk / blocks, n1 = n * (blk + 1) / blocks;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n1 - n0, k, 1.0f,
+                  x, k, w + n0 * k, k, 0.0f, y + n0, n);
+      if (bias)
+        for (int64_t r = 0; r < m; ++r)
+          for (int64_t c = n0; c < n1; ++c)
+            y[r * n + c] += bias[c];
+    }
+  });
 }
 
 } // namespace
@@ -92,6 +100,8 @@ struct CpuExecutor::Impl {
   std::map<int64_t, std::pair<std::vector<float>, std::vector<float>>> cache;
   int64_t cached = 0;
   int64_t vocab = 0;
+  /// Seconds per op name when profiling.
+  std::map<std::string, double> opSeconds;
   /// Index of the last op using each value, to free buffers early.
   llvm::DenseMap<Value, Operation *> lastUse;
 
@@ -116,7 +126,10 @@ CpuExecutor::create(ModuleOp module, const CpuExecutorOptions &options,
   exec->impl->options = options;
   if (!exec->impl->prepare(error))
     return nullptr;
-  openblas_set_num_threads(static_cast<int>(exec->impl->threads()));
+  // Parallelism comes from the executor's own threads, each running
+  // single-threaded BLAS calls: nesting OpenBLAS's threads inside them
+  // oversubscribes the cores.
+  openblas_set_num_threads(1);
   return exec;
 }
 
@@ -227,6 +240,17 @@ void CpuExecutor::resetCache() {
 int64_t CpuExecutor::cachedPositions() const { return impl->cached; }
 int64_t CpuExecutor::vocabSize() const { return impl->vocab; }
 
+std::string CpuExecutor::profile() const {
+  std::vector<std::pair<double, std::string>> rows;
+  for (const auto &[name, secs] : impl->opSeconds)
+    rows.emplace_back(secs, name);
+  std::sort(rows.rbegin(), rows.rend());
+  std::string out;
+  for (const auto &[secs, name] : rows)
+    out += name + ": " + std::to_string(secs) + " s\n";
+  return out;
+}
+
 bool CpuExecutor::forward(const std::vector<int32_t> &ids, int64_t start,
                           std::vector<float> &logits, std::string &error) {
   if (start != impl->cached) {
@@ -256,8 +280,13 @@ bool CpuExecutor::forward(const std::vector<int32_t> &ids, int64_t start,
       logits = std::move(env[ret.getOperand(0)]->f);
       break;
     }
+    auto t0 = std::chrono::steady_clock::now();
     if (!impl->run(&op, env, start, error))
       return false;
+    if (impl->options.profile)
+      impl->opSeconds[op.getName().getStringRef().str()] +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+              .count();
     for (Value operand : op.getOperands())
       if (impl->lastUse.lookup(operand) == &op)
         env.erase(operand);
@@ -415,7 +444,7 @@ bool CpuExecutor::Impl::run(Operation *op,
         shape.back() = outF;
         Buffer &out = define(l.getResult(), shape);
         linearF32(x.f.data(), w.f.data(), bias ? bias->f.data() : nullptr,
-                  out.f.data(), x.rows(), outF, inF);
+                  out.f.data(), x.rows(), outF, inF, nthreads);
         return true;
       })
       .Case([&](RopeOp r) {
@@ -464,11 +493,12 @@ bool CpuExecutor::Impl::run(Operation *op,
                           : 1.0f / std::sqrt(static_cast<float>(d));
         bool causal = a.getCausal();
         Buffer &out = define(a.getResult(), q.shape);
+        // Heads are split over threads; each runs single-threaded sgemms.
         parallelFor(heads, nthreads, [&](int64_t hb, int64_t he) {
           std::vector<float> scores(n * total);
           for (int64_t h = hb; h < he; ++h) {
             int64_t kvh = h / group;
-            // scores[n, total] = Q_h [n, d] K_kvh [total, d]^T
+            // scores [n, total] = Q_h [n, d] K_kvh [total, d]^T
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, total, d,
                         scale, q.f.data() + h * d, qDim, kc.data() + kvh * d,
                         kvDim, 0.0f, scores.data(), total);
@@ -478,16 +508,15 @@ bool CpuExecutor::Impl::run(Operation *op,
               float m = -INFINITY;
               for (int64_t j = 0; j < limit; ++j)
                 m = std::max(m, row[j]);
-              double sum = 0;
+              float sum = 0;
               for (int64_t j = 0; j < limit; ++j) {
                 row[j] = std::exp(row[j] - m);
                 sum += row[j];
               }
-              float invSum = static_cast<float>(1.0 / sum);
+              float invSum = 1.0f / sum;
               for (int64_t j = 0; j < limit; ++j)
                 row[j] *= invSum;
-              for (int64_t j = limit; j < total; ++j)
-                row[j] = 0.0f;
+              std::fill(row + limit, row + total, 0.0f);
             }
             // out_h [n, d] = P [n, total] V_kvh [total, d]
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, total,
@@ -500,8 +529,10 @@ bool CpuExecutor::Impl::run(Operation *op,
       .Case([&](SiluOp s) {
         Buffer &x = in(s.getInput());
         Buffer &out = define(s.getResult(), x.shape);
-        for (size_t i = 0; i < x.f.size(); ++i)
-          out.f[i] = x.f[i] / (1.0f + std::exp(-x.f[i]));
+        parallelFor(x.f.size(), nthreads, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i)
+            out.f[i] = x.f[i] / (1.0f + std::exp(-x.f[i]));
+        });
         return true;
       })
       .Case([&](GeluOp g) {

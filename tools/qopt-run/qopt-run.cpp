@@ -15,17 +15,20 @@
 #include "qopt-frontend/Tokenizer.h"
 #include "qopt/Executor/CpuExecutor.h"
 #include "qopt/InitAllDialects.h"
+#include "qopt/Support/QuantMath.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <thread>
 #include <cmath>
 
 using namespace mlir;
@@ -128,8 +131,11 @@ int main(int argc, char **argv) {
       llvm::cl::desc("tokenizer.json (default: the one recorded in the model)"),
       llvm::cl::cat(category));
   llvm::cl::opt<unsigned> threads(
-      "threads", llvm::cl::desc("Worker threads (0 = all cores)"),
+      "num-threads", llvm::cl::desc("Worker threads (0 = all cores)"),
       llvm::cl::init(0), llvm::cl::cat(category));
+  llvm::cl::opt<bool> profile(
+      "profile", llvm::cl::desc("Print the time spent per op kind to stderr"),
+      llvm::cl::cat(category));
   llvm::cl::HideUnrelatedOptions(category);
   llvm::cl::ParseCommandLineOptions(argc, argv,
                                     "qopt-run: run a qopt model\n");
@@ -159,6 +165,7 @@ int main(int argc, char **argv) {
   qopt::CpuExecutorOptions options;
   options.baseDir = baseDir.empty() ? "." : std::string(baseDir);
   options.threads = threads;
+  options.profile = profile;
   std::string error;
   std::unique_ptr<qopt::CpuExecutor> exec =
       qopt::CpuExecutor::create(*module, options, error);
@@ -166,6 +173,15 @@ int main(int argc, char **argv) {
     return fail(input + ": " + error);
   int64_t vocab = exec->vocabSize();
   auto start = std::chrono::steady_clock::now();
+  // Prints the per-op profile (when asked) on every exit from here on.
+  struct ProfileReport {
+    const qopt::CpuExecutor &exec;
+    bool enabled;
+    ~ProfileReport() {
+      if (enabled)
+        llvm::errs() << "profile:\n" << exec.profile();
+    }
+  } report{*exec, profile};
 
   if (!ppl.empty()) {
     std::vector<int32_t> tokens;
@@ -187,9 +203,17 @@ int main(int argc, char **argv) {
       exec->resetCache();
       if (!exec->forward(window, 0, logits, error))
         return fail(error);
-      for (int64_t t = 0; t < seqLen; ++t)
-        nll -= logProb(logits.data() + t * vocab, vocab,
-                       tokens[w * seqLen + t + 1]);
+      // Score the window's rows on two halves in parallel.
+      std::vector<double> partial(2, 0.0);
+      auto score = [&](int half) {
+        for (int64_t t = half; t < seqLen; t += 2)
+          partial[half] -= logProb(logits.data() + t * vocab, vocab,
+                                   tokens[w * seqLen + t + 1]);
+      };
+      std::thread worker(score, 1);
+      score(0);
+      worker.join();
+      nll += partial[0] + partial[1];
       llvm::errs() << "\rwindow " << (w + 1) << "/" << windows;
     }
     llvm::errs() << "\n";

@@ -29,6 +29,8 @@ struct CpuExecutorOptions {
   std::string baseDir = ".";
   /// Worker threads for GEMMs and attention; 0 uses every core.
   unsigned threads = 0;
+  /// Accumulate the time spent in each kind of op (see profile()).
+  bool profile = false;
 };
 
 class CpuExecutor {
@@ -53,6 +55,9 @@ public:
   /// Number of positions in the KV cache.
   int64_t cachedPositions() const;
   int64_t vocabSize() const;
+  /// With CpuExecutorOptions::profile: seconds spent per op name, sorted by
+  /// time, formatted one per line.
+  std::string profile() const;
 
 private:
   CpuExecutor();
