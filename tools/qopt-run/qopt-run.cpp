@@ -19,6 +19,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
@@ -153,11 +154,15 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   qopt::registerAllDialects(registry);
   MLIRContext context(registry);
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(input, &error);
+  if (!file)
+    return fail(error);
   llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(input.getValue(), sourceMgr,
-                                ParserConfig(&context));
+      parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
   if (!module)
     return 1; // the parser reported the problem with its location
   llvm::SmallString<256> baseDir(input.getValue());
@@ -166,7 +171,6 @@ int main(int argc, char **argv) {
   options.baseDir = baseDir.empty() ? "." : std::string(baseDir);
   options.threads = threads;
   options.profile = profile;
-  std::string error;
   std::unique_ptr<qopt::CpuExecutor> exec =
       qopt::CpuExecutor::create(*module, options, error);
   if (!exec)
