@@ -168,10 +168,9 @@ bool CpuExecutor::Impl::prepare(std::string &error) {
   func.walk([&](Operation *op) {
     if (!ok || op == func.getOperation())
       return;
-    bool known =
-        isa<EmbeddingOp, RMSNormOp, LayerNormOp, LinearOp, RopeOp,
-            AttentionOp, SiluOp, GeluOp, MulOp, AddOp, WeightOp, ObserveOp,
-            func::ReturnOp, arith::ConstantOp>(op);
+    bool known = isa<EmbeddingOp, RMSNormOp, LayerNormOp, LinearOp, RopeOp,
+                     AttentionOp, SiluOp, GeluOp, MulOp, AddOp, WeightOp,
+                     ObserveOp, func::ReturnOp, arith::ConstantOp>(op);
     if (!known) {
       error = "the CPU executor does not implement '" +
               op->getName().getStringRef().str() + "'";
@@ -220,8 +219,8 @@ std::shared_ptr<Buffer> CpuExecutor::Impl::loadWeight(WeightOp op,
   if (ArrayRef<int64_t>(view->shape) != type.getShape()) {
     error = "tensor '" + op.getName().str() + "' has shape " +
             ::qnum::shapeToString(view->shape) + " in the store but " +
-            ::qnum::shapeToString({type.getShape().begin(),
-                                   type.getShape().end()}) +
+            ::qnum::shapeToString(
+                {type.getShape().begin(), type.getShape().end()}) +
             " in the IR";
     return nullptr;
   }
@@ -451,8 +450,8 @@ bool CpuExecutor::Impl::run(Operation *op,
         Buffer &x = in(r.getInput()), &pos = in(r.getPositions());
         Buffer &out = define(r.getResult(), x.shape);
         int64_t heads = r.getNumHeads(), d = r.getHeadDim(), half = d / 2;
-        std::vector<float> inv = ropeInvFreq(
-            d, r.getTheta().convertToDouble(), r.getScalingAttr());
+        std::vector<float> inv =
+            ropeInvFreq(d, r.getTheta().convertToDouble(), r.getScalingAttr());
         int64_t rows = x.rows();
         for (int64_t t = 0; t < rows; ++t) {
           float p = static_cast<float>(pos.i[t]);
@@ -480,8 +479,8 @@ bool CpuExecutor::Impl::run(Operation *op,
         auto &[kc, vc] = cache[a.getLayer()];
         int64_t before = static_cast<int64_t>(kc.size()) / kvDim;
         if (before != start) {
-          error = "attention slot " + std::to_string(a.getLayer()) +
-                  " holds " + std::to_string(before) +
+          error = "attention slot " + std::to_string(a.getLayer()) + " holds " +
+                  std::to_string(before) +
                   " positions but the call starts at " + std::to_string(start);
           return false;
         }

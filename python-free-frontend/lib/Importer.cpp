@@ -25,8 +25,8 @@ class Importer {
 public:
   Importer(MLIRContext *context, const qfe::ModelConfig &config,
            const qfe::TensorStore &store, std::string &error)
-      : ctx(context), b(context), loc(UnknownLoc::get(context)),
-        config(config), store(store), error(error) {}
+      : ctx(context), b(context), loc(UnknownLoc::get(context)), config(config),
+        store(store), error(error) {}
 
   OwningOpRef<ModuleOp> run(StringRef storePath, StringRef tokenizerPath);
 
@@ -112,8 +112,8 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
   if (!tokenizerPath.empty())
     info.push_back(b.getNamedAttr("tokenizer", b.getStringAttr(tokenizerPath)));
   if (c.slidingWindow > 0)
-    info.push_back(b.getNamedAttr("sliding_window",
-                                  b.getI64IntegerAttr(c.slidingWindow)));
+    info.push_back(
+        b.getNamedAttr("sliding_window", b.getI64IntegerAttr(c.slidingWindow)));
   (*module)->setAttr("qopt.model", b.getDictionaryAttr(info));
 
   b.setInsertionPointToEnd(module->getBody());
@@ -201,10 +201,9 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
   if (failed())
     return nullptr;
   Value fin = RMSNormOp::create(b, loc, act(h), x, norm, eps);
-  Value logits = LinearOp::create(b, loc, act(c.vocabSize), fin, headWeight,
-                                  Value(),
-                                  LinearRoleAttr::get(ctx, LinearRole::LMHead),
-                                  b.getStringAttr("lm_head"));
+  Value logits = LinearOp::create(
+      b, loc, act(c.vocabSize), fin, headWeight, Value(),
+      LinearRoleAttr::get(ctx, LinearRole::LMHead), b.getStringAttr("lm_head"));
   func::ReturnOp::create(b, loc, logits);
   return module;
 }
@@ -223,11 +222,9 @@ static std::string recordedPath(const fs::path &target,
   return ec || rel.empty() ? abs.string() : rel.string();
 }
 
-OwningOpRef<ModuleOp>
-mlir::qopt::importHuggingFaceCheckpoint(MLIRContext *context,
-                                        const std::string &checkpointDir,
-                                        const ImportOptions &options,
-                                        std::string &error) {
+OwningOpRef<ModuleOp> mlir::qopt::importHuggingFaceCheckpoint(
+    MLIRContext *context, const std::string &checkpointDir,
+    const ImportOptions &options, std::string &error) {
   context->getOrLoadDialect<QoptDialect>();
   context->getOrLoadDialect<func::FuncDialect>();
   fs::path dir(checkpointDir);

@@ -212,9 +212,9 @@ std::optional<ModelConfig> ModelConfig::fromJson(const std::string &text,
           r.positiveNumber(*scaling, "high_freq_factor", 0.0);
       c.ropeOriginalMaxPosition = static_cast<int64_t>(
           r.positiveNumber(*scaling, "original_max_position_embeddings", 0.0));
-      if (r.ok() && (c.ropeFactor == 0.0 || c.ropeLowFreqFactor == 0.0 ||
-                     c.ropeHighFreqFactor == 0.0 ||
-                     c.ropeOriginalMaxPosition == 0))
+      if (r.ok() &&
+          (c.ropeFactor == 0.0 || c.ropeLowFreqFactor == 0.0 ||
+           c.ropeHighFreqFactor == 0.0 || c.ropeOriginalMaxPosition == 0))
         r.fail("llama3 rope scaling needs factor, low_freq_factor, "
                "high_freq_factor and original_max_position_embeddings");
     } else {
@@ -230,8 +230,8 @@ std::optional<ModelConfig> ModelConfig::fromJson(const std::string &text,
   c.oBias = attentionBias && c.modelType != "qwen2";
   c.mlpBias = r.boolean("mlp_bias", false);
   if (c.modelType == "mistral" || c.modelType == "qwen2") {
-    bool useSliding = c.modelType == "mistral" ||
-                      r.boolean("use_sliding_window", false);
+    bool useSliding =
+        c.modelType == "mistral" || r.boolean("use_sliding_window", false);
     if (useSliding && r.has("sliding_window"))
       c.slidingWindow = r.optionalPositiveInt("sliding_window", 0);
   }

@@ -37,11 +37,11 @@ struct DTypeInfo {
   size_t size;
 };
 constexpr DTypeInfo kDTypes[] = {
-    {DType::F64, "F64", 8},      {DType::F32, "F32", 4},
-    {DType::F16, "F16", 2},      {DType::BF16, "BF16", 2},
-    {DType::I64, "I64", 8},      {DType::I32, "I32", 4},
-    {DType::I16, "I16", 2},      {DType::I8, "I8", 1},
-    {DType::U8, "U8", 1},        {DType::BOOL, "BOOL", 1},
+    {DType::F64, "F64", 8},         {DType::F32, "F32", 4},
+    {DType::F16, "F16", 2},         {DType::BF16, "BF16", 2},
+    {DType::I64, "I64", 8},         {DType::I32, "I32", 4},
+    {DType::I16, "I16", 2},         {DType::I8, "I8", 1},
+    {DType::U8, "U8", 1},           {DType::BOOL, "BOOL", 1},
     {DType::F8_E4M3, "F8_E4M3", 1}, {DType::F8_E5M2, "F8_E5M2", 1},
 };
 } // namespace
@@ -105,8 +105,9 @@ static float fp8Value(uint8_t b, int mantBits, int bias, bool hasInf) {
     return NAN;
   if (exp == 0)
     return sign * std::ldexp(static_cast<float>(mant), 1 - bias - mantBits);
-  return sign * std::ldexp(1.0f + std::ldexp(static_cast<float>(mant), -mantBits),
-                           static_cast<int>(exp) - bias);
+  return sign *
+         std::ldexp(1.0f + std::ldexp(static_cast<float>(mant), -mantBits),
+                    static_cast<int>(exp) - bias);
 }
 
 uint16_t qfe::floatToBF16(float x) {
@@ -261,8 +262,9 @@ bool parseHeader(const std::string &path, const char *headerText,
     uint64_t elements = 1;
     for (const json &d : entry["shape"]) {
       if (!d.is_number_unsigned())
-        return fail("tensor '" + name + "' has a negative or non-integer "
-                                        "dimension");
+        return fail("tensor '" + name +
+                    "' has a negative or non-integer "
+                    "dimension");
       uint64_t dim = d.get<uint64_t>();
       if (dim != 0 && elements > (uint64_t(1) << 62) / dim)
         return fail("tensor '" + name + "' has an overflowing shape");
@@ -272,7 +274,8 @@ bool parseHeader(const std::string &path, const char *headerText,
     const json &offsets = entry["data_offsets"];
     if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
       return fail("tensor '" + name + "' has non-integer data_offsets");
-    uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
+    uint64_t begin = offsets[0].get<uint64_t>(),
+             end = offsets[1].get<uint64_t>();
     if (begin > end)
       return fail("tensor '" + name + "' has data_offsets begin > end");
     if (end > dataLen)
@@ -422,11 +425,11 @@ std::unique_ptr<TensorStore> TensorStore::open(const std::string &pathIn,
     for (auto &[name, file] : index["weight_map"].items()) {
       if (!file.is_string())
         return fail(path + ": weight_map entry for '" + name +
-                       "' is not a file name");
+                    "' is not a file name");
       std::string shard = file.get<std::string>();
       if (shard.find('/') != std::string::npos)
         return fail(path + ": shard name '" + shard +
-                       "' must be a file name in the index's directory");
+                    "' must be a file name in the index's directory");
       weightMap[name] = shard;
       if (std::find(shards.begin(), shards.end(), shard) == shards.end())
         shards.push_back(shard);

@@ -33,10 +33,9 @@ int main(int argc, char **argv) {
   llvm::cl::opt<std::string> checkpoint(
       llvm::cl::Positional, llvm::cl::Required,
       llvm::cl::desc("<checkpoint directory>"), llvm::cl::cat(category));
-  llvm::cl::opt<std::string> output("o", llvm::cl::desc("Output .mlir file"),
-                                    llvm::cl::value_desc("file"),
-                                    llvm::cl::init("-"),
-                                    llvm::cl::cat(category));
+  llvm::cl::opt<std::string> output(
+      "o", llvm::cl::desc("Output .mlir file"), llvm::cl::value_desc("file"),
+      llvm::cl::init("-"), llvm::cl::cat(category));
   llvm::cl::HideUnrelatedOptions(category);
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
@@ -54,8 +53,8 @@ int main(int argc, char **argv) {
     options.outputDir = dir.empty() ? "." : std::string(dir);
   }
   std::string error;
-  OwningOpRef<ModuleOp> module = qopt::importHuggingFaceCheckpoint(
-      &context, checkpoint, options, error);
+  OwningOpRef<ModuleOp> module =
+      qopt::importHuggingFaceCheckpoint(&context, checkpoint, options, error);
   if (!module) {
     llvm::errs() << "qopt-import: error: " << error << "\n";
     return 1;

@@ -29,8 +29,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
-#include <thread>
 #include <cmath>
+#include <thread>
 
 using namespace mlir;
 
@@ -100,15 +100,15 @@ int main(int argc, char **argv) {
                                    llvm::cl::cat(category));
   llvm::cl::opt<Backend> backend(
       "backend", llvm::cl::desc("Where to run"),
-      llvm::cl::values(clEnumValN(Backend::Cpu, "cpu",
-                                  "Reference CPU executor (float32)")),
+      llvm::cl::values(
+          clEnumValN(Backend::Cpu, "cpu", "Reference CPU executor (float32)")),
       llvm::cl::init(Backend::Cpu), llvm::cl::cat(category));
   llvm::cl::opt<std::string> ppl(
       "ppl", llvm::cl::desc("Perplexity of the tokens FILE.safetensors:TENSOR"),
       llvm::cl::cat(category));
-  llvm::cl::opt<int64_t> seqLen(
-      "seq-len", llvm::cl::desc("Window length for --ppl"), llvm::cl::init(512),
-      llvm::cl::cat(category));
+  llvm::cl::opt<int64_t> seqLen("seq-len",
+                                llvm::cl::desc("Window length for --ppl"),
+                                llvm::cl::init(512), llvm::cl::cat(category));
   llvm::cl::opt<int64_t> maxWindows(
       "max-windows",
       llvm::cl::desc("Score at most this many windows (0 = all)"),
@@ -123,10 +123,9 @@ int main(int argc, char **argv) {
   llvm::cl::opt<std::string> generate(
       "generate", llvm::cl::desc("Greedy generation from this prompt"),
       llvm::cl::cat(category));
-  llvm::cl::opt<int64_t> maxNewTokens("max-new-tokens",
-                                      llvm::cl::desc("Tokens to generate"),
-                                      llvm::cl::init(32),
-                                      llvm::cl::cat(category));
+  llvm::cl::opt<int64_t> maxNewTokens(
+      "max-new-tokens", llvm::cl::desc("Tokens to generate"),
+      llvm::cl::init(32), llvm::cl::cat(category));
   llvm::cl::opt<std::string> tokenizerPath(
       "tokenizer",
       llvm::cl::desc("tokenizer.json (default: the one recorded in the model)"),
@@ -138,8 +137,7 @@ int main(int argc, char **argv) {
       "profile", llvm::cl::desc("Print the time spent per op kind to stderr"),
       llvm::cl::cat(category));
   llvm::cl::HideUnrelatedOptions(category);
-  llvm::cl::ParseCommandLineOptions(argc, argv,
-                                    "qopt-run: run a qopt model\n");
+  llvm::cl::ParseCommandLineOptions(argc, argv, "qopt-run: run a qopt model\n");
 
   int modes = !ppl.empty() + !logitsSpec.empty() + !generate.empty();
   if (modes != 1)
@@ -196,9 +194,9 @@ int main(int argc, char **argv) {
     if (maxWindows > 0)
       windows = std::min<int64_t>(windows, maxWindows);
     if (windows < 1)
-      return fail("--ppl needs at least seq-len + 1 = " +
-                  std::to_string(seqLen + 1) + " tokens, got " +
-                  std::to_string(tokens.size()));
+      return fail(
+          "--ppl needs at least seq-len + 1 = " + std::to_string(seqLen + 1) +
+          " tokens, got " + std::to_string(tokens.size()));
     double nll = 0;
     std::vector<float> logits;
     for (int64_t w = 0; w < windows; ++w) {
@@ -250,8 +248,8 @@ int main(int argc, char **argv) {
     std::vector<int64_t> outShape = shape;
     outShape.push_back(vocab);
     if (!qfe::writeSafetensors(
-            output,
-            {qfe::TensorData::fromFloats("logits", outShape, all)}, {}, error))
+            output, {qfe::TensorData::fromFloats("logits", outShape, all)}, {},
+            error))
       return fail(error);
     llvm::outs() << "logits: " << ::qnum::shapeToString(outShape) << " -> "
                  << output << "\n";
@@ -305,8 +303,8 @@ int main(int argc, char **argv) {
   for (int32_t id : all)
     llvm::outs() << " " << id;
   llvm::outs() << "\ntext: "
-               << tok->decode(std::vector<int32_t>(all.begin() + (bos >= 0),
-                                                   all.end()))
+               << tok->decode(
+                      std::vector<int32_t>(all.begin() + (bos >= 0), all.end()))
                << "\n";
   llvm::outs() << llvm::format("time: %.2f s\n", seconds(start));
   return 0;

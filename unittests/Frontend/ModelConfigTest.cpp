@@ -18,9 +18,9 @@ std::optional<ModelConfig> parse(const std::string &text, std::string &error) {
 
 TEST(ModelConfig, RealTinyLlamaNewStyle) {
   std::string error;
-  auto c = ModelConfig::fromFile(
-      std::string(QOPT_SHARED_MODELS_DIR) + "/qopt-tiny-llama/config.json",
-      error);
+  auto c = ModelConfig::fromFile(std::string(QOPT_SHARED_MODELS_DIR) +
+                                     "/qopt-tiny-llama/config.json",
+                                 error);
   ASSERT_TRUE(c) << error;
   EXPECT_EQ(c->modelType, "llama");
   EXPECT_EQ(c->hiddenSize, 384);

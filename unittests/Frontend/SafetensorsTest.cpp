@@ -141,16 +141,17 @@ TEST_F(SafetensorsTest, RejectsBadHeaders) {
        -1, "data_offsets begin > end"},
       {"shape", R"({"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}})", 1,
        -1, "negative or non-integer dimension"},
-      {"headerlen", R"({})", 0, 1000, "header length 1000 is larger than the "
-                                      "file"},
+      {"headerlen", R"({})", 0, 1000,
+       "header length 1000 is larger than the "
+       "file"},
       {"huge", R"({})", 0, int64_t(1) << 40, "exceeds the 100 MB limit"},
       {"notobject", R"([1,2])", 0, -1, "header is not a JSON object"},
       {"offsets", R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0]}})", 1,
        -1, "has no [begin, end] data_offsets"},
   };
   for (const Case &c : cases) {
-    std::string path = writeRaw(c.name + ".safetensors", c.header, c.data,
-                                c.lenOverride);
+    std::string path =
+        writeRaw(c.name + ".safetensors", c.header, c.data, c.lenOverride);
     std::string error = openError(path);
     EXPECT_NE(error.find(c.message), std::string::npos)
         << c.name << ": " << error;

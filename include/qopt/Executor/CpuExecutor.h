@@ -1,4 +1,5 @@
-//===- CpuExecutor.h - Reference execution of qopt IR on the CPU -*- C++ -*-===//
+//===- CpuExecutor.h - Reference execution of qopt IR on the CPU -*- C++
+//-*-===//
 //
 // Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -40,8 +41,9 @@ public:
   /// signature `(ids: tensor<?xi32>, positions: tensor<?xi32>) ->
   /// tensor<?xVxf32>` and every op, and opens the weight stores. On failure
   /// returns null and sets `error`.
-  static std::unique_ptr<CpuExecutor>
-  create(ModuleOp module, const CpuExecutorOptions &options, std::string &error);
+  static std::unique_ptr<CpuExecutor> create(ModuleOp module,
+                                             const CpuExecutorOptions &options,
+                                             std::string &error);
   ~CpuExecutor();
 
   /// Runs the model on `ids` at positions `start, start + 1, ...`, appending

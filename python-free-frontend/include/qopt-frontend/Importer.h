@@ -34,10 +34,10 @@ struct ImportOptions {
 
 /// Imports the checkpoint in `checkpointDir`. On failure returns null and
 /// sets `error` to one message naming the file, key or tensor at fault.
-OwningOpRef<ModuleOp> importHuggingFaceCheckpoint(MLIRContext *context,
-                                                  const std::string &checkpointDir,
-                                                  const ImportOptions &options,
-                                                  std::string &error);
+OwningOpRef<ModuleOp>
+importHuggingFaceCheckpoint(MLIRContext *context,
+                            const std::string &checkpointDir,
+                            const ImportOptions &options, std::string &error);
 
 } // namespace qopt
 } // namespace mlir

@@ -25,8 +25,20 @@
 namespace qfe {
 
 /// safetensors element types.
-enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3,
-                   F8_E5M2 };
+enum class DType {
+  F64,
+  F32,
+  F16,
+  BF16,
+  I64,
+  I32,
+  I16,
+  I8,
+  U8,
+  BOOL,
+  F8_E4M3,
+  F8_E5M2
+};
 
 /// Size in bytes of one element.
 size_t dtypeSize(DType dtype);
