@@ -1,171 +1,162 @@
-// qopt-tiny-llama (Llama architecture, 6 layers, hidden 384, 6 heads of 64,
-// 2 KV heads, SwiGLU 1024, tied embeddings) as qopt graph IR: one function,
-// layers unrolled, weights referenced by name in the sharded checkpoint.
-// Relative store paths resolve against this file's directory.
-module attributes {qopt.model = {architecture = "llama", bos_token_id = 1 : i64, eos_token_id = 2 : i64, tokenizer = "../../shared/models/qopt-tiny-llama/tokenizer.json"}} {
+module attributes {qopt.model = {architecture = "llama", bos_token_id = 1 : i64, checkpoint = "../../shared/models/qopt-tiny-llama/model.safetensors.index.json", eos_token_id = 2 : i64, max_position_embeddings = 1024 : i64, tokenizer = "../../shared/models/qopt-tiny-llama/tokenizer.json", vocab_size = 32000 : i64}} {
   qopt.weight_store @ckpt "../../shared/models/qopt-tiny-llama/model.safetensors.index.json"
-  func.func @forward(%ids: tensor<?xi32>, %positions: tensor<?xi32>) -> tensor<?x32000xf32> {
-    %embed = qopt.weight @ckpt["model.embed_tokens.weight"] : tensor<32000x384xbf16>
-    %h0 = qopt.embedding %embed[%ids] : (tensor<32000x384xbf16>, tensor<?xi32>) -> tensor<?x384xf32>
-    // Layer 0
-    %l0_ln1_w = qopt.weight @ckpt["model.layers.0.input_layernorm.weight"] : tensor<384xbf16>
-    %l0_ln1 = qopt.rms_norm %h0, %l0_ln1_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l0_q_w = qopt.weight @ckpt["model.layers.0.self_attn.q_proj.weight"] : tensor<384x384xbf16>
-    %l0_q = qopt.linear %l0_ln1, %l0_q_w {label = "model.layers.0.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l0_k_w = qopt.weight @ckpt["model.layers.0.self_attn.k_proj.weight"] : tensor<128x384xbf16>
-    %l0_k = qopt.linear %l0_ln1, %l0_k_w {label = "model.layers.0.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l0_v_w = qopt.weight @ckpt["model.layers.0.self_attn.v_proj.weight"] : tensor<128x384xbf16>
-    %l0_v = qopt.linear %l0_ln1, %l0_v_w {label = "model.layers.0.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l0_q_rot = qopt.rope %l0_q, %positions {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.0e+04} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
-    %l0_k_rot = qopt.rope %l0_k, %positions {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.0e+04} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
-    %l0_attn = qopt.attention %l0_q_rot, %l0_k_rot, %l0_v {head_dim = 64 : i64, layer = 0 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
-    %l0_o_w = qopt.weight @ckpt["model.layers.0.self_attn.o_proj.weight"] : tensor<384x384xbf16>
-    %l0_o = qopt.linear %l0_attn, %l0_o_w {label = "model.layers.0.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l0_res1 = qopt.add %h0, %l0_o : tensor<?x384xf32>
-    %l0_ln2_w = qopt.weight @ckpt["model.layers.0.post_attention_layernorm.weight"] : tensor<384xbf16>
-    %l0_ln2 = qopt.rms_norm %l0_res1, %l0_ln2_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l0_gate_w = qopt.weight @ckpt["model.layers.0.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
-    %l0_gate = qopt.linear %l0_ln2, %l0_gate_w {label = "model.layers.0.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l0_up_w = qopt.weight @ckpt["model.layers.0.mlp.up_proj.weight"] : tensor<1024x384xbf16>
-    %l0_up = qopt.linear %l0_ln2, %l0_up_w {label = "model.layers.0.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l0_act = qopt.silu %l0_gate : tensor<?x1024xf32>
-    %l0_mlp = qopt.mul %l0_act, %l0_up : tensor<?x1024xf32>
-    %l0_down_w = qopt.weight @ckpt["model.layers.0.mlp.down_proj.weight"] : tensor<384x1024xbf16>
-    %l0_down = qopt.linear %l0_mlp, %l0_down_w {label = "model.layers.0.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
-    %l0_out = qopt.add %l0_res1, %l0_down : tensor<?x384xf32>
-    // Layer 1
-    %l1_ln1_w = qopt.weight @ckpt["model.layers.1.input_layernorm.weight"] : tensor<384xbf16>
-    %l1_ln1 = qopt.rms_norm %l0_out, %l1_ln1_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l1_q_w = qopt.weight @ckpt["model.layers.1.self_attn.q_proj.weight"] : tensor<384x384xbf16>
-    %l1_q = qopt.linear %l1_ln1, %l1_q_w {label = "model.layers.1.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l1_k_w = qopt.weight @ckpt["model.layers.1.self_attn.k_proj.weight"] : tensor<128x384xbf16>
-    %l1_k = qopt.linear %l1_ln1, %l1_k_w {label = "model.layers.1.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l1_v_w = qopt.weight @ckpt["model.layers.1.self_attn.v_proj.weight"] : tensor<128x384xbf16>
-    %l1_v = qopt.linear %l1_ln1, %l1_v_w {label = "model.layers.1.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l1_q_rot = qopt.rope %l1_q, %positions {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.0e+04} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
-    %l1_k_rot = qopt.rope %l1_k, %positions {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.0e+04} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
-    %l1_attn = qopt.attention %l1_q_rot, %l1_k_rot, %l1_v {head_dim = 64 : i64, layer = 1 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
-    %l1_o_w = qopt.weight @ckpt["model.layers.1.self_attn.o_proj.weight"] : tensor<384x384xbf16>
-    %l1_o = qopt.linear %l1_attn, %l1_o_w {label = "model.layers.1.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l1_res1 = qopt.add %l0_out, %l1_o : tensor<?x384xf32>
-    %l1_ln2_w = qopt.weight @ckpt["model.layers.1.post_attention_layernorm.weight"] : tensor<384xbf16>
-    %l1_ln2 = qopt.rms_norm %l1_res1, %l1_ln2_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l1_gate_w = qopt.weight @ckpt["model.layers.1.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
-    %l1_gate = qopt.linear %l1_ln2, %l1_gate_w {label = "model.layers.1.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l1_up_w = qopt.weight @ckpt["model.layers.1.mlp.up_proj.weight"] : tensor<1024x384xbf16>
-    %l1_up = qopt.linear %l1_ln2, %l1_up_w {label = "model.layers.1.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l1_act = qopt.silu %l1_gate : tensor<?x1024xf32>
-    %l1_mlp = qopt.mul %l1_act, %l1_up : tensor<?x1024xf32>
-    %l1_down_w = qopt.weight @ckpt["model.layers.1.mlp.down_proj.weight"] : tensor<384x1024xbf16>
-    %l1_down = qopt.linear %l1_mlp, %l1_down_w {label = "model.layers.1.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
-    %l1_out = qopt.add %l1_res1, %l1_down : tensor<?x384xf32>
-    // Layer 2
-    %l2_ln1_w = qopt.weight @ckpt["model.layers.2.input_layernorm.weight"] : tensor<384xbf16>
-    %l2_ln1 = qopt.rms_norm %l1_out, %l2_ln1_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l2_q_w = qopt.weight @ckpt["model.layers.2.self_attn.q_proj.weight"] : tensor<384x384xbf16>
-    %l2_q = qopt.linear %l2_ln1, %l2_q_w {label = "model.layers.2.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l2_k_w = qopt.weight @ckpt["model.layers.2.self_attn.k_proj.weight"] : tensor<128x384xbf16>
-    %l2_k = qopt.linear %l2_ln1, %l2_k_w {label = "model.layers.2.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l2_v_w = qopt.weight @ckpt["model.layers.2.self_attn.v_proj.weight"] : tensor<128x384xbf16>
-    %l2_v = qopt.linear %l2_ln1, %l2_v_w {label = "model.layers.2.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l2_q_rot = qopt.rope %l2_q, %positions {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.0e+04} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
-    %l2_k_rot = qopt.rope %l2_k, %positions {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.0e+04} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
-    %l2_attn = qopt.attention %l2_q_rot, %l2_k_rot, %l2_v {head_dim = 64 : i64, layer = 2 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
-    %l2_o_w = qopt.weight @ckpt["model.layers.2.self_attn.o_proj.weight"] : tensor<384x384xbf16>
-    %l2_o = qopt.linear %l2_attn, %l2_o_w {label = "model.layers.2.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l2_res1 = qopt.add %l1_out, %l2_o : tensor<?x384xf32>
-    %l2_ln2_w = qopt.weight @ckpt["model.layers.2.post_attention_layernorm.weight"] : tensor<384xbf16>
-    %l2_ln2 = qopt.rms_norm %l2_res1, %l2_ln2_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l2_gate_w = qopt.weight @ckpt["model.layers.2.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
-    %l2_gate = qopt.linear %l2_ln2, %l2_gate_w {label = "model.layers.2.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l2_up_w = qopt.weight @ckpt["model.layers.2.mlp.up_proj.weight"] : tensor<1024x384xbf16>
-    %l2_up = qopt.linear %l2_ln2, %l2_up_w {label = "model.layers.2.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l2_act = qopt.silu %l2_gate : tensor<?x1024xf32>
-    %l2_mlp = qopt.mul %l2_act, %l2_up : tensor<?x1024xf32>
-    %l2_down_w = qopt.weight @ckpt["model.layers.2.mlp.down_proj.weight"] : tensor<384x1024xbf16>
-    %l2_down = qopt.linear %l2_mlp, %l2_down_w {label = "model.layers.2.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
-    %l2_out = qopt.add %l2_res1, %l2_down : tensor<?x384xf32>
-    // Layer 3
-    %l3_ln1_w = qopt.weight @ckpt["model.layers.3.input_layernorm.weight"] : tensor<384xbf16>
-    %l3_ln1 = qopt.rms_norm %l2_out, %l3_ln1_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l3_q_w = qopt.weight @ckpt["model.layers.3.self_attn.q_proj.weight"] : tensor<384x384xbf16>
-    %l3_q = qopt.linear %l3_ln1, %l3_q_w {label = "model.layers.3.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l3_k_w = qopt.weight @ckpt["model.layers.3.self_attn.k_proj.weight"] : tensor<128x384xbf16>
-    %l3_k = qopt.linear %l3_ln1, %l3_k_w {label = "model.layers.3.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l3_v_w = qopt.weight @ckpt["model.layers.3.self_attn.v_proj.weight"] : tensor<128x384xbf16>
-    %l3_v = qopt.linear %l3_ln1, %l3_v_w {label = "model.layers.3.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l3_q_rot = qopt.rope %l3_q, %positions {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.0e+04} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
-    %l3_k_rot = qopt.rope %l3_k, %positions {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.0e+04} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
-    %l3_attn = qopt.attention %l3_q_rot, %l3_k_rot, %l3_v {head_dim = 64 : i64, layer = 3 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
-    %l3_o_w = qopt.weight @ckpt["model.layers.3.self_attn.o_proj.weight"] : tensor<384x384xbf16>
-    %l3_o = qopt.linear %l3_attn, %l3_o_w {label = "model.layers.3.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l3_res1 = qopt.add %l2_out, %l3_o : tensor<?x384xf32>
-    %l3_ln2_w = qopt.weight @ckpt["model.layers.3.post_attention_layernorm.weight"] : tensor<384xbf16>
-    %l3_ln2 = qopt.rms_norm %l3_res1, %l3_ln2_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l3_gate_w = qopt.weight @ckpt["model.layers.3.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
-    %l3_gate = qopt.linear %l3_ln2, %l3_gate_w {label = "model.layers.3.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l3_up_w = qopt.weight @ckpt["model.layers.3.mlp.up_proj.weight"] : tensor<1024x384xbf16>
-    %l3_up = qopt.linear %l3_ln2, %l3_up_w {label = "model.layers.3.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l3_act = qopt.silu %l3_gate : tensor<?x1024xf32>
-    %l3_mlp = qopt.mul %l3_act, %l3_up : tensor<?x1024xf32>
-    %l3_down_w = qopt.weight @ckpt["model.layers.3.mlp.down_proj.weight"] : tensor<384x1024xbf16>
-    %l3_down = qopt.linear %l3_mlp, %l3_down_w {label = "model.layers.3.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
-    %l3_out = qopt.add %l3_res1, %l3_down : tensor<?x384xf32>
-    // Layer 4
-    %l4_ln1_w = qopt.weight @ckpt["model.layers.4.input_layernorm.weight"] : tensor<384xbf16>
-    %l4_ln1 = qopt.rms_norm %l3_out, %l4_ln1_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l4_q_w = qopt.weight @ckpt["model.layers.4.self_attn.q_proj.weight"] : tensor<384x384xbf16>
-    %l4_q = qopt.linear %l4_ln1, %l4_q_w {label = "model.layers.4.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l4_k_w = qopt.weight @ckpt["model.layers.4.self_attn.k_proj.weight"] : tensor<128x384xbf16>
-    %l4_k = qopt.linear %l4_ln1, %l4_k_w {label = "model.layers.4.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l4_v_w = qopt.weight @ckpt["model.layers.4.self_attn.v_proj.weight"] : tensor<128x384xbf16>
-    %l4_v = qopt.linear %l4_ln1, %l4_v_w {label = "model.layers.4.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l4_q_rot = qopt.rope %l4_q, %positions {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.0e+04} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
-    %l4_k_rot = qopt.rope %l4_k, %positions {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.0e+04} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
-    %l4_attn = qopt.attention %l4_q_rot, %l4_k_rot, %l4_v {head_dim = 64 : i64, layer = 4 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
-    %l4_o_w = qopt.weight @ckpt["model.layers.4.self_attn.o_proj.weight"] : tensor<384x384xbf16>
-    %l4_o = qopt.linear %l4_attn, %l4_o_w {label = "model.layers.4.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l4_res1 = qopt.add %l3_out, %l4_o : tensor<?x384xf32>
-    %l4_ln2_w = qopt.weight @ckpt["model.layers.4.post_attention_layernorm.weight"] : tensor<384xbf16>
-    %l4_ln2 = qopt.rms_norm %l4_res1, %l4_ln2_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l4_gate_w = qopt.weight @ckpt["model.layers.4.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
-    %l4_gate = qopt.linear %l4_ln2, %l4_gate_w {label = "model.layers.4.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l4_up_w = qopt.weight @ckpt["model.layers.4.mlp.up_proj.weight"] : tensor<1024x384xbf16>
-    %l4_up = qopt.linear %l4_ln2, %l4_up_w {label = "model.layers.4.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l4_act = qopt.silu %l4_gate : tensor<?x1024xf32>
-    %l4_mlp = qopt.mul %l4_act, %l4_up : tensor<?x1024xf32>
-    %l4_down_w = qopt.weight @ckpt["model.layers.4.mlp.down_proj.weight"] : tensor<384x1024xbf16>
-    %l4_down = qopt.linear %l4_mlp, %l4_down_w {label = "model.layers.4.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
-    %l4_out = qopt.add %l4_res1, %l4_down : tensor<?x384xf32>
-    // Layer 5
-    %l5_ln1_w = qopt.weight @ckpt["model.layers.5.input_layernorm.weight"] : tensor<384xbf16>
-    %l5_ln1 = qopt.rms_norm %l4_out, %l5_ln1_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l5_q_w = qopt.weight @ckpt["model.layers.5.self_attn.q_proj.weight"] : tensor<384x384xbf16>
-    %l5_q = qopt.linear %l5_ln1, %l5_q_w {label = "model.layers.5.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l5_k_w = qopt.weight @ckpt["model.layers.5.self_attn.k_proj.weight"] : tensor<128x384xbf16>
-    %l5_k = qopt.linear %l5_ln1, %l5_k_w {label = "model.layers.5.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l5_v_w = qopt.weight @ckpt["model.layers.5.self_attn.v_proj.weight"] : tensor<128x384xbf16>
-    %l5_v = qopt.linear %l5_ln1, %l5_v_w {label = "model.layers.5.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
-    %l5_q_rot = qopt.rope %l5_q, %positions {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.0e+04} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
-    %l5_k_rot = qopt.rope %l5_k, %positions {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.0e+04} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
-    %l5_attn = qopt.attention %l5_q_rot, %l5_k_rot, %l5_v {head_dim = 64 : i64, layer = 5 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
-    %l5_o_w = qopt.weight @ckpt["model.layers.5.self_attn.o_proj.weight"] : tensor<384x384xbf16>
-    %l5_o = qopt.linear %l5_attn, %l5_o_w {label = "model.layers.5.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
-    %l5_res1 = qopt.add %l4_out, %l5_o : tensor<?x384xf32>
-    %l5_ln2_w = qopt.weight @ckpt["model.layers.5.post_attention_layernorm.weight"] : tensor<384xbf16>
-    %l5_ln2 = qopt.rms_norm %l5_res1, %l5_ln2_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %l5_gate_w = qopt.weight @ckpt["model.layers.5.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
-    %l5_gate = qopt.linear %l5_ln2, %l5_gate_w {label = "model.layers.5.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l5_up_w = qopt.weight @ckpt["model.layers.5.mlp.up_proj.weight"] : tensor<1024x384xbf16>
-    %l5_up = qopt.linear %l5_ln2, %l5_up_w {label = "model.layers.5.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
-    %l5_act = qopt.silu %l5_gate : tensor<?x1024xf32>
-    %l5_mlp = qopt.mul %l5_act, %l5_up : tensor<?x1024xf32>
-    %l5_down_w = qopt.weight @ckpt["model.layers.5.mlp.down_proj.weight"] : tensor<384x1024xbf16>
-    %l5_down = qopt.linear %l5_mlp, %l5_down_w {label = "model.layers.5.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
-    %l5_out = qopt.add %l5_res1, %l5_down : tensor<?x384xf32>
-    %norm_w = qopt.weight @ckpt["model.norm.weight"] : tensor<384xbf16>
-    %final = qopt.rms_norm %l5_out, %norm_w {epsilon = 1.0e-05} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
-    %logits = qopt.linear %final, %embed {label = "lm_head", role = #qopt<role lm_head>} : (tensor<?x384xf32>, tensor<32000x384xbf16>) -> tensor<?x32000xf32>
-    return %logits : tensor<?x32000xf32>
+  func.func @forward(%arg0: tensor<?xi32>, %arg1: tensor<?xi32>) -> tensor<?x32000xf32> {
+    %0 = qopt.weight @ckpt["model.embed_tokens.weight"] : tensor<32000x384xbf16>
+    %1 = qopt.embedding %0[%arg0] : (tensor<32000x384xbf16>, tensor<?xi32>) -> tensor<?x384xf32>
+    %2 = qopt.weight @ckpt["model.layers.0.input_layernorm.weight"] : tensor<384xbf16>
+    %3 = qopt.rms_norm %1, %2 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %4 = qopt.weight @ckpt["model.layers.0.self_attn.q_proj.weight"] : tensor<384x384xbf16>
+    %5 = qopt.linear %3, %4 {label = "model.layers.0.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %6 = qopt.weight @ckpt["model.layers.0.self_attn.k_proj.weight"] : tensor<128x384xbf16>
+    %7 = qopt.linear %3, %6 {label = "model.layers.0.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %8 = qopt.weight @ckpt["model.layers.0.self_attn.v_proj.weight"] : tensor<128x384xbf16>
+    %9 = qopt.linear %3, %8 {label = "model.layers.0.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %10 = qopt.rope %5, %arg1 {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.000000e+04 : f64} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
+    %11 = qopt.rope %7, %arg1 {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.000000e+04 : f64} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
+    %12 = qopt.attention %10, %11, %9 {head_dim = 64 : i64, layer = 0 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
+    %13 = qopt.weight @ckpt["model.layers.0.self_attn.o_proj.weight"] : tensor<384x384xbf16>
+    %14 = qopt.linear %12, %13 {label = "model.layers.0.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %15 = qopt.add %1, %14 : tensor<?x384xf32>
+    %16 = qopt.weight @ckpt["model.layers.0.post_attention_layernorm.weight"] : tensor<384xbf16>
+    %17 = qopt.rms_norm %15, %16 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %18 = qopt.weight @ckpt["model.layers.0.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
+    %19 = qopt.linear %17, %18 {label = "model.layers.0.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %20 = qopt.weight @ckpt["model.layers.0.mlp.up_proj.weight"] : tensor<1024x384xbf16>
+    %21 = qopt.linear %17, %20 {label = "model.layers.0.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %22 = qopt.silu %19 : tensor<?x1024xf32>
+    %23 = qopt.mul %22, %21 : tensor<?x1024xf32>
+    %24 = qopt.weight @ckpt["model.layers.0.mlp.down_proj.weight"] : tensor<384x1024xbf16>
+    %25 = qopt.linear %23, %24 {label = "model.layers.0.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
+    %26 = qopt.add %15, %25 : tensor<?x384xf32>
+    %27 = qopt.weight @ckpt["model.layers.1.input_layernorm.weight"] : tensor<384xbf16>
+    %28 = qopt.rms_norm %26, %27 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %29 = qopt.weight @ckpt["model.layers.1.self_attn.q_proj.weight"] : tensor<384x384xbf16>
+    %30 = qopt.linear %28, %29 {label = "model.layers.1.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %31 = qopt.weight @ckpt["model.layers.1.self_attn.k_proj.weight"] : tensor<128x384xbf16>
+    %32 = qopt.linear %28, %31 {label = "model.layers.1.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %33 = qopt.weight @ckpt["model.layers.1.self_attn.v_proj.weight"] : tensor<128x384xbf16>
+    %34 = qopt.linear %28, %33 {label = "model.layers.1.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %35 = qopt.rope %30, %arg1 {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.000000e+04 : f64} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
+    %36 = qopt.rope %32, %arg1 {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.000000e+04 : f64} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
+    %37 = qopt.attention %35, %36, %34 {head_dim = 64 : i64, layer = 1 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
+    %38 = qopt.weight @ckpt["model.layers.1.self_attn.o_proj.weight"] : tensor<384x384xbf16>
+    %39 = qopt.linear %37, %38 {label = "model.layers.1.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %40 = qopt.add %26, %39 : tensor<?x384xf32>
+    %41 = qopt.weight @ckpt["model.layers.1.post_attention_layernorm.weight"] : tensor<384xbf16>
+    %42 = qopt.rms_norm %40, %41 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %43 = qopt.weight @ckpt["model.layers.1.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
+    %44 = qopt.linear %42, %43 {label = "model.layers.1.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %45 = qopt.weight @ckpt["model.layers.1.mlp.up_proj.weight"] : tensor<1024x384xbf16>
+    %46 = qopt.linear %42, %45 {label = "model.layers.1.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %47 = qopt.silu %44 : tensor<?x1024xf32>
+    %48 = qopt.mul %47, %46 : tensor<?x1024xf32>
+    %49 = qopt.weight @ckpt["model.layers.1.mlp.down_proj.weight"] : tensor<384x1024xbf16>
+    %50 = qopt.linear %48, %49 {label = "model.layers.1.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
+    %51 = qopt.add %40, %50 : tensor<?x384xf32>
+    %52 = qopt.weight @ckpt["model.layers.2.input_layernorm.weight"] : tensor<384xbf16>
+    %53 = qopt.rms_norm %51, %52 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %54 = qopt.weight @ckpt["model.layers.2.self_attn.q_proj.weight"] : tensor<384x384xbf16>
+    %55 = qopt.linear %53, %54 {label = "model.layers.2.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %56 = qopt.weight @ckpt["model.layers.2.self_attn.k_proj.weight"] : tensor<128x384xbf16>
+    %57 = qopt.linear %53, %56 {label = "model.layers.2.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %58 = qopt.weight @ckpt["model.layers.2.self_attn.v_proj.weight"] : tensor<128x384xbf16>
+    %59 = qopt.linear %53, %58 {label = "model.layers.2.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %60 = qopt.rope %55, %arg1 {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.000000e+04 : f64} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
+    %61 = qopt.rope %57, %arg1 {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.000000e+04 : f64} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
+    %62 = qopt.attention %60, %61, %59 {head_dim = 64 : i64, layer = 2 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
+    %63 = qopt.weight @ckpt["model.layers.2.self_attn.o_proj.weight"] : tensor<384x384xbf16>
+    %64 = qopt.linear %62, %63 {label = "model.layers.2.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %65 = qopt.add %51, %64 : tensor<?x384xf32>
+    %66 = qopt.weight @ckpt["model.layers.2.post_attention_layernorm.weight"] : tensor<384xbf16>
+    %67 = qopt.rms_norm %65, %66 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %68 = qopt.weight @ckpt["model.layers.2.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
+    %69 = qopt.linear %67, %68 {label = "model.layers.2.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %70 = qopt.weight @ckpt["model.layers.2.mlp.up_proj.weight"] : tensor<1024x384xbf16>
+    %71 = qopt.linear %67, %70 {label = "model.layers.2.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %72 = qopt.silu %69 : tensor<?x1024xf32>
+    %73 = qopt.mul %72, %71 : tensor<?x1024xf32>
+    %74 = qopt.weight @ckpt["model.layers.2.mlp.down_proj.weight"] : tensor<384x1024xbf16>
+    %75 = qopt.linear %73, %74 {label = "model.layers.2.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
+    %76 = qopt.add %65, %75 : tensor<?x384xf32>
+    %77 = qopt.weight @ckpt["model.layers.3.input_layernorm.weight"] : tensor<384xbf16>
+    %78 = qopt.rms_norm %76, %77 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %79 = qopt.weight @ckpt["model.layers.3.self_attn.q_proj.weight"] : tensor<384x384xbf16>
+    %80 = qopt.linear %78, %79 {label = "model.layers.3.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %81 = qopt.weight @ckpt["model.layers.3.self_attn.k_proj.weight"] : tensor<128x384xbf16>
+    %82 = qopt.linear %78, %81 {label = "model.layers.3.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %83 = qopt.weight @ckpt["model.layers.3.self_attn.v_proj.weight"] : tensor<128x384xbf16>
+    %84 = qopt.linear %78, %83 {label = "model.layers.3.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %85 = qopt.rope %80, %arg1 {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.000000e+04 : f64} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
+    %86 = qopt.rope %82, %arg1 {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.000000e+04 : f64} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
+    %87 = qopt.attention %85, %86, %84 {head_dim = 64 : i64, layer = 3 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
+    %88 = qopt.weight @ckpt["model.layers.3.self_attn.o_proj.weight"] : tensor<384x384xbf16>
+    %89 = qopt.linear %87, %88 {label = "model.layers.3.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %90 = qopt.add %76, %89 : tensor<?x384xf32>
+    %91 = qopt.weight @ckpt["model.layers.3.post_attention_layernorm.weight"] : tensor<384xbf16>
+    %92 = qopt.rms_norm %90, %91 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %93 = qopt.weight @ckpt["model.layers.3.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
+    %94 = qopt.linear %92, %93 {label = "model.layers.3.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %95 = qopt.weight @ckpt["model.layers.3.mlp.up_proj.weight"] : tensor<1024x384xbf16>
+    %96 = qopt.linear %92, %95 {label = "model.layers.3.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %97 = qopt.silu %94 : tensor<?x1024xf32>
+    %98 = qopt.mul %97, %96 : tensor<?x1024xf32>
+    %99 = qopt.weight @ckpt["model.layers.3.mlp.down_proj.weight"] : tensor<384x1024xbf16>
+    %100 = qopt.linear %98, %99 {label = "model.layers.3.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
+    %101 = qopt.add %90, %100 : tensor<?x384xf32>
+    %102 = qopt.weight @ckpt["model.layers.4.input_layernorm.weight"] : tensor<384xbf16>
+    %103 = qopt.rms_norm %101, %102 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %104 = qopt.weight @ckpt["model.layers.4.self_attn.q_proj.weight"] : tensor<384x384xbf16>
+    %105 = qopt.linear %103, %104 {label = "model.layers.4.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %106 = qopt.weight @ckpt["model.layers.4.self_attn.k_proj.weight"] : tensor<128x384xbf16>
+    %107 = qopt.linear %103, %106 {label = "model.layers.4.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %108 = qopt.weight @ckpt["model.layers.4.self_attn.v_proj.weight"] : tensor<128x384xbf16>
+    %109 = qopt.linear %103, %108 {label = "model.layers.4.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %110 = qopt.rope %105, %arg1 {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.000000e+04 : f64} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
+    %111 = qopt.rope %107, %arg1 {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.000000e+04 : f64} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
+    %112 = qopt.attention %110, %111, %109 {head_dim = 64 : i64, layer = 4 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
+    %113 = qopt.weight @ckpt["model.layers.4.self_attn.o_proj.weight"] : tensor<384x384xbf16>
+    %114 = qopt.linear %112, %113 {label = "model.layers.4.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %115 = qopt.add %101, %114 : tensor<?x384xf32>
+    %116 = qopt.weight @ckpt["model.layers.4.post_attention_layernorm.weight"] : tensor<384xbf16>
+    %117 = qopt.rms_norm %115, %116 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %118 = qopt.weight @ckpt["model.layers.4.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
+    %119 = qopt.linear %117, %118 {label = "model.layers.4.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %120 = qopt.weight @ckpt["model.layers.4.mlp.up_proj.weight"] : tensor<1024x384xbf16>
+    %121 = qopt.linear %117, %120 {label = "model.layers.4.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %122 = qopt.silu %119 : tensor<?x1024xf32>
+    %123 = qopt.mul %122, %121 : tensor<?x1024xf32>
+    %124 = qopt.weight @ckpt["model.layers.4.mlp.down_proj.weight"] : tensor<384x1024xbf16>
+    %125 = qopt.linear %123, %124 {label = "model.layers.4.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
+    %126 = qopt.add %115, %125 : tensor<?x384xf32>
+    %127 = qopt.weight @ckpt["model.layers.5.input_layernorm.weight"] : tensor<384xbf16>
+    %128 = qopt.rms_norm %126, %127 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %129 = qopt.weight @ckpt["model.layers.5.self_attn.q_proj.weight"] : tensor<384x384xbf16>
+    %130 = qopt.linear %128, %129 {label = "model.layers.5.self_attn.q_proj", role = #qopt<role q_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %131 = qopt.weight @ckpt["model.layers.5.self_attn.k_proj.weight"] : tensor<128x384xbf16>
+    %132 = qopt.linear %128, %131 {label = "model.layers.5.self_attn.k_proj", role = #qopt<role k_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %133 = qopt.weight @ckpt["model.layers.5.self_attn.v_proj.weight"] : tensor<128x384xbf16>
+    %134 = qopt.linear %128, %133 {label = "model.layers.5.self_attn.v_proj", role = #qopt<role v_proj>} : (tensor<?x384xf32>, tensor<128x384xbf16>) -> tensor<?x128xf32>
+    %135 = qopt.rope %130, %arg1 {head_dim = 64 : i64, num_heads = 6 : i64, theta = 1.000000e+04 : f64} : (tensor<?x384xf32>, tensor<?xi32>) -> tensor<?x384xf32>
+    %136 = qopt.rope %132, %arg1 {head_dim = 64 : i64, num_heads = 2 : i64, theta = 1.000000e+04 : f64} : (tensor<?x128xf32>, tensor<?xi32>) -> tensor<?x128xf32>
+    %137 = qopt.attention %135, %136, %134 {head_dim = 64 : i64, layer = 5 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
+    %138 = qopt.weight @ckpt["model.layers.5.self_attn.o_proj.weight"] : tensor<384x384xbf16>
+    %139 = qopt.linear %137, %138 {label = "model.layers.5.self_attn.o_proj", role = #qopt<role o_proj>} : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    %140 = qopt.add %126, %139 : tensor<?x384xf32>
+    %141 = qopt.weight @ckpt["model.layers.5.post_attention_layernorm.weight"] : tensor<384xbf16>
+    %142 = qopt.rms_norm %140, %141 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %143 = qopt.weight @ckpt["model.layers.5.mlp.gate_proj.weight"] : tensor<1024x384xbf16>
+    %144 = qopt.linear %142, %143 {label = "model.layers.5.mlp.gate_proj", role = #qopt<role gate_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %145 = qopt.weight @ckpt["model.layers.5.mlp.up_proj.weight"] : tensor<1024x384xbf16>
+    %146 = qopt.linear %142, %145 {label = "model.layers.5.mlp.up_proj", role = #qopt<role up_proj>} : (tensor<?x384xf32>, tensor<1024x384xbf16>) -> tensor<?x1024xf32>
+    %147 = qopt.silu %144 : tensor<?x1024xf32>
+    %148 = qopt.mul %147, %146 : tensor<?x1024xf32>
+    %149 = qopt.weight @ckpt["model.layers.5.mlp.down_proj.weight"] : tensor<384x1024xbf16>
+    %150 = qopt.linear %148, %149 {label = "model.layers.5.mlp.down_proj", role = #qopt<role down_proj>} : (tensor<?x1024xf32>, tensor<384x1024xbf16>) -> tensor<?x384xf32>
+    %151 = qopt.add %140, %150 : tensor<?x384xf32>
+    %152 = qopt.weight @ckpt["model.norm.weight"] : tensor<384xbf16>
+    %153 = qopt.rms_norm %151, %152 {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xbf16>) -> tensor<?x384xf32>
+    %154 = qopt.linear %153, %0 {label = "lm_head", role = #qopt<role lm_head>} : (tensor<?x384xf32>, tensor<32000x384xbf16>) -> tensor<?x32000xf32>
+    return %154 : tensor<?x32000xf32>
   }
 }
+
