@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every CPU test of qopt: the lit regression tests (FileCheck and
 # -verify-diagnostics), the GoogleTest suites (through lit), the embedding
-# test against the installed package, and the formatting and docs checks.
+# test against the installed package, short libFuzzer runs of the frontend's
+# parsers (plus their saved crash inputs), and the formatting and docs checks.
 # Run ./scripts/setup.sh once first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +23,8 @@ set -e
 passed=$(sed -n 's/^ *Passed *: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 failed=$(sed -n 's/^ *Failed *: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 [ "$lit_status" -eq 0 ] || status=1
+
+scripts/fuzz.sh "${QOPT_FUZZ_SECONDS:-10}" || status=1
+
 echo "lit: ${passed:-0} passed, ${failed:-0} failed"
 exit $status

@@ -38,7 +38,8 @@ config.substitutions.append(
 
 tool_dirs = [config.qopt_tools_dir, config.llvm_tools_dir]
 tools = [ToolSubst(t, unresolved="fatal")
-         for t in ["qopt", "qopt-import", "qopt-run", "qopt-tokenize"]]
+         for t in ["qopt", "qopt-import", "qopt-run", "qopt-tokenize",
+                   "qopt-make-test-model"]]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # GPU tests need a CUDA device; CI machines have none.

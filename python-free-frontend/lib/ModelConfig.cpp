@@ -83,9 +83,13 @@ public:
   const json &object;
 
 private:
+  /// Sizes are capped at 2^31 so that products of two of them (e.g.
+  /// heads x head_dim, vocab x hidden) cannot overflow int64_t.
   int64_t positiveIntValue(const char *key, const json &v) {
     if (!v.is_number_integer() || v.get<int64_t>() <= 0)
       return fail(std::string("'") + key + "' must be a positive integer"), 0;
+    if (v.get<int64_t>() > (int64_t(1) << 31))
+      return fail(std::string("'") + key + "' is out of range"), 0;
     return v.get<int64_t>();
   }
 
@@ -210,8 +214,12 @@ std::optional<ModelConfig> ModelConfig::fromJson(const std::string &text,
       c.ropeLowFreqFactor = r.positiveNumber(*scaling, "low_freq_factor", 0.0);
       c.ropeHighFreqFactor =
           r.positiveNumber(*scaling, "high_freq_factor", 0.0);
-      c.ropeOriginalMaxPosition = static_cast<int64_t>(
-          r.positiveNumber(*scaling, "original_max_position_embeddings", 0.0));
+      double originalMax =
+          r.positiveNumber(*scaling, "original_max_position_embeddings", 0.0);
+      if (originalMax > 1e12)
+        r.fail("'original_max_position_embeddings' is out of range");
+      else
+        c.ropeOriginalMaxPosition = static_cast<int64_t>(originalMax);
       if (r.ok() &&
           (c.ropeFactor == 0.0 || c.ropeLowFreqFactor == 0.0 ||
            c.ropeHighFreqFactor == 0.0 || c.ropeOriginalMaxPosition == 0))

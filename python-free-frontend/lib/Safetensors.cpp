@@ -192,6 +192,8 @@ float TensorView::getFloat(size_t i) const {
 std::vector<float> TensorView::toFloat() const {
   size_t n = static_cast<size_t>(numElements());
   std::vector<float> out(n);
+  if (n == 0)
+    return out;
   if (dtype == DType::F32) {
     std::memcpy(out.data(), data, n * 4);
     return out;
@@ -259,18 +261,22 @@ bool parseHeader(const std::string &path, const char *headerText,
     if (!parseDType(dtypeText, view.dtype))
       return fail("tensor '" + name + "' has unknown dtype '" + dtypeText +
                   "'");
+    // Sizes are bounded by 2^48 bytes (far beyond any file), so no product
+    // below can overflow and every dimension fits in int64_t.
+    constexpr uint64_t kMaxBytes = uint64_t(1) << 48;
     uint64_t elements = 1;
     for (const json &d : entry["shape"]) {
       if (!d.is_number_unsigned())
         return fail("tensor '" + name +
-                    "' has a negative or non-integer "
-                    "dimension");
+                    "' has a negative or non-integer dimension");
       uint64_t dim = d.get<uint64_t>();
-      if (dim != 0 && elements > (uint64_t(1) << 62) / dim)
-        return fail("tensor '" + name + "' has an overflowing shape");
+      if (dim > kMaxBytes || (dim != 0 && elements > kMaxBytes / dim))
+        return fail("tensor '" + name + "' has an impossibly large shape");
       elements *= dim;
       view.shape.push_back(static_cast<int64_t>(dim));
     }
+    if (elements > kMaxBytes / dtypeSize(view.dtype))
+      return fail("tensor '" + name + "' has an impossibly large shape");
     const json &offsets = entry["data_offsets"];
     if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
       return fail("tensor '" + name + "' has non-integer data_offsets");

@@ -1334,6 +1334,12 @@ void Tokenizer::Impl::loadModel(const json &model) {
     bpe.vocab[it.key()] = id;
     maxId = std::max<int64_t>(maxId, id);
   }
+  // Id tables are indexed by id: refuse vocabularies so sparse that they
+  // would be mostly holes (found by the fuzzer: one huge id allocates GBs).
+  if (maxId >= 2 * static_cast<int64_t>(v->size()) + 65536)
+    fail(ctx + ": vocab ids are too sparse (largest id " +
+         std::to_string(maxId) + " for " + std::to_string(v->size()) +
+         " entries)");
   bpe.vocabR.assign(static_cast<size_t>(maxId + 1), std::string());
   bpe.hasId.assign(static_cast<size_t>(maxId + 1), false);
   for (auto &kv : bpe.vocab) {

@@ -146,6 +146,15 @@ TEST_F(SafetensorsTest, RejectsBadHeaders) {
        "file"},
       {"huge", R"({})", 0, int64_t(1) << 40, "exceeds the 100 MB limit"},
       {"notobject", R"([1,2])", 0, -1, "header is not a JSON object"},
+      // Found by the fuzzer: sizes whose products overflow 64 bits.
+      {"bigdim",
+       R"({"a":{"dtype":"U8","shape":[0,18446744073709551615],)"
+       R"("data_offsets":[0,0]}})",
+       0, -1, "has an impossibly large shape"},
+      {"bigbytes",
+       R"({"a":{"dtype":"F64","shape":[2305843009213693952,4],)"
+       R"("data_offsets":[0,0]}})",
+       0, -1, "has an impossibly large shape"},
       {"offsets", R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0]}})", 1,
        -1, "has no [begin, end] data_offsets"},
   };
