@@ -14,6 +14,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include "llvm/ADT/StringMap.h"
+
 #include <filesystem>
 
 using namespace mlir;
@@ -21,80 +23,122 @@ using namespace mlir::qopt;
 namespace fs = std::filesystem;
 
 namespace {
+/// The tensors an architecture needs, with their shapes, in import order.
+std::vector<std::pair<std::string, std::vector<int64_t>>>
+expectedTensors(const qfe::ModelConfig &c) {
+  int64_t h = c.hiddenSize, qDim = c.numHeads * c.headDim,
+          kvDim = c.numKvHeads * c.headDim, inter = c.intermediateSize;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> t;
+  auto linear = [&](const std::string &prefix, int64_t out, int64_t in,
+                    bool bias) {
+    t.push_back({prefix + ".weight", {out, in}});
+    if (bias)
+      t.push_back({prefix + ".bias", {out}});
+  };
+  t.push_back({"model.embed_tokens.weight", {c.vocabSize, h}});
+  for (int64_t l = 0; l < c.numLayers; ++l) {
+    std::string p = "model.layers." + std::to_string(l);
+    t.push_back({p + ".input_layernorm.weight", {h}});
+    linear(p + ".self_attn.q_proj", qDim, h, c.qkvBias);
+    linear(p + ".self_attn.k_proj", kvDim, h, c.qkvBias);
+    linear(p + ".self_attn.v_proj", kvDim, h, c.qkvBias);
+    linear(p + ".self_attn.o_proj", h, qDim, c.oBias);
+    t.push_back({p + ".post_attention_layernorm.weight", {h}});
+    linear(p + ".mlp.gate_proj", inter, h, c.mlpBias);
+    linear(p + ".mlp.up_proj", inter, h, c.mlpBias);
+    linear(p + ".mlp.down_proj", h, inter, c.mlpBias);
+  }
+  t.push_back({"model.norm.weight", {h}});
+  if (!c.tieWordEmbeddings)
+    t.push_back({"lm_head.weight", {c.vocabSize, h}});
+  return t;
+}
+
 class Importer {
 public:
   Importer(MLIRContext *context, const qfe::ModelConfig &config,
-           const qfe::TensorStore &store, std::string &error)
+           const qfe::TensorStore &store)
       : ctx(context), b(context), loc(UnknownLoc::get(context)), config(config),
-        store(store), error(error) {}
+        store(store) {}
 
+  /// Checks that the store holds every tensor the config implies, with the
+  /// right shape and a float dtype; sets `error` naming the first that does
+  /// not.
+  bool checkTensors(std::string &error);
+  /// Builds the module; only called once checkTensors succeeded.
   OwningOpRef<ModuleOp> run(StringRef storePath, StringRef tokenizerPath);
 
 private:
-  /// A `qopt.weight` of the checkpoint tensor `name`, checked to have
-  /// `shape`; null (with `error` set) otherwise.
-  Value weight(const std::string &name, ArrayRef<int64_t> shape);
-  Value linear(Value x, const std::string &prefix, int64_t out, int64_t in,
-               bool bias, LinearRole role);
+  /// A `qopt.weight` of the (checked) checkpoint tensor `name`.
+  Value weight(const std::string &name);
+  Value linear(Value x, const std::string &prefix, bool bias, LinearRole role);
+  Value rmsNorm(Value x, const std::string &weightName);
   RankedTensorType act(int64_t features) {
     return RankedTensorType::get({ShapedType::kDynamic, features},
                                  b.getF32Type());
   }
-  bool failed() const { return !error.empty(); }
 
   MLIRContext *ctx;
   OpBuilder b;
   Location loc;
   const qfe::ModelConfig &config;
   const qfe::TensorStore &store;
-  std::string &error;
   FlatSymbolRefAttr storeRef;
+  /// Weight types by tensor name, filled by checkTensors.
+  llvm::StringMap<RankedTensorType> weightTypes;
 };
 } // namespace
 
-Value Importer::weight(const std::string &name, ArrayRef<int64_t> shape) {
-  if (failed())
-    return {};
-  const qfe::TensorView *view = store.find(name);
-  if (!view) {
-    error = "checkpoint is missing tensor '" + name + "'";
-    return {};
+bool Importer::checkTensors(std::string &error) {
+  for (const auto &[name, shape] : expectedTensors(config)) {
+    const qfe::TensorView *view = store.find(name);
+    if (!view) {
+      error = "checkpoint is missing tensor '" + name + "'";
+      return false;
+    }
+    if (view->shape != shape) {
+      error = "tensor '" + name + "' has shape " +
+              ::qnum::shapeToString(view->shape) + " but the config implies " +
+              ::qnum::shapeToString(shape);
+      return false;
+    }
+    Type element;
+    if (view->dtype == qfe::DType::BF16)
+      element = b.getBF16Type();
+    else if (view->dtype == qfe::DType::F16)
+      element = b.getF16Type();
+    else if (view->dtype == qfe::DType::F32)
+      element = b.getF32Type();
+    else {
+      error = "tensor '" + name + "' has dtype " + qfe::dtypeName(view->dtype) +
+              "; expected BF16, F16 or F32";
+      return false;
+    }
+    weightTypes[name] = RankedTensorType::get(shape, element);
   }
-  if (ArrayRef<int64_t>(view->shape) != shape) {
-    error = "tensor '" + name + "' has shape " +
-            ::qnum::shapeToString(view->shape) + " but the config implies " +
-            ::qnum::shapeToString({shape.begin(), shape.end()});
-    return {};
-  }
-  Type element;
-  switch (view->dtype) {
-  case qfe::DType::BF16:
-    element = b.getBF16Type();
-    break;
-  case qfe::DType::F16:
-    element = b.getF16Type();
-    break;
-  case qfe::DType::F32:
-    element = b.getF32Type();
-    break;
-  default:
-    error = "tensor '" + name + "' has dtype " + qfe::dtypeName(view->dtype) +
-            "; expected BF16, F16 or F32";
-    return {};
-  }
-  return WeightOp::create(b, loc, RankedTensorType::get(shape, element),
-                          storeRef, b.getStringAttr(name), PackingAttr());
+  return true;
 }
 
-Value Importer::linear(Value x, const std::string &prefix, int64_t out,
-                       int64_t in, bool bias, LinearRole role) {
-  Value w = weight(prefix + ".weight", {out, in});
-  Value bv = bias ? weight(prefix + ".bias", {out}) : Value();
-  if (failed())
-    return {};
+Value Importer::weight(const std::string &name) {
+  RankedTensorType type = weightTypes.lookup(name);
+  assert(type && "weight not listed by expectedTensors");
+  return WeightOp::create(b, loc, type, storeRef, b.getStringAttr(name),
+                          PackingAttr());
+}
+
+Value Importer::linear(Value x, const std::string &prefix, bool bias,
+                       LinearRole role) {
+  Value w = weight(prefix + ".weight");
+  Value bv = bias ? weight(prefix + ".bias") : Value();
+  int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
   return LinearOp::create(b, loc, act(out), x, w, bv,
                           LinearRoleAttr::get(ctx, role),
                           b.getStringAttr(prefix));
+}
+
+Value Importer::rmsNorm(Value x, const std::string &weightName) {
+  return RMSNormOp::create(b, loc, x.getType(), x, weight(weightName),
+                           b.getF64FloatAttr(config.rmsNormEps));
 }
 
 OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
@@ -128,13 +172,9 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
   b.setInsertionPointToStart(body);
   Value ids = body->getArgument(0), positions = body->getArgument(1);
 
-  int64_t h = c.hiddenSize, qDim = c.numHeads * c.headDim,
-          kvDim = c.numKvHeads * c.headDim, inter = c.intermediateSize;
-  Value embedTable = weight("model.embed_tokens.weight", {c.vocabSize, h});
-  if (failed())
-    return nullptr;
-  Value x = EmbeddingOp::create(b, loc, act(h), embedTable, ids);
-  FloatAttr eps = b.getF64FloatAttr(c.rmsNormEps);
+  int64_t qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+  Value embedTable = weight("model.embed_tokens.weight");
+  Value x = EmbeddingOp::create(b, loc, act(c.hiddenSize), embedTable, ids);
   FloatAttr theta = b.getF64FloatAttr(c.ropeTheta);
   RopeScalingAttr scaling;
   if (c.ropeScaling == qfe::RopeScaling::Linear)
@@ -146,61 +186,40 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
         ctx, RopeScalingKind::Llama3, b.getF64FloatAttr(c.ropeFactor),
         b.getF64FloatAttr(c.ropeLowFreqFactor),
         b.getF64FloatAttr(c.ropeHighFreqFactor), c.ropeOriginalMaxPosition);
+  auto rope = [&](Value v, int64_t heads) -> Value {
+    return RopeOp::create(b, loc, v.getType(), v, positions,
+                          b.getI64IntegerAttr(heads),
+                          b.getI64IntegerAttr(c.headDim), theta, scaling);
+  };
 
   for (int64_t l = 0; l < c.numLayers; ++l) {
     std::string p = "model.layers." + std::to_string(l);
-    Value ln1w = weight(p + ".input_layernorm.weight", {h});
-    if (failed())
-      return nullptr;
-    Value ln1 = RMSNormOp::create(b, loc, act(h), x, ln1w, eps);
-    Value q = linear(ln1, p + ".self_attn.q_proj", qDim, h, c.qkvBias,
-                     LinearRole::QProj);
-    Value k = linear(ln1, p + ".self_attn.k_proj", kvDim, h, c.qkvBias,
-                     LinearRole::KProj);
-    Value v = linear(ln1, p + ".self_attn.v_proj", kvDim, h, c.qkvBias,
-                     LinearRole::VProj);
-    if (failed())
-      return nullptr;
-    Value qr = RopeOp::create(b, loc, act(qDim), q, positions,
-                              b.getI64IntegerAttr(c.numHeads),
-                              b.getI64IntegerAttr(c.headDim), theta, scaling);
-    Value kr = RopeOp::create(b, loc, act(kvDim), k, positions,
-                              b.getI64IntegerAttr(c.numKvHeads),
-                              b.getI64IntegerAttr(c.headDim), theta, scaling);
+    Value ln1 = rmsNorm(x, p + ".input_layernorm.weight");
+    Value q =
+        linear(ln1, p + ".self_attn.q_proj", c.qkvBias, LinearRole::QProj);
+    Value k =
+        linear(ln1, p + ".self_attn.k_proj", c.qkvBias, LinearRole::KProj);
+    Value v =
+        linear(ln1, p + ".self_attn.v_proj", c.qkvBias, LinearRole::VProj);
     Value attn = AttentionOp::create(
-        b, loc, act(qDim), qr, kr, v, b.getI64IntegerAttr(l),
-        b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKvHeads),
-        b.getI64IntegerAttr(c.headDim), b.getBoolAttr(true), FloatAttr(),
-        QuantSchemeAttr());
-    Value o = linear(attn, p + ".self_attn.o_proj", h, qDim, c.oBias,
-                     LinearRole::OProj);
-    if (failed())
-      return nullptr;
+        b, loc, act(qDim), rope(q, c.numHeads), rope(k, c.numKvHeads), v,
+        b.getI64IntegerAttr(l), b.getI64IntegerAttr(c.numHeads),
+        b.getI64IntegerAttr(c.numKvHeads), b.getI64IntegerAttr(c.headDim),
+        b.getBoolAttr(true), FloatAttr(), QuantSchemeAttr());
+    Value o = linear(attn, p + ".self_attn.o_proj", c.oBias, LinearRole::OProj);
     Value res1 = AddOp::create(b, loc, x, o);
-    Value ln2w = weight(p + ".post_attention_layernorm.weight", {h});
-    if (failed())
-      return nullptr;
-    Value ln2 = RMSNormOp::create(b, loc, act(h), res1, ln2w, eps);
-    Value gate = linear(ln2, p + ".mlp.gate_proj", inter, h, c.mlpBias,
-                        LinearRole::GateProj);
-    Value up = linear(ln2, p + ".mlp.up_proj", inter, h, c.mlpBias,
-                      LinearRole::UpProj);
-    if (failed())
-      return nullptr;
+    Value ln2 = rmsNorm(res1, p + ".post_attention_layernorm.weight");
+    Value gate =
+        linear(ln2, p + ".mlp.gate_proj", c.mlpBias, LinearRole::GateProj);
+    Value up = linear(ln2, p + ".mlp.up_proj", c.mlpBias, LinearRole::UpProj);
     Value mlp = MulOp::create(b, loc, SiluOp::create(b, loc, gate), up);
-    Value down = linear(mlp, p + ".mlp.down_proj", h, inter, c.mlpBias,
-                        LinearRole::DownProj);
-    if (failed())
-      return nullptr;
+    Value down =
+        linear(mlp, p + ".mlp.down_proj", c.mlpBias, LinearRole::DownProj);
     x = AddOp::create(b, loc, res1, down);
   }
-  Value norm = weight("model.norm.weight", {h});
-  Value headWeight = c.tieWordEmbeddings
-                         ? embedTable
-                         : weight("lm_head.weight", {c.vocabSize, h});
-  if (failed())
-    return nullptr;
-  Value fin = RMSNormOp::create(b, loc, act(h), x, norm, eps);
+  Value fin = rmsNorm(x, "model.norm.weight");
+  Value headWeight =
+      c.tieWordEmbeddings ? embedTable : weight("lm_head.weight");
   Value logits = LinearOp::create(
       b, loc, act(c.vocabSize), fin, headWeight, Value(),
       LinearRoleAttr::get(ctx, LinearRole::LMHead), b.getStringAttr("lm_head"));
@@ -247,12 +266,11 @@ OwningOpRef<ModuleOp> mlir::qopt::importHuggingFaceCheckpoint(
   fs::path tokenizer = dir / "tokenizer.json";
   std::string tokenizerPath =
       fs::exists(tokenizer) ? recordedPath(tokenizer, options.outputDir) : "";
-  Importer importer(context, *config, *store, error);
-  OwningOpRef<ModuleOp> module =
-      importer.run(recordedPath(storeFile, options.outputDir), tokenizerPath);
-  if (!module && error.empty())
-    error = "import failed";
-  if (!module)
+  Importer importer(context, *config, *store);
+  if (!importer.checkTensors(error)) {
     error = checkpointDir + ": " + error;
-  return module;
+    return nullptr;
+  }
+  return importer.run(recordedPath(storeFile, options.outputDir),
+                      tokenizerPath);
 }
