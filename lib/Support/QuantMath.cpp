@@ -194,6 +194,53 @@ int64_t qnum::scaleIndex(const Granularity &g,
   return flat;
 }
 
+void qnum::forEachScaleIndex(
+    const Granularity &g, const std::vector<int64_t> &shape,
+    const std::function<void(int64_t, int64_t)> &fn) {
+  assert(checkGranularity(g, shape).empty() && "granularity does not apply");
+  std::vector<int64_t> sshape = scaleShape(g, shape);
+  size_t rank = shape.size();
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t e = 0; e < n; ++e) {
+    int64_t s = 0;
+    switch (g.kind) {
+    case GranularityKind::PerTensor:
+      break;
+    case GranularityKind::PerChannel:
+      s = index[g.axis];
+      break;
+    case GranularityKind::PerHead:
+      s = index[g.axis] / (shape[g.axis] / g.size);
+      break;
+    case GranularityKind::PerToken:
+      s = e / (rank ? shape[rank - 1] : 1);
+      break;
+    case GranularityKind::PerGroup:
+    case GranularityKind::Block:
+      for (size_t d = 0; d < rank; ++d) {
+        int64_t i = index[d];
+        if (g.kind == GranularityKind::PerGroup && int64_t(d) == g.axis)
+          i /= g.size;
+        else if (g.kind == GranularityKind::Block && d == rank - 2)
+          i /= g.rows;
+        else if (g.kind == GranularityKind::Block && d == rank - 1)
+          i /= g.cols;
+        s = s * sshape[d] + i;
+      }
+      break;
+    }
+    fn(e, s);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Rounding and integer quantization
 //===----------------------------------------------------------------------===//
@@ -349,6 +396,71 @@ float qnum::dequantizeFloat8(uint8_t bits, float scale, StorageKind kind) {
   float v = kind == StorageKind::Float8E4M3FN ? e4m3fnToFloat(bits)
                                               : e5m2ToFloat(bits);
   return v * scale;
+}
+
+//===----------------------------------------------------------------------===//
+// Whole tensors
+//===----------------------------------------------------------------------===//
+
+void qnum::computeDynamicParams(const float *x,
+                                const std::vector<int64_t> &shape,
+                                TensorScheme &scheme) {
+  int64_t n = numScales(scheme.granularity, shape);
+  std::vector<float> lo(n, 0.0f), hi(n, 0.0f), absmax(n, 0.0f);
+  forEachScaleIndex(scheme.granularity, shape, [&](int64_t e, int64_t s) {
+    lo[s] = std::min(lo[s], x[e]);
+    hi[s] = std::max(hi[s], x[e]);
+    absmax[s] = std::max(absmax[s], std::fabs(x[e]));
+  });
+  StorageRange range = storageRange(scheme.kind, scheme.symmetric);
+  scheme.scales.assign(n, 1.0f);
+  scheme.zeroPoints.clear();
+  if (scheme.symmetric) {
+    for (int64_t s = 0; s < n; ++s)
+      scheme.scales[s] = symmetricScale(absmax[s], range.max);
+    return;
+  }
+  scheme.zeroPoints.assign(n, 0);
+  for (int64_t s = 0; s < n; ++s) {
+    AffineParams p =
+        asymmetricParams(lo[s], hi[s], static_cast<int32_t>(range.min),
+                         static_cast<int32_t>(range.max));
+    scheme.scales[s] = p.scale;
+    scheme.zeroPoints[s] = p.zeroPoint;
+  }
+}
+
+void qnum::quantizeTensor(const float *x, const std::vector<int64_t> &shape,
+                          const TensorScheme &scheme, float *q) {
+  StorageRange range = storageRange(scheme.kind, scheme.symmetric);
+  auto qmin = static_cast<int32_t>(range.min),
+       qmax = static_cast<int32_t>(range.max);
+  bool fp8 = isFloat8(scheme.kind);
+  forEachScaleIndex(scheme.granularity, shape, [&](int64_t e, int64_t s) {
+    float scale = scheme.scales[s];
+    if (fp8) {
+      uint8_t bits = quantizeFloat8(x[e], scale, scheme.kind);
+      q[e] = scheme.kind == StorageKind::Float8E4M3FN ? e4m3fnToFloat(bits)
+                                                      : e5m2ToFloat(bits);
+      return;
+    }
+    int32_t zp = scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
+    q[e] = static_cast<float>(quantizeInt(x[e], scale, zp, qmin, qmax));
+  });
+}
+
+void qnum::dequantizeTensor(const float *q, const std::vector<int64_t> &shape,
+                            const TensorScheme &scheme, float *x) {
+  bool fp8 = isFloat8(scheme.kind);
+  forEachScaleIndex(scheme.granularity, shape, [&](int64_t e, int64_t s) {
+    float scale = scheme.scales[s];
+    if (fp8) {
+      x[e] = q[e] * scale;
+      return;
+    }
+    int32_t zp = scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
+    x[e] = dequantizeInt(static_cast<int32_t>(q[e]), scale, zp);
+  });
 }
 
 //===----------------------------------------------------------------------===//

@@ -18,6 +18,7 @@
 #define QOPT_SUPPORT_QUANTMATH_H
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -107,6 +108,12 @@ int64_t numScales(const Granularity &g, const std::vector<int64_t> &shape);
 int64_t scaleIndex(const Granularity &g, const std::vector<int64_t> &shape,
                    const std::vector<int64_t> &index);
 
+/// Calls fn(element, scaleIndex) for every element of a tensor of static
+/// `shape`, in row-major order. Same mapping as scaleIndex(), without its
+/// per-call allocations.
+void forEachScaleIndex(const Granularity &g, const std::vector<int64_t> &shape,
+                       const std::function<void(int64_t, int64_t)> &fn);
+
 //===----------------------------------------------------------------------===//
 // Rounding and integer quantization
 //===----------------------------------------------------------------------===//
@@ -154,6 +161,37 @@ float halfToFloat(uint16_t bits);
 /// q = fp8(clamp(x / scale, -max, max)); returns the fp8 bits.
 uint8_t quantizeFloat8(float x, float scale, StorageKind kind);
 float dequantizeFloat8(uint8_t bits, float scale, StorageKind kind);
+
+//===----------------------------------------------------------------------===//
+// Whole tensors
+//===----------------------------------------------------------------------===//
+
+/// A scheme's numeric parameters, without MLIR: the storage kind, symmetry,
+/// granularity, and one scale (and zero point) per scale index. Zero points
+/// may be empty (all zero).
+struct TensorScheme {
+  StorageKind kind = StorageKind::Int8;
+  bool symmetric = true;
+  Granularity granularity;
+  std::vector<float> scales;
+  std::vector<int32_t> zeroPoints;
+};
+
+/// Fills `scheme.scales` (and, when asymmetric, `scheme.zeroPoints`) from the
+/// values they will quantize, as a dynamic scheme does at run time: per scale
+/// group, symmetric schemes use absmax / max(storage), asymmetric integer
+/// schemes asymmetricParams(min, max).
+void computeDynamicParams(const float *x, const std::vector<int64_t> &shape,
+                          TensorScheme &scheme);
+
+/// Quantizes `x` (row-major, static `shape`) into `q`, one storage value per
+/// element held as a float: the integer for integer storage, the float8
+/// value itself for float8 storage.
+void quantizeTensor(const float *x, const std::vector<int64_t> &shape,
+                    const TensorScheme &scheme, float *q);
+/// x = (q - zero_point) * scale, or q * scale for float8.
+void dequantizeTensor(const float *q, const std::vector<int64_t> &shape,
+                      const TensorScheme &scheme, float *x);
 
 //===----------------------------------------------------------------------===//
 // Int4 packing

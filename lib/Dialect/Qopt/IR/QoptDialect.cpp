@@ -332,6 +332,19 @@ void QuantSchemeAttr::print(AsmPrinter &printer) const {
   printer << ">";
 }
 
+::qnum::TensorScheme QuantSchemeAttr::getTensorScheme() const {
+  ::qnum::TensorScheme t;
+  t.kind = getStorageKind();
+  t.symmetric = isSymmetric();
+  t.granularity = getGranularity().getGranularity();
+  t.scales.assign(getScaleValues().begin(), getScaleValues().end());
+  if (getZeroPoints()) {
+    SmallVector<int32_t> zps = getZeroPointValues();
+    t.zeroPoints.assign(zps.begin(), zps.end());
+  }
+  return t;
+}
+
 QuantSchemeAttr QuantSchemeAttr::withoutValues() const {
   return QuantSchemeAttr::get(getContext(), getStorage(), getGranularity(),
                               getSymmetry(), getMode(), ElementsAttr(),

@@ -50,36 +50,6 @@ static bool hasWellConditionedScales(QuantSchemeAttr scheme) {
                       [](float s) { return s >= 1e-30f && s <= 1e30f; });
 }
 
-/// Advances a row-major multi-index over `shape`.
-static void increment(std::vector<int64_t> &index, ArrayRef<int64_t> shape) {
-  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
-    if (++index[d] < shape[d])
-      return;
-    index[d] = 0;
-  }
-}
-
-/// The per-element (scale, zero point) of a static scheme with inline scales
-/// for a tensor of static `shape`.
-static void
-forEachElementParams(QuantSchemeAttr scheme, ArrayRef<int64_t> shape,
-                     llvm::function_ref<void(int64_t, float, int32_t)> fn) {
-  SmallVector<float> scales = scheme.getScaleValues();
-  SmallVector<int32_t> zeroPoints = scheme.getZeroPointValues();
-  ::qnum::Granularity g = scheme.getGranularity().getGranularity();
-  std::vector<int64_t> shapeVec(shape.begin(), shape.end());
-  std::vector<int64_t> index(shape.size(), 0);
-  int64_t n = ShapedType::getNumElements(shape);
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t s = ::qnum::scaleIndex(g, shapeVec, index);
-    // A splat scale attribute holds one value for every index.
-    float scale = scales.size() == 1 ? scales[0] : scales[s];
-    int32_t zp = zeroPoints.size() == 1 ? zeroPoints[0] : zeroPoints[s];
-    fn(i, scale, zp);
-    increment(index, shape);
-  }
-}
-
 static float toFloat(APFloat v) {
   bool losesInfo;
   v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &losesInfo);
@@ -99,24 +69,19 @@ static std::vector<float> realValues(DenseElementsAttr attr) {
 static std::vector<float> dequantizeValues(DenseElementsAttr attr,
                                            QuantSchemeAttr scheme,
                                            ArrayRef<int64_t> shape) {
-  std::vector<int64_t> raw;
-  raw.reserve(attr.getNumElements());
+  // Storage values as floats: integers, or the float8 values themselves.
+  std::vector<float> q;
+  q.reserve(attr.getNumElements());
   if (scheme.isFloat8()) {
     for (APFloat v : attr.getValues<APFloat>())
-      raw.push_back(v.bitcastToAPInt().getZExtValue());
+      q.push_back(toFloat(v));
   } else {
     for (APInt v : attr.getValues<APInt>())
-      raw.push_back(v.getSExtValue());
+      q.push_back(static_cast<float>(v.getSExtValue()));
   }
-  std::vector<float> out(raw.size());
-  ::qnum::StorageKind kind = scheme.getStorageKind();
-  forEachElementParams(scheme, shape, [&](int64_t i, float scale, int32_t zp) {
-    out[i] =
-        scheme.isFloat8()
-            ? ::qnum::dequantizeFloat8(static_cast<uint8_t>(raw[i]), scale,
-                                       kind)
-            : ::qnum::dequantizeInt(static_cast<int32_t>(raw[i]), scale, zp);
-  });
+  std::vector<float> out(q.size());
+  ::qnum::dequantizeTensor(q.data(), {shape.begin(), shape.end()},
+                           scheme.getTensorScheme(), out.data());
   return out;
 }
 
@@ -125,29 +90,28 @@ static std::vector<float> dequantizeValues(DenseElementsAttr attr,
 static DenseElementsAttr quantizeValues(ArrayRef<float> values,
                                         QuantSchemeAttr scheme,
                                         RankedTensorType resultType) {
-  ::qnum::StorageKind kind = scheme.getStorageKind();
-  ::qnum::StorageRange range = ::qnum::storageRange(kind, scheme.isSymmetric());
+  ArrayRef<int64_t> shape = resultType.getShape();
+  std::vector<float> q(values.size());
+  ::qnum::quantizeTensor(values.data(), {shape.begin(), shape.end()},
+                         scheme.getTensorScheme(), q.data());
   Type elementType = resultType.getElementType();
-  if (scheme.isFloat8()) {
-    const llvm::fltSemantics &sem =
-        cast<FloatType>(elementType).getFloatSemantics();
-    SmallVector<APFloat> out(values.size(), APFloat(sem));
-    forEachElementParams(
-        scheme, resultType.getShape(), [&](int64_t i, float scale, int32_t) {
-          uint8_t bits = ::qnum::quantizeFloat8(values[i], scale, kind);
-          out[i] = APFloat(sem, APInt(8, bits));
-        });
+  if (auto fp8 = dyn_cast<FloatType>(elementType)) {
+    SmallVector<APFloat> out;
+    out.reserve(q.size());
+    for (float v : q) {
+      APFloat f(v); // exactly representable in the float8 format
+      bool losesInfo;
+      f.convert(fp8.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                &losesInfo);
+      out.push_back(f);
+    }
     return DenseElementsAttr::get(resultType, out);
   }
   unsigned width = elementType.getIntOrFloatBitWidth();
-  SmallVector<APInt> out(values.size(), APInt(width, 0));
-  forEachElementParams(
-      scheme, resultType.getShape(), [&](int64_t i, float scale, int32_t zp) {
-        int32_t q = ::qnum::quantizeInt(values[i], scale, zp,
-                                        static_cast<int32_t>(range.min),
-                                        static_cast<int32_t>(range.max));
-        out[i] = APInt(width, q, /*isSigned=*/true);
-      });
+  SmallVector<APInt> out;
+  out.reserve(q.size());
+  for (float v : q)
+    out.push_back(APInt(width, static_cast<int64_t>(v), /*isSigned=*/true));
   return DenseElementsAttr::get(resultType, out);
 }
 

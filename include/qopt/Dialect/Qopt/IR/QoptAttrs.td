@@ -185,6 +185,9 @@ def Qopt_QuantSchemeAttr : Qopt_Attr<"QuantScheme", "scheme"> {
     ::llvm::SmallVector<int64_t> getScaleShape(::llvm::ArrayRef<int64_t> shape) const {
       return getGranularity().getScaleShape(shape);
     }
+    /// The scheme's numbers for the MLIR-free numerics library, with its
+    /// inline scales and zero points (empty when it has none).
+    ::qnum::TensorScheme getTensorScheme() const;
     /// The same scheme with `scales` and `zero_points` dropped.
     QuantSchemeAttr withoutValues() const;
   }];
