@@ -168,9 +168,11 @@ bool CpuExecutor::Impl::prepare(std::string &error) {
   func.walk([&](Operation *op) {
     if (!ok || op == func.getOperation())
       return;
-    bool known = isa<EmbeddingOp, RMSNormOp, LayerNormOp, LinearOp, RopeOp,
-                     AttentionOp, SiluOp, GeluOp, MulOp, AddOp, WeightOp,
-                     ObserveOp, func::ReturnOp, arith::ConstantOp>(op);
+    // Keep in sync with the cases of Impl::run.
+    bool known =
+        isa<EmbeddingOp, RMSNormOp, LayerNormOp, LinearOp, RopeOp, AttentionOp,
+            SiluOp, GeluOp, MulOp, AddOp, WeightOp, ObserveOp, QuantizeOp,
+            DequantizeOp, RequantizeOp, func::ReturnOp, arith::ConstantOp>(op);
     if (!known) {
       error = "the CPU executor does not implement '" +
               op->getName().getStringRef().str() + "'";
@@ -221,6 +223,26 @@ std::shared_ptr<Buffer> CpuExecutor::Impl::loadWeight(WeightOp op,
             ::qnum::shapeToString(view->shape) + " in the store but " +
             ::qnum::shapeToString(
                 {type.getShape().begin(), type.getShape().end()}) +
+            " in the IR";
+    return nullptr;
+  }
+  // The store's dtype must hold the IR's element type exactly (packed
+  // sub-byte weights are not read by this executor).
+  Type element = type.getElementType();
+  bool matches =
+      (element.isBF16() && view->dtype == qfe::DType::BF16) ||
+      (element.isF16() && view->dtype == qfe::DType::F16) ||
+      (element.isF32() && view->dtype == qfe::DType::F32) ||
+      (element.isSignlessInteger(8) && view->dtype == qfe::DType::I8) ||
+      (element.isSignlessInteger(32) && view->dtype == qfe::DType::I32) ||
+      (isa<Float8E4M3FNType>(element) && view->dtype == qfe::DType::F8_E4M3) ||
+      (isa<Float8E5M2Type>(element) && view->dtype == qfe::DType::F8_E5M2);
+  if (!matches) {
+    std::string typeName;
+    llvm::raw_string_ostream os(typeName);
+    os << element;
+    error = "tensor '" + op.getName().str() + "' is " +
+            qfe::dtypeName(view->dtype) + " in the store but " + typeName +
             " in the IR";
     return nullptr;
   }
@@ -560,6 +582,47 @@ bool CpuExecutor::Impl::run(Operation *op,
         Buffer &out = define(m.getResult(), a.shape);
         for (size_t i = 0; i < a.f.size(); ++i)
           out.f[i] = a.f[i] + b.f[i];
+        return true;
+      })
+      // Storage tensors hold their values as floats: the integers of i8 /
+      // i4, the float8 values themselves (all exact in float32).
+      .Case([&](QuantizeOp qop) {
+        Buffer &x = in(qop.getInput());
+        ::qnum::TensorScheme ts = qop.getScheme().getTensorScheme();
+        if (qop.getScheme().isDynamic())
+          ::qnum::computeDynamicParams(x.f.data(), x.shape, ts);
+        Buffer &q = define(qop.getOutput(), x.shape);
+        ::qnum::quantizeTensor(x.f.data(), x.shape, ts, q.f.data());
+        std::vector<int64_t> sshape =
+            ::qnum::scaleShape(ts.granularity, x.shape);
+        if (qop.getScales())
+          define(qop.getScales(), sshape).f = ts.scales;
+        if (qop.getZeroPoints()) {
+          Buffer &zp = define(qop.getZeroPoints(), sshape);
+          zp.i = ts.zeroPoints;
+        }
+        return true;
+      })
+      .Case([&](DequantizeOp dq) {
+        Buffer &q = in(dq.getInput());
+        ::qnum::TensorScheme ts = dq.getScheme().getTensorScheme();
+        if (dq.getScales())
+          ts.scales = in(dq.getScales()).f;
+        if (dq.getZeroPoints())
+          ts.zeroPoints = in(dq.getZeroPoints()).i;
+        Buffer &x = define(dq.getOutput(), q.shape);
+        ::qnum::dequantizeTensor(q.f.data(), q.shape, ts, x.f.data());
+        return true;
+      })
+      .Case([&](RequantizeOp rq) {
+        Buffer &q = in(rq.getInput());
+        std::vector<float> x(q.f.size());
+        ::qnum::dequantizeTensor(q.f.data(), q.shape,
+                                 rq.getInScheme().getTensorScheme(), x.data());
+        Buffer &out = define(rq.getOutput(), q.shape);
+        ::qnum::quantizeTensor(x.data(), q.shape,
+                               rq.getOutScheme().getTensorScheme(),
+                               out.f.data());
         return true;
       })
       .Case([&](ObserveOp o) {
