@@ -194,9 +194,9 @@ int64_t qnum::scaleIndex(const Granularity &g,
   return flat;
 }
 
-void qnum::forEachScaleIndex(
-    const Granularity &g, const std::vector<int64_t> &shape,
-    const std::function<void(int64_t, int64_t)> &fn) {
+void qnum::forEachScaleIndex(const Granularity &g,
+                             const std::vector<int64_t> &shape,
+                             const std::function<void(int64_t, int64_t)> &fn) {
   assert(checkGranularity(g, shape).empty() && "granularity does not apply");
   std::vector<int64_t> sshape = scaleShape(g, shape);
   size_t rank = shape.size();
