@@ -38,7 +38,7 @@ config.substitutions.append(
 
 tool_dirs = [config.qopt_tools_dir, config.llvm_tools_dir]
 tools = [ToolSubst(t, unresolved="fatal")
-         for t in ["qopt", "qopt-import", "qopt-run", "qopt-tokenize",
+         for t in ["qopt", "qopt-calibrate", "qopt-import", "qopt-run", "qopt-tokenize",
                    "qopt-make-test-model"]]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

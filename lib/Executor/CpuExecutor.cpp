@@ -100,6 +100,8 @@ struct CpuExecutor::Impl {
   std::map<int64_t, std::pair<std::vector<float>, std::vector<float>>> cache;
   int64_t cached = 0;
   int64_t vocab = 0;
+  /// Observer statistics when collecting them.
+  std::map<Operation *, ObservedStats> stats;
   /// Seconds per op name when profiling.
   std::map<std::string, double> opSeconds;
   /// Index of the last op using each value, to free buffers early.
@@ -260,6 +262,10 @@ void CpuExecutor::resetCache() {
 
 int64_t CpuExecutor::cachedPositions() const { return impl->cached; }
 int64_t CpuExecutor::vocabSize() const { return impl->vocab; }
+
+const std::map<Operation *, ObservedStats> &CpuExecutor::observedStats() const {
+  return impl->stats;
+}
 
 std::string CpuExecutor::profile() const {
   std::vector<std::pair<double, std::string>> rows;
@@ -627,6 +633,24 @@ bool CpuExecutor::Impl::run(Operation *op,
       })
       .Case([&](ObserveOp o) {
         env[o.getResult()] = env[o.getInput()];
+        if (!options.collectStats)
+          return true;
+        Buffer &x = in(o.getInput());
+        int64_t rows = x.rows(), cols = x.cols();
+        ObservedStats &st = stats[o.getOperation()];
+        if (st.absmax.empty()) {
+          st.absmax.assign(cols, 0.0f);
+          st.min.assign(cols, INFINITY);
+          st.max.assign(cols, -INFINITY);
+        }
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c) {
+            float v = x.f[r * cols + c];
+            st.absmax[c] = std::max(st.absmax[c], std::fabs(v));
+            st.min[c] = std::min(st.min[c], v);
+            st.max[c] = std::max(st.max[c], v);
+          }
+        st.numTokens += rows;
         return true;
       })
       .Default([&](Operation *other) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -482,6 +483,48 @@ std::vector<std::string> TensorStore::names() const {
   for (const auto &[name, view] : index_)
     out.push_back(name);
   return out;
+}
+
+bool qfe::readTokenTensor(const std::string &spec, std::vector<int32_t> &tokens,
+                          std::vector<int64_t> &shape, std::string &error) {
+  size_t colon = spec.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size()) {
+    error = "'" + spec + "' must have the form FILE.safetensors:TENSOR";
+    return false;
+  }
+  std::string file = spec.substr(0, colon), name = spec.substr(colon + 1);
+  auto st = SafetensorsFile::open(file, error);
+  if (!st)
+    return false;
+  const TensorView *view = st->find(name);
+  if (!view) {
+    error = file + ": no tensor named '" + name + "'";
+    return false;
+  }
+  if (view->dtype != DType::I32 && view->dtype != DType::I64) {
+    error = file + ": tensor '" + name + "' has dtype " +
+            dtypeName(view->dtype) + "; token ids must be I32 or I64";
+    return false;
+  }
+  shape = view->shape;
+  tokens.resize(view->numElements());
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    int64_t id = 0;
+    if (view->dtype == DType::I32) {
+      int32_t v;
+      std::memcpy(&v, view->data + 4 * i, 4);
+      id = v;
+    } else {
+      std::memcpy(&id, view->data + 8 * i, 8);
+    }
+    if (id < INT32_MIN || id > INT32_MAX) {
+      error = file + ": token id " + std::to_string(id) + " in '" + name +
+              "' does not fit in 32 bits";
+      return false;
+    }
+    tokens[i] = static_cast<int32_t>(id);
+  }
+  return true;
 }
 
 //===----------------------------------------------------------------------===//

@@ -42,35 +42,6 @@ int fail(const std::string &msg) {
   return 1;
 }
 
-/// Reads the integer tensor named by `spec` ("FILE:TENSOR").
-bool readTokens(const std::string &spec, std::vector<int32_t> &tokens,
-                std::vector<int64_t> &shape, std::string &error) {
-  size_t colon = spec.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size()) {
-    error = "'" + spec + "' must have the form FILE.safetensors:TENSOR";
-    return false;
-  }
-  std::string file = spec.substr(0, colon), name = spec.substr(colon + 1);
-  auto st = qfe::SafetensorsFile::open(file, error);
-  if (!st)
-    return false;
-  const qfe::TensorView *view = st->find(name);
-  if (!view) {
-    error = file + ": no tensor named '" + name + "'";
-    return false;
-  }
-  if (view->dtype != qfe::DType::I32 && view->dtype != qfe::DType::I64) {
-    error = file + ": tensor '" + name + "' has dtype " +
-            qfe::dtypeName(view->dtype) + "; token ids must be I32 or I64";
-    return false;
-  }
-  shape = view->shape;
-  tokens.resize(view->numElements());
-  for (size_t i = 0; i < tokens.size(); ++i)
-    tokens[i] = static_cast<int32_t>(view->getFloat(i));
-  return true;
-}
-
 double seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
       .count();
@@ -188,7 +159,7 @@ int main(int argc, char **argv) {
   if (!ppl.empty()) {
     std::vector<int32_t> tokens;
     std::vector<int64_t> shape;
-    if (!readTokens(ppl, tokens, shape, error))
+    if (!qfe::readTokenTensor(ppl, tokens, shape, error))
       return fail(error);
     int64_t windows = (static_cast<int64_t>(tokens.size()) - 1) / seqLen;
     if (maxWindows > 0)
@@ -230,7 +201,7 @@ int main(int argc, char **argv) {
   if (!logitsSpec.empty()) {
     std::vector<int32_t> tokens;
     std::vector<int64_t> shape;
-    if (!readTokens(logitsSpec, tokens, shape, error))
+    if (!qfe::readTokenTensor(logitsSpec, tokens, shape, error))
       return fail(error);
     if (shape.size() != 1 && shape.size() != 2)
       return fail("--logits tensor must be [T] or [S, T]");

@@ -18,6 +18,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,16 @@ struct CpuExecutorOptions {
   unsigned threads = 0;
   /// Accumulate the time spent in each kind of op (see profile()).
   bool profile = false;
+  /// Record per-channel statistics at every `qopt.observe` (see
+  /// observedStats()).
+  bool collectStats = false;
+};
+
+/// Per-channel statistics of the values an observer saw: over all tokens
+/// (every index but the innermost), for each channel of the innermost axis.
+struct ObservedStats {
+  std::vector<float> absmax, min, max;
+  int64_t numTokens = 0;
 };
 
 class CpuExecutor {
@@ -60,6 +71,9 @@ public:
   /// With CpuExecutorOptions::profile: seconds spent per op name, sorted by
   /// time, formatted one per line.
   std::string profile() const;
+  /// With CpuExecutorOptions::collectStats: the statistics of every
+  /// `qopt.observe` op that has run, accumulated over all forward calls.
+  const std::map<Operation *, ObservedStats> &observedStats() const;
 
 private:
   CpuExecutor();

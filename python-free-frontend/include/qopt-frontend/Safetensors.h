@@ -139,6 +139,11 @@ bool writeSafetensors(const std::string &path,
                       const std::map<std::string, std::string> &metadata,
                       std::string &error);
 
+/// Reads the integer (I32 or I64) tensor named by `spec`, of the form
+/// "FILE.safetensors:TENSOR", as int32 token ids with its shape.
+bool readTokenTensor(const std::string &spec, std::vector<int32_t> &tokens,
+                     std::vector<int64_t> &shape, std::string &error);
+
 /// float32 -> bfloat16 / float16 bits, rounding to nearest even.
 uint16_t floatToBF16(float x);
 uint16_t floatToHalf(float x);

@@ -74,4 +74,41 @@ def QoptStripObservers : Pass<"qopt-strip-observers"> {
   ];
 }
 
+def QoptInsertObservers : Pass<"qopt-insert-observers", "::mlir::func::FuncOp"> {
+  let summary = "Inserts calibration observers on linear inputs and K/V";
+  let description = [{
+    Places one `qopt.observe` on every distinct value that feeds a linear
+    layer (any op implementing `LinearLikeOpInterface`), and, with `kv`, on
+    the keys and values of every `qopt.attention`. The linear users (and the
+    attention) then read the observed value. Calibration (`qopt-calibrate`)
+    runs the model and fills in each observer's statistics; smoothing and
+    quantization passes read them.
+
+    Labels name what is observed: `<label of the first linear user>.input`
+    (so q/k/v, which share their input, share one observer named after
+    q_proj), and `layers.<i>.k` / `layers.<i>.v` for attention slot `i`.
+    Values that already flow through an observer are left alone, so the pass
+    is idempotent.
+
+    Before:
+
+    ```mlir
+    %q = qopt.linear %x, %wq {label = "l0.q_proj"} : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    %k = qopt.linear %x, %wk {label = "l0.k_proj"} : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    ```
+
+    After:
+
+    ```mlir
+    %xo = qopt.observe %x {label = "l0.q_proj.input"} : tensor<?x4xf32>
+    %q = qopt.linear %xo, %wq {label = "l0.q_proj"} : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    %k = qopt.linear %xo, %wk {label = "l0.k_proj"} : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    ```
+  }];
+  let options = [
+    Option<"kv", "kv", "bool", /*default=*/"true",
+           "Also observe the keys and values of every attention">,
+  ];
+}
+
 #endif // QOPT_DIALECT_QOPT_TRANSFORMS_PASSES_TD
