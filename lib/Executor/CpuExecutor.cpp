@@ -632,7 +632,9 @@ bool CpuExecutor::Impl::run(Operation *op,
         return true;
       })
       .Case([&](ObserveOp o) {
-        env[o.getResult()] = env[o.getInput()];
+        // Copy the pointer before inserting: inserting may rehash `env`.
+        std::shared_ptr<Buffer> input = env.lookup(o.getInput());
+        env[o.getResult()] = input;
         if (!options.collectStats)
           return true;
         Buffer &x = in(o.getInput());
