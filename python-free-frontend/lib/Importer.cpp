@@ -23,37 +23,6 @@ using namespace mlir::qopt;
 namespace fs = std::filesystem;
 
 namespace {
-/// The tensors an architecture needs, with their shapes, in import order.
-std::vector<std::pair<std::string, std::vector<int64_t>>>
-expectedTensors(const qfe::ModelConfig &c) {
-  int64_t h = c.hiddenSize, qDim = c.numHeads * c.headDim,
-          kvDim = c.numKvHeads * c.headDim, inter = c.intermediateSize;
-  std::vector<std::pair<std::string, std::vector<int64_t>>> t;
-  auto linear = [&](const std::string &prefix, int64_t out, int64_t in,
-                    bool bias) {
-    t.push_back({prefix + ".weight", {out, in}});
-    if (bias)
-      t.push_back({prefix + ".bias", {out}});
-  };
-  t.push_back({"model.embed_tokens.weight", {c.vocabSize, h}});
-  for (int64_t l = 0; l < c.numLayers; ++l) {
-    std::string p = "model.layers." + std::to_string(l);
-    t.push_back({p + ".input_layernorm.weight", {h}});
-    linear(p + ".self_attn.q_proj", qDim, h, c.qkvBias);
-    linear(p + ".self_attn.k_proj", kvDim, h, c.qkvBias);
-    linear(p + ".self_attn.v_proj", kvDim, h, c.qkvBias);
-    linear(p + ".self_attn.o_proj", h, qDim, c.oBias);
-    t.push_back({p + ".post_attention_layernorm.weight", {h}});
-    linear(p + ".mlp.gate_proj", inter, h, c.mlpBias);
-    linear(p + ".mlp.up_proj", inter, h, c.mlpBias);
-    linear(p + ".mlp.down_proj", h, inter, c.mlpBias);
-  }
-  t.push_back({"model.norm.weight", {h}});
-  if (!c.tieWordEmbeddings)
-    t.push_back({"lm_head.weight", {c.vocabSize, h}});
-  return t;
-}
-
 class Importer {
 public:
   Importer(MLIRContext *context, const qfe::ModelConfig &config,
@@ -90,7 +59,7 @@ private:
 } // namespace
 
 bool Importer::checkTensors(std::string &error) {
-  for (const auto &[name, shape] : expectedTensors(config)) {
+  for (const auto &[name, shape] : config.checkpointTensors()) {
     const qfe::TensorView *view = store.find(name);
     if (!view) {
       error = "checkpoint is missing tensor '" + name + "'";
@@ -121,7 +90,7 @@ bool Importer::checkTensors(std::string &error) {
 
 Value Importer::weight(const std::string &name) {
   RankedTensorType type = weightTypes.lookup(name);
-  assert(type && "weight not listed by expectedTensors");
+  assert(type && "weight not listed by ModelConfig::checkpointTensors");
   return WeightOp::create(b, loc, type, storeRef, b.getStringAttr(name),
                           PackingAttr());
 }

@@ -254,3 +254,32 @@ std::optional<ModelConfig> ModelConfig::fromJson(const std::string &text,
     return std::nullopt;
   return c;
 }
+
+std::vector<TensorSpec> ModelConfig::checkpointTensors() const {
+  int64_t h = hiddenSize, q = numHeads * headDim, kv = numKvHeads * headDim,
+          inter = intermediateSize;
+  std::vector<TensorSpec> out;
+  auto linear = [&](const std::string &prefix, int64_t rows, int64_t cols,
+                    bool bias) {
+    out.push_back({prefix + ".weight", {rows, cols}});
+    if (bias)
+      out.push_back({prefix + ".bias", {rows}});
+  };
+  out.push_back({"model.embed_tokens.weight", {vocabSize, h}});
+  for (int64_t l = 0; l < numLayers; ++l) {
+    std::string p = "model.layers." + std::to_string(l) + ".";
+    linear(p + "self_attn.q_proj", q, h, qkvBias);
+    linear(p + "self_attn.k_proj", kv, h, qkvBias);
+    linear(p + "self_attn.v_proj", kv, h, qkvBias);
+    linear(p + "self_attn.o_proj", h, q, oBias);
+    linear(p + "mlp.gate_proj", inter, h, mlpBias);
+    linear(p + "mlp.up_proj", inter, h, mlpBias);
+    linear(p + "mlp.down_proj", h, inter, mlpBias);
+    out.push_back({p + "input_layernorm.weight", {h}});
+    out.push_back({p + "post_attention_layernorm.weight", {h}});
+  }
+  out.push_back({"model.norm.weight", {h}});
+  if (!tieWordEmbeddings)
+    out.push_back({"lm_head.weight", {vocabSize, h}});
+  return out;
+}

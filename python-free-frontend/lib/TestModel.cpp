@@ -169,39 +169,32 @@ uint64_t TestTensor::numElements() const {
   return n;
 }
 
+ModelConfig TestModelSpec::toModelConfig() const {
+  ModelConfig c;
+  c.modelType = modelType;
+  c.hiddenSize = hiddenSize;
+  c.numLayers = numLayers;
+  c.numHeads = numHeads;
+  c.numKvHeads = numKvHeads;
+  c.headDim = effectiveHeadDim();
+  c.intermediateSize = intermediateSize;
+  c.vocabSize = vocabSize;
+  c.tieWordEmbeddings = tieWordEmbeddings;
+  // Generated llama / mistral configs say attention_bias: false; Qwen2
+  // checkpoints carry q/k/v biases.
+  c.qkvBias = modelType == "qwen2";
+  return c;
+}
+
 std::vector<TestTensor> qfe::testModelTensors(const TestModelSpec &s) {
-  using Init = TestTensor::Init;
-  int64_t h = s.hiddenSize, hd = s.effectiveHeadDim();
-  int64_t q = s.numHeads * hd, kv = s.numKvHeads * hd,
-          inter = s.intermediateSize;
-  bool bias = s.modelType == "qwen2";
   std::vector<TestTensor> out;
-  auto add = [&](std::string name, std::vector<int64_t> shape, Init init) {
-    out.push_back({std::move(name), std::move(shape), init});
-  };
-  // The order of a PyTorch state dict, as Hugging Face saves it.
-  add("model.embed_tokens.weight", {s.vocabSize, h}, Init::Normal);
-  for (int64_t l = 0; l < s.numLayers; ++l) {
-    std::string p = "model.layers." + std::to_string(l) + ".";
-    add(p + "self_attn.q_proj.weight", {q, h}, Init::Normal);
-    if (bias)
-      add(p + "self_attn.q_proj.bias", {q}, Init::Normal);
-    add(p + "self_attn.k_proj.weight", {kv, h}, Init::Normal);
-    if (bias)
-      add(p + "self_attn.k_proj.bias", {kv}, Init::Normal);
-    add(p + "self_attn.v_proj.weight", {kv, h}, Init::Normal);
-    if (bias)
-      add(p + "self_attn.v_proj.bias", {kv}, Init::Normal);
-    add(p + "self_attn.o_proj.weight", {h, q}, Init::Normal);
-    add(p + "mlp.gate_proj.weight", {inter, h}, Init::Normal);
-    add(p + "mlp.up_proj.weight", {inter, h}, Init::Normal);
-    add(p + "mlp.down_proj.weight", {h, inter}, Init::Normal);
-    add(p + "input_layernorm.weight", {h}, Init::Norm);
-    add(p + "post_attention_layernorm.weight", {h}, Init::Norm);
+  for (TensorSpec &t : s.toModelConfig().checkpointTensors()) {
+    // Norm weights start around 1, everything else around 0.
+    bool norm = t.name.size() >= 11 &&
+                t.name.compare(t.name.size() - 11, 11, "norm.weight") == 0;
+    out.push_back({std::move(t.name), std::move(t.shape),
+                   norm ? TestTensor::Init::Norm : TestTensor::Init::Normal});
   }
-  add("model.norm.weight", {h}, Init::Norm);
-  if (!s.tieWordEmbeddings)
-    add("lm_head.weight", {s.vocabSize, h}, Init::Normal);
   return out;
 }
 

@@ -17,10 +17,17 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace qfe {
 
 enum class RopeScaling { None, Linear, Llama3 };
+
+/// A checkpoint tensor's Hugging Face name and shape.
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+};
 
 struct ModelConfig {
   std::string modelType; // "llama", "mistral" or "qwen2"
@@ -51,6 +58,11 @@ struct ModelConfig {
   std::string dtype = "float32"; // "bfloat16", "float16" or "float32"
   int64_t bosTokenId = -1;
   int64_t eosTokenId = -1;
+
+  /// Every tensor a checkpoint of this config holds, with its shape, in the
+  /// order of a PyTorch state dict (the importer checks them, the test-model
+  /// generator writes them).
+  std::vector<TensorSpec> checkpointTensors() const;
 
   /// Reads `path` (a config.json). On failure returns nullopt and sets
   /// `error` to one message naming the file and the key.

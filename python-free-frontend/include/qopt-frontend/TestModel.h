@@ -26,6 +26,7 @@
 #ifndef QOPT_FRONTEND_TESTMODEL_H
 #define QOPT_FRONTEND_TESTMODEL_H
 
+#include "qopt-frontend/ModelConfig.h"
 #include "qopt-frontend/Safetensors.h"
 
 #include <cstdint>
@@ -71,6 +72,8 @@ struct TestModelSpec {
   int64_t effectiveHeadDim() const {
     return headDim > 0 ? headDim : hiddenSize / numHeads;
   }
+  /// The architecture as the importer will read it back from config.json.
+  ModelConfig toModelConfig() const;
 };
 
 /// Sets the dimensions of preset `preset` ("tiny", "llama3-8b",
