@@ -18,8 +18,13 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
 
 #include <cblas.h>
 
@@ -116,6 +121,24 @@ struct CpuExecutor::Impl {
                            : std::max(1u, std::thread::hardware_concurrency());
   }
 };
+
+OwningOpRef<ModuleOp> mlir::qopt::parseModelFile(const std::string &path,
+                                                 MLIRContext &context,
+                                                 std::string &error) {
+  std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(path, &error);
+  if (!file)
+    return nullptr;
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  return parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
+}
+
+std::string mlir::qopt::modelDirectory(const std::string &path) {
+  llvm::SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  return dir.empty() ? "." : std::string(dir);
+}
 
 CpuExecutor::CpuExecutor() : impl(std::make_unique<Impl>()) {}
 CpuExecutor::~CpuExecutor() = default;

@@ -22,14 +22,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
-#include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -72,16 +68,9 @@ int main(int argc, char **argv) {
   qopt::registerAllDialects(registry);
   MLIRContext context(registry);
   std::string error;
-  std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(input, &error);
-  if (!file)
-    return fail(error);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
-  if (!module)
-    return 1; // the parser reported the problem with its location
+  OwningOpRef<ModuleOp> module = qopt::parseModelFile(input, context, error);
+  if (!module) // a parse error was already reported with its location
+    return error.empty() ? 1 : fail(error);
 
   bool hasObservers = false;
   module->walk([&](qopt::ObserveOp) { hasObservers = true; });
@@ -106,10 +95,8 @@ int main(int argc, char **argv) {
   if (len == 0 || seqs == 0)
     return fail("--tokens tensor is empty");
 
-  llvm::SmallString<256> baseDir(input.getValue());
-  llvm::sys::path::remove_filename(baseDir);
   qopt::CpuExecutorOptions options;
-  options.baseDir = baseDir.empty() ? "." : std::string(baseDir);
+  options.baseDir = qopt::modelDirectory(input);
   options.collectStats = true;
   std::unique_ptr<qopt::CpuExecutor> exec =
       qopt::CpuExecutor::create(*module, options, error);

@@ -18,14 +18,11 @@
 #include "qopt/Support/QuantMath.h"
 
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -124,20 +121,11 @@ int main(int argc, char **argv) {
   qopt::registerAllDialects(registry);
   MLIRContext context(registry);
   std::string error;
-  std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(input, &error);
-  if (!file)
-    return fail(error);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
-  if (!module)
-    return 1; // the parser reported the problem with its location
-  llvm::SmallString<256> baseDir(input.getValue());
-  llvm::sys::path::remove_filename(baseDir);
+  OwningOpRef<ModuleOp> module = qopt::parseModelFile(input, context, error);
+  if (!module) // a parse error was already reported with its location
+    return error.empty() ? 1 : fail(error);
   qopt::CpuExecutorOptions options;
-  options.baseDir = baseDir.empty() ? "." : std::string(baseDir);
+  options.baseDir = qopt::modelDirectory(input);
   options.threads = threads;
   options.profile = profile;
   std::unique_ptr<qopt::CpuExecutor> exec =

@@ -16,6 +16,7 @@
 #define QOPT_EXECUTOR_CPUEXECUTOR_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 
 #include <cstdint>
 #include <map>
@@ -44,6 +45,17 @@ struct ObservedStats {
   std::vector<float> absmax, min, max;
   int64_t numTokens = 0;
 };
+
+/// Reads and parses the model file `path` (or "-" for stdin) into `context`.
+/// Parse errors are reported with their file locations through the
+/// context's diagnostics; a file that cannot be opened sets `error`. Returns
+/// null on either failure.
+OwningOpRef<ModuleOp> parseModelFile(const std::string &path,
+                                     MLIRContext &context, std::string &error);
+
+/// The directory relative weight-store paths of the model file `path`
+/// resolve against (CpuExecutorOptions::baseDir).
+std::string modelDirectory(const std::string &path);
 
 class CpuExecutor {
 public:
