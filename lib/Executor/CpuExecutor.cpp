@@ -205,7 +205,7 @@ bool CpuExecutor::Impl::prepare(std::string &error) {
       return;
     }
     if (auto attn = dyn_cast<AttentionOp>(op))
-      if (attn.getKvSchemeAttr()) {
+      if (attn.getKeySchemeAttr()) {
         error = "the CPU executor does not implement quantized KV caches";
         ok = false;
         return;

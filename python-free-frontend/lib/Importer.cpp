@@ -174,7 +174,7 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
         b, loc, act(qDim), rope(q, c.numHeads), rope(k, c.numKvHeads), v,
         b.getI64IntegerAttr(l), b.getI64IntegerAttr(c.numHeads),
         b.getI64IntegerAttr(c.numKvHeads), b.getI64IntegerAttr(c.headDim),
-        b.getBoolAttr(true), FloatAttr(), QuantSchemeAttr());
+        b.getBoolAttr(true), FloatAttr(), QuantSchemeAttr(), QuantSchemeAttr());
     Value o = linear(attn, p + ".self_attn.o_proj", c.oBias, LinearRole::OProj);
     Value res1 = AddOp::create(b, loc, x, o);
     Value ln2 = rmsNorm(res1, p + ".post_attention_layernorm.weight");

@@ -10,7 +10,7 @@ func.func @quantize_in_graph(%x: tensor<4xf32>) -> tensor<4xi8> {
 
 func.func @kv_scheme_in_graph(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>) -> tensor<?x16xf32> {
   // expected-error @+1 {{violates the 'graph' contract: quantization schemes are not allowed before the quantization passes}}
-  %a = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, kv_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  %a = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, key_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>, value_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
   return %a : tensor<?x16xf32>
 }
 

@@ -57,24 +57,24 @@ func.func @attention_head_dim(%q: tensor<?x384xf32>, %k: tensor<?x128xf32>) {
 // -----
 
 func.func @attention_kv_i4(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>) {
-  // expected-error @+1 {{'qopt.attention' op KV-cache scheme storage must be i8 or float8, got i4}}
-  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, kv_scheme = #qopt.scheme<i4, #qopt.per_tensor, sym, static, scales = dense<0.1> : tensor<f32>, packing = int4x2>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  // expected-error @+1 {{'qopt.attention' op key cache scheme storage must be i8 or float8, got i4}}
+  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, key_scheme = #qopt.scheme<i4, #qopt.per_tensor, sym, static, scales = dense<0.1> : tensor<f32>, packing = int4x2>, value_scheme = #qopt.scheme<i4, #qopt.per_tensor, sym, static, scales = dense<0.1> : tensor<f32>, packing = int4x2>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
   return
 }
 
 // -----
 
 func.func @attention_kv_granularity(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>) {
-  // expected-error @+1 {{'qopt.attention' op KV-cache scheme must be per-tensor, per-head or per-token, got #qopt.per_channel<axis = 1>}}
-  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, kv_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 1>, sym, static, scales = dense<0.1> : tensor<8xf32>>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  // expected-error @+1 {{'qopt.attention' op key cache scheme must be per-tensor, per-head or per-token, got #qopt.per_channel<axis = 1>}}
+  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, key_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 1>, sym, static, scales = dense<0.1> : tensor<8xf32>>, value_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 1>, sym, static, scales = dense<0.1> : tensor<8xf32>>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
   return
 }
 
 // -----
 
 func.func @attention_kv_per_head_count(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>) {
-  // expected-error @+1 {{'qopt.attention' op per-head KV-cache scheme must split the innermost axis into num_kv_heads (2) heads}}
-  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, kv_scheme = #qopt.scheme<i8, #qopt.per_head<axis = 1, heads = 4>, sym, static, scales = dense<0.1> : tensor<4xf32>>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  // expected-error @+1 {{'qopt.attention' op per-head key cache scheme must split the innermost axis into num_kv_heads (2) heads}}
+  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, key_scheme = #qopt.scheme<i8, #qopt.per_head<axis = 1, heads = 4>, sym, static, scales = dense<0.1> : tensor<4xf32>>, value_scheme = #qopt.scheme<i8, #qopt.per_head<axis = 1, heads = 4>, sym, static, scales = dense<0.1> : tensor<4xf32>>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
   return
 }
 
@@ -164,5 +164,53 @@ func.func @observe_stats_channels(%x: tensor<?x4xf32>) {
 func.func @stats_min_size(%x: tensor<?x2xf32>) {
   // expected-error @+1 {{statistics 'min' has 3 channels but 'absmax' has 2}}
   %y = qopt.observe %x {label = "x", stats = #qopt.stats<absmax = dense<[1.0, 2.0]> : tensor<2xf32>, min = dense<[1.0, 2.0, 3.0]> : tensor<3xf32>, num_tokens = 3>} : tensor<?x2xf32>
+  return
+}
+
+// -----
+
+func.func @attention_key_scheme_alone(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>) {
+  // expected-error @+1 {{'qopt.attention' op key_scheme and value_scheme must be given together}}
+  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, key_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @scale_channels_axis(%w: tensor<8x4xf32>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{'qopt.scale_channels' op axis 2 is out of range for rank 2}}
+  %0 = qopt.scale_channels %w, %s {axis = 2 : i64} : (tensor<8x4xf32>, tensor<4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @scale_channels_size(%w: tensor<8x4xf32>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{'qopt.scale_channels' op scales have 4 elements but axis 0 has size 8}}
+  %0 = qopt.scale_channels %w, %s {axis = 0 : i64} : (tensor<8x4xf32>, tensor<4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_asym_needs_int_bias(%x: tensor<?x4xi8>, %w: tensor<8x4xi8>) {
+  // expected-error @+1 {{'qopt.quantized_linear' op an asymmetric integer input needs its zero point folded into an int_bias operand}}
+  %y = qopt.quantized_linear %x, %w {input_scheme = #qopt.scheme<i8, #qopt.per_tensor, asym, static, scales = dense<0.1> : tensor<f32>, zero_points = dense<3> : tensor<i32>>, weight_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 0>, sym, static, scales = dense<0.1> : tensor<8xf32>>} : tensor<?x4xi8>, tensor<8x4xi8> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_int_bias_fp8(%x: tensor<?x4xf8E4M3FN>, %w: tensor<8x4xf8E4M3FN>, %b: tensor<8xi32>) {
+  // expected-error @+1 {{'qopt.quantized_linear' op int_bias needs integer input and weight schemes}}
+  %y = qopt.quantized_linear %x, %w int_bias(%b : tensor<8xi32>) {input_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_tensor, sym, static, scales = dense<0.1> : tensor<f32>>, weight_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_channel<axis = 0>, sym, static, scales = dense<0.1> : tensor<8xf32>>} : tensor<?x4xf8E4M3FN>, tensor<8x4xf8E4M3FN> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_mixed_storage(%x: tensor<?x4xi8>, %w: tensor<8x4xf8E4M3FN>) {
+  // expected-error @+1 {{'qopt.quantized_linear' op input and weight storage must both be integer or both float8}}
+  %y = qopt.quantized_linear %x, %w {input_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, static, scales = dense<0.1> : tensor<f32>>, weight_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_channel<axis = 0>, sym, static, scales = dense<0.1> : tensor<8xf32>>} : tensor<?x4xi8>, tensor<8x4xf8E4M3FN> -> tensor<?x8xf32>
   return
 }

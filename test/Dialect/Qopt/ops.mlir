@@ -74,11 +74,25 @@ func.func @weight_only(%x: tensor<?x256xbf16>) -> tensor<?x64xf32> {
 
 // CHECK-LABEL: func.func @kv_cache_schemes
 func.func @kv_cache_schemes(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>) -> (tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>) {
-  // CHECK: kv_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, static, scales = dense<5.000000e-02> : tensor<f32>>
-  %a = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, kv_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, static, scales = dense<0.05> : tensor<f32>>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
-  // CHECK: kv_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_head<axis = 1, heads = 2>, sym, static, scales = dense<[1.000000e-01, 2.000000e-01]> : tensor<2xf32>>
-  %b = qopt.attention %q, %k, %k {layer = 1, num_heads = 4, num_kv_heads = 2, head_dim = 4, kv_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_head<axis = 1, heads = 2>, sym, static, scales = dense<[0.1, 0.2]> : tensor<2xf32>>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
-  // CHECK: kv_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>
-  %c = qopt.attention %q, %k, %k {layer = 2, num_heads = 4, num_kv_heads = 2, head_dim = 4, kv_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  // CHECK: key_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, static, scales = dense<5.000000e-02> : tensor<f32>>
+  %a = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, key_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, static, scales = dense<0.05> : tensor<f32>>, value_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, static, scales = dense<0.05> : tensor<f32>>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  // CHECK: key_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_head<axis = 1, heads = 2>, sym, static, scales = dense<[1.000000e-01, 2.000000e-01]> : tensor<2xf32>>
+  %b = qopt.attention %q, %k, %k {layer = 1, num_heads = 4, num_kv_heads = 2, head_dim = 4, key_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_head<axis = 1, heads = 2>, sym, static, scales = dense<[0.1, 0.2]> : tensor<2xf32>>, value_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_head<axis = 1, heads = 2>, sym, static, scales = dense<[0.1, 0.2]> : tensor<2xf32>>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  // CHECK: key_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>
+  %c = qopt.attention %q, %k, %k {layer = 2, num_heads = 4, num_kv_heads = 2, head_dim = 4, key_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>, value_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
   return %a, %b, %c : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>
+}
+
+// CHECK-LABEL: func.func @scale_channels
+func.func @scale_channels(%w: tensor<8x4xbf16>, %s: tensor<4xf32>) -> tensor<8x4xf32> {
+  // CHECK: qopt.scale_channels %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<8x4xbf16>, tensor<4xf32>) -> tensor<8x4xf32>
+  %0 = qopt.scale_channels %w, %s {axis = 1 : i64} : (tensor<8x4xbf16>, tensor<4xf32>) -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
+}
+
+// CHECK-LABEL: func.func @static_asym_w8a8
+func.func @static_asym_w8a8(%x: tensor<?x4xi8>, %w: tensor<8x4xi8>, %b: tensor<8xi32>) -> tensor<?x8xf32> {
+  // CHECK: qopt.quantized_linear %{{.*}}, %{{.*}} int_bias(%{{.*}} : tensor<8xi32>) {input_scheme = #qopt.scheme<i8, #qopt.per_tensor, asym, static
+  %y = qopt.quantized_linear %x, %w int_bias(%b : tensor<8xi32>) {input_scheme = #qopt.scheme<i8, #qopt.per_tensor, asym, static, scales = dense<0.1> : tensor<f32>, zero_points = dense<3> : tensor<i32>>, weight_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 0>, sym, static, scales = dense<0.1> : tensor<8xf32>>} : tensor<?x4xi8>, tensor<8x4xi8> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
 }

@@ -298,25 +298,55 @@ LogicalResult AttentionOp::verify() {
     return emitOpError() << "query, key and value must have the same tokens";
   if (!compatibleShape(getResult().getType().getShape(), q.getShape()))
     return emitOpError() << "result shape does not match the query shape";
-  if (QuantSchemeAttr kv = getKvSchemeAttr()) {
+  if (static_cast<bool>(getKeySchemeAttr()) !=
+      static_cast<bool>(getValueSchemeAttr()))
+    return emitOpError() << "key_scheme and value_scheme must be given together";
+  for (auto [kv, what] : {std::pair{getKeySchemeAttr(), "key"},
+                          std::pair{getValueSchemeAttr(), "value"}}) {
+    if (!kv)
+      continue;
     if (kv.getStorageKind() == ::qnum::StorageKind::Int4)
-      return emitOpError() << "KV-cache scheme storage must be i8 or float8, "
+      return emitOpError() << what
+                           << " cache scheme storage must be i8 or float8, "
                               "got i4";
     if (!isa<PerTensorAttr, PerHeadAttr, PerTokenAttr>(kv.getGranularity()))
-      return emitOpError() << "KV-cache scheme must be per-tensor, per-head "
+      return emitOpError() << what
+                           << " cache scheme must be per-tensor, per-head "
                               "or per-token, got "
                            << kv.getGranularity();
     if (auto perHead = dyn_cast<PerHeadAttr>(kv.getGranularity()))
       if (perHead.getHeads() != kvHeads || perHead.getAxis() != k.getRank() - 1)
-        return emitOpError() << "per-head KV-cache scheme must split the "
+        return emitOpError() << "per-head " << what
+                             << " cache scheme must split the "
                                 "innermost axis into num_kv_heads ("
                              << kvHeads << ") heads";
     if (failed(kv.verifyForShape(
-            k.getShape(), [&] { return emitOpError(); }, "key cache")))
+            k.getShape(), [&] { return emitOpError(); },
+            std::string(what) + " cache")))
       return failure();
     if (kv.isStatic() && !kv.hasInlineScales())
-      return emitOpError() << "static KV-cache scheme needs inline scales";
+      return emitOpError() << "static " << what
+                           << " cache scheme needs inline scales";
   }
+  return success();
+}
+
+LogicalResult ScaleChannelsOp::verify() {
+  auto input = cast<ShapedType>(getInput().getType());
+  auto scales = cast<ShapedType>(getScales().getType());
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= input.getRank())
+    return emitOpError() << "axis " << axis << " is out of range for rank "
+                         << input.getRank();
+  if (scales.getRank() != 1)
+    return emitOpError() << "scales must have rank 1, got rank "
+                         << scales.getRank();
+  if (!compatibleShape(scales.getShape(), {input.getDimSize(axis)}))
+    return emitOpError() << "scales have " << scales.getDimSize(0)
+                         << " elements but axis " << axis << " has size "
+                         << input.getDimSize(axis);
+  if (!compatibleShape(getResult().getType().getShape(), input.getShape()))
+    return emitOpError() << "result shape does not match the input shape";
   return success();
 }
 
@@ -429,19 +459,40 @@ LogicalResult QuantizedLinearOp::verify() {
                                   getInputScales(), getInputZeroPoints(),
                                   "input")))
       return failure();
+    if (xScheme.isFloat8() != wScheme.isFloat8())
+      return emitOpError() << "input and weight storage must both be integer "
+                              "or both float8";
+    if (xScheme.isInteger() && !wScheme.isSymmetric())
+      return emitOpError() << "an integer-input quantized_linear needs a "
+                              "symmetric weight scheme";
+    bool foldedZp = xScheme.isInteger() && !xScheme.isSymmetric();
+    if (foldedZp && !getIntBias())
+      return emitOpError()
+             << "an asymmetric integer input needs its zero point folded "
+                "into an int_bias operand";
+    if (getIntBias() && !xScheme.isInteger())
+      return emitOpError() << "int_bias needs integer input and weight schemes";
+    if (foldedZp && (xScheme.isDynamic() || getInputZeroPoints() ||
+                     !isa<PerTensorAttr>(xScheme.getGranularity())))
+      return emitOpError() << "an asymmetric integer input must be static "
+                              "per-tensor with inline zero points (folded "
+                              "into int_bias)";
   } else {
     if (!isa<FloatType>(input.getElementType()) ||
         input.getElementType().getIntOrFloatBitWidth() < 16)
       return emitOpError() << "weight-only quantized_linear (no input_scheme) "
                               "needs an f16, bf16 or f32 input, got "
                            << input.getElementType();
-    if (getInputScales() || getInputZeroPoints())
+    if (getInputScales() || getInputZeroPoints() || getIntBias())
       return emitOpError()
-             << "input scales or zero points need an input_scheme";
+             << "input scales, zero points or int_bias need an input_scheme";
   }
   if (failed(verifyLinearShapes(*this, input, weight, getBias(),
                                 getOutput().getType())))
     return failure();
+  if (getIntBias() &&
+      !compatibleShape(getIntBias().getType().getShape(), {weight.getDimSize(0)}))
+    return emitOpError() << "int_bias must have one element per output";
   if (getResidual() && !compatibleShape(getResidual().getType().getShape(),
                                         getOutput().getType().getShape()))
     return emitOpError() << "residual shape does not match the result shape";
@@ -476,8 +527,8 @@ LogicalResult ObserveOp::verify() {
 //===----------------------------------------------------------------------===//
 
 SmallVector<QuantSchemeAttr> AttentionOp::getQuantSchemes() {
-  if (QuantSchemeAttr kv = getKvSchemeAttr())
-    return {kv};
+  if (getKeySchemeAttr() && getValueSchemeAttr())
+    return {getKeySchemeAttr(), getValueSchemeAttr()};
   return {};
 }
 

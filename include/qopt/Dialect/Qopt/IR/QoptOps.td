@@ -179,8 +179,12 @@ def Qopt_AttentionOp : Qopt_Op<"attention", [Pure,
     `h / (num_heads / num_kv_heads)`. The new keys and values are appended to
     the KV cache of slot `layer`; a query attends to every cached position at
     or before its own when `causal` is set. Scores are scaled by `scale`
-    (default `1 / sqrt(head_dim)`). `kv_scheme`, when present, is the
-    quantization scheme of the cache (keys and values are stored quantized).
+    (default `1 / sqrt(head_dim)`). `key_scheme` and `value_scheme`, given
+    together, quantize the cache: each new key (after RoPE) and value is
+    quantized with its scheme when it is appended, and attention reads the
+    dequantized values. Static schemes carry their scales inline (one per
+    tensor, or one per KV head); dynamic per-token schemes compute one scale
+    per cached position.
 
     ```mlir
     %o = qopt.attention %q, %k, %v {layer = 0, num_heads = 6, num_kv_heads = 2, head_dim = 64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
@@ -192,7 +196,8 @@ def Qopt_AttentionOp : Qopt_Op<"attention", [Pure,
                        I64Attr:$head_dim,
                        DefaultValuedAttr<BoolAttr, "true">:$causal,
                        OptionalAttr<F64Attr>:$scale,
-                       OptionalAttr<Qopt_QuantSchemeAttr>:$kv_scheme);
+                       OptionalAttr<Qopt_QuantSchemeAttr>:$key_scheme,
+                       OptionalAttr<Qopt_QuantSchemeAttr>:$value_scheme);
   let results = (outs Qopt_FloatTensor:$result);
   let assemblyFormat = "$query `,` $key `,` $value attr-dict `:` "
                        "functional-type(operands, results)";
@@ -255,6 +260,27 @@ def Qopt_AddOp : Qopt_BinaryOp<"add", [Commutative]> {
     %y = qopt.add %a, %b : tensor<?x384xf32>
     ```
   }];
+}
+
+def Qopt_ScaleChannelsOp : Qopt_Op<"scale_channels", [Pure]> {
+  let summary = "Multiplies a tensor by a vector along one axis";
+  let description = [{
+    `result[..., i, ...] = input[..., i, ...] * scales[i]` with `i` the index
+    along `axis`, computed in float32. Smoothing passes use it to migrate a
+    per-channel factor into a weight (columns: `axis = 1`; rows: `axis = 0`)
+    without rewriting the checkpoint; weight quantization folds it into the
+    quantized weight it writes.
+
+    ```mlir
+    %w2 = qopt.scale_channels %w, %s {axis = 1 : i64} : (tensor<1024x384xbf16>, tensor<384xf32>) -> tensor<1024x384xf32>
+    ```
+  }];
+  let arguments = (ins Qopt_FloatTensor:$input, Qopt_FloatTensor:$scales,
+                       I64Attr:$axis);
+  let results = (outs Qopt_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `,` $scales attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -351,7 +377,15 @@ def Qopt_QuantizedLinearOp : Qopt_Op<"quantized_linear", [Pure,
     W8A16 / W4A16). Scales that a scheme does not carry inline are operands:
     `input_scales` for dynamic activation schemes, `weight_scales` for weight
     scales kept in a store. `activation` and `residual` form the fused
-    epilogue. Integer products accumulate exactly in int32.
+    epilogue.
+
+    With integer input and weight schemes (W8A8), products accumulate exactly
+    in int32 and the epilogue is `y = float(acc + int_bias) * (sx * sw) +
+    bias`. `int_bias` (int32, one per output) is how an asymmetric static
+    input's zero point is folded away, as Ascend's `quant_bias`:
+    `int_bias[n] = -zp_x * sum_k Wq[n, k]`, so the kernel multiplies raw
+    storage values. Float8 inputs and weights accumulate in float32 (exact
+    products); weight-only layers dequantize the weight to float32.
 
     ```mlir
     %y = qopt.quantized_linear %xq, %wq input_scales(%xs : tensor<?xf32>) weight_scales(%ws : tensor<1024xf32>) {input_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>, weight_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 0>, sym, static>} : tensor<?x384xi8>, tensor<1024x384xi8> -> tensor<?x1024xf32>
@@ -359,6 +393,7 @@ def Qopt_QuantizedLinearOp : Qopt_Op<"quantized_linear", [Pure,
   }];
   let arguments = (ins AnyRankedTensor:$input, Qopt_StorageTensor:$weight,
                        Optional<Qopt_FloatTensor>:$bias,
+                       Optional<Qopt_ZeroPointTensor>:$int_bias,
                        Optional<Qopt_ScaleTensor>:$input_scales,
                        Optional<Qopt_ZeroPointTensor>:$input_zero_points,
                        Optional<Qopt_ScaleTensor>:$weight_scales,
@@ -374,6 +409,7 @@ def Qopt_QuantizedLinearOp : Qopt_Op<"quantized_linear", [Pure,
   let assemblyFormat = [{
     $input `,` $weight
     (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`int_bias` `(` $int_bias^ `:` type($int_bias) `)`)?
     (`input_scales` `(` $input_scales^ `:` type($input_scales) `)`)?
     (`input_zero_points` `(` $input_zero_points^ `:` type($input_zero_points) `)`)?
     (`weight_scales` `(` $weight_scales^ `:` type($weight_scales) `)`)?
