@@ -15,6 +15,8 @@
 
 #include "qopt-frontend/Safetensors.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
+#include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
+#include "qopt/Support/QuantMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -98,7 +100,7 @@ struct CpuExecutor::Impl {
   ModuleOp module;
   func::FuncOp func;
   CpuExecutorOptions options;
-  std::map<std::string, std::unique_ptr<qfe::TensorStore>> stores;
+  std::unique_ptr<WeightReader> reader;
   /// Weights converted to float32 on first use.
   llvm::DenseMap<Operation *, std::shared_ptr<Buffer>> weights;
   /// KV cache per attention layer slot: keys and values [positions, kvDim].
@@ -116,6 +118,9 @@ struct CpuExecutor::Impl {
   std::shared_ptr<Buffer> loadWeight(WeightOp op, std::string &error);
   bool run(Operation *op, llvm::DenseMap<Value, std::shared_ptr<Buffer>> &env,
            int64_t start, std::string &error);
+  bool runQuantizedLinear(QuantizedLinearOp op,
+                          llvm::DenseMap<Value, std::shared_ptr<Buffer>> &env,
+                          std::string &error);
   unsigned threads() const {
     return options.threads ? options.threads
                            : std::max(1u, std::thread::hardware_concurrency());
@@ -197,36 +202,22 @@ bool CpuExecutor::Impl::prepare(std::string &error) {
     bool known =
         isa<EmbeddingOp, RMSNormOp, LayerNormOp, LinearOp, RopeOp, AttentionOp,
             SiluOp, GeluOp, MulOp, AddOp, WeightOp, ObserveOp, QuantizeOp,
-            DequantizeOp, RequantizeOp, func::ReturnOp, arith::ConstantOp>(op);
+            DequantizeOp, RequantizeOp, ScaleChannelsOp, QuantizedLinearOp,
+            func::ReturnOp, arith::ConstantOp>(op);
     if (!known) {
       error = "the CPU executor does not implement '" +
               op->getName().getStringRef().str() + "'";
       ok = false;
       return;
     }
-    if (auto attn = dyn_cast<AttentionOp>(op))
-      if (attn.getKeySchemeAttr()) {
-        error = "the CPU executor does not implement quantized KV caches";
-        ok = false;
-        return;
-      }
     for (Value operand : op->getOperands())
       lastUse[operand] = op;
   });
   if (!ok)
     return false;
-  for (WeightStoreOp store : module.getOps<WeightStoreOp>()) {
-    std::filesystem::path path(store.getPath().str());
-    if (path.is_relative())
-      path = std::filesystem::path(options.baseDir) / path;
-    std::unique_ptr<qfe::TensorStore> opened =
-        qfe::TensorStore::open(path.string(), error);
-    if (!opened) {
-      error = "weight store @" + store.getSymName().str() + ": " + error;
-      return false;
-    }
-    stores[store.getSymName().str()] = std::move(opened);
-  }
+  reader = WeightReader::open(module, error, options.baseDir);
+  if (!reader)
+    return false;
   return true;
 }
 
@@ -235,45 +226,18 @@ std::shared_ptr<Buffer> CpuExecutor::Impl::loadWeight(WeightOp op,
   auto it = weights.find(op.getOperation());
   if (it != weights.end())
     return it->second;
-  const qfe::TensorView *view =
-      stores[op.getStore().str()]->find(op.getName().str());
   RankedTensorType type = op.getResult().getType();
-  if (!view) {
-    error = "weight store @" + op.getStore().str() + " has no tensor '" +
-            op.getName().str() + "'";
-    return nullptr;
-  }
-  if (ArrayRef<int64_t>(view->shape) != type.getShape()) {
-    error = "tensor '" + op.getName().str() + "' has shape " +
-            ::qnum::shapeToString(view->shape) + " in the store but " +
-            ::qnum::shapeToString(
-                {type.getShape().begin(), type.getShape().end()}) +
-            " in the IR";
-    return nullptr;
-  }
-  // The store's dtype must hold the IR's element type exactly (packed
-  // sub-byte weights are not read by this executor).
-  Type element = type.getElementType();
-  bool matches =
-      (element.isBF16() && view->dtype == qfe::DType::BF16) ||
-      (element.isF16() && view->dtype == qfe::DType::F16) ||
-      (element.isF32() && view->dtype == qfe::DType::F32) ||
-      (element.isSignlessInteger(8) && view->dtype == qfe::DType::I8) ||
-      (element.isSignlessInteger(32) && view->dtype == qfe::DType::I32) ||
-      (isa<Float8E4M3FNType>(element) && view->dtype == qfe::DType::F8_E4M3) ||
-      (isa<Float8E5M2Type>(element) && view->dtype == qfe::DType::F8_E5M2);
-  if (!matches) {
-    std::string typeName;
-    llvm::raw_string_ostream os(typeName);
-    os << element;
-    error = "tensor '" + op.getName().str() + "' is " +
-            qfe::dtypeName(view->dtype) + " in the store but " + typeName +
-            " in the IR";
-    return nullptr;
-  }
   auto buf = std::make_shared<Buffer>();
-  buf->shape = view->shape;
-  buf->f = view->toFloat();
+  buf->shape.assign(type.getShape().begin(), type.getShape().end());
+  Type element = type.getElementType();
+  LogicalResult read =
+      element.isSignlessInteger(32)
+          ? reader->readInt32(op, buf->i, error)
+      : isa<FloatType>(element) && element.getIntOrFloatBitWidth() >= 16
+          ? reader->evaluate(op.getResult(), buf->f, error)
+          : reader->readStorage(op, buf->f, error);
+  if (failed(read))
+    return nullptr;
   weights[op.getOperation()] = buf;
   return buf;
 }
@@ -535,8 +499,25 @@ bool CpuExecutor::Impl::run(Operation *op,
                   " positions but the call starts at " + std::to_string(start);
           return false;
         }
-        kc.insert(kc.end(), k.f.begin(), k.f.end());
-        vc.insert(vc.end(), v.f.begin(), v.f.end());
+        // A quantized cache holds what the kernels will read back: the
+        // dequantized storage values.
+        auto append = [&](std::vector<float> &cacheVec, const Buffer &x,
+                          QuantSchemeAttr scheme) {
+          if (!scheme) {
+            cacheVec.insert(cacheVec.end(), x.f.begin(), x.f.end());
+            return;
+          }
+          std::vector<int64_t> shape = {x.rows(), x.cols()};
+          ::qnum::TensorScheme ts = scheme.getTensorScheme();
+          if (scheme.isDynamic())
+            ::qnum::computeDynamicParams(x.f.data(), shape, ts);
+          std::vector<float> q(x.f.size()), deq(x.f.size());
+          ::qnum::quantizeTensor(x.f.data(), shape, ts, q.data());
+          ::qnum::dequantizeTensor(q.data(), shape, ts, deq.data());
+          cacheVec.insert(cacheVec.end(), deq.begin(), deq.end());
+        };
+        append(kc, k, a.getKeySchemeAttr());
+        append(vc, v, a.getValueSchemeAttr());
         int64_t total = before + n;
         float scale = a.getScale()
                           ? static_cast<float>(a.getScale()->convertToDouble())
@@ -654,6 +635,19 @@ bool CpuExecutor::Impl::run(Operation *op,
                                out.f.data());
         return true;
       })
+      .Case([&](ScaleChannelsOp sc) {
+        Buffer &x = in(sc.getInput()), &f = in(sc.getScales());
+        Buffer &out = define(sc.getResult(), x.shape);
+        int64_t axis = sc.getAxis(), inner = 1, n = x.shape[axis];
+        for (size_t d = axis + 1; d < x.shape.size(); ++d)
+          inner *= x.shape[d];
+        for (size_t i = 0; i < x.f.size(); ++i)
+          out.f[i] = x.f[i] * f.f[(i / inner) % n];
+        return true;
+      })
+      .Case([&](QuantizedLinearOp ql) {
+        return runQuantizedLinear(ql, env, error);
+      })
       .Case([&](ObserveOp o) {
         // Copy the pointer before inserting: inserting may rehash `env`.
         std::shared_ptr<Buffer> input = env.lookup(o.getInput());
@@ -683,4 +677,119 @@ bool CpuExecutor::Impl::run(Operation *op,
                 other->getName().getStringRef().str() + "'";
         return false;
       });
+}
+
+/// Exact simulation of quantized_linear (see the op's description): integer
+/// inputs and weights accumulate in int32 (here in double, exact for every
+/// sum an int32 accumulator holds), float8 ones in float32; scales apply per
+/// K-segment (a weight group or block column), then bias, activation and
+/// residual.
+bool CpuExecutor::Impl::runQuantizedLinear(
+    QuantizedLinearOp op, llvm::DenseMap<Value, std::shared_ptr<Buffer>> &env,
+    std::string &error) {
+  auto in = [&](Value v) -> Buffer & { return *env[v]; };
+  Buffer &x = in(op.getInput()), &w = in(op.getWeight());
+  int64_t m = x.rows(), n = w.shape[0], k = w.shape[1];
+  unsigned nthreads = threads();
+  QuantSchemeAttr wScheme = op.getWeightScheme();
+  ::qnum::TensorScheme tw = wScheme.getTensorScheme();
+  if (op.getWeightScales())
+    tw.scales = in(op.getWeightScales()).f;
+  if (op.getWeightZeroPoints())
+    tw.zeroPoints = in(op.getWeightZeroPoints()).i;
+  std::vector<int64_t> wShape = {n, k};
+
+  auto out = std::make_shared<Buffer>();
+  out->shape = x.shape;
+  out->shape.back() = n;
+  out->f.assign(m * n, 0.0f);
+  float *y = out->f.data();
+
+  QuantSchemeAttr xScheme = op.getInputSchemeAttr();
+  if (!xScheme) {
+    // Weight-only: dequantize the weight, float32 GEMM.
+    std::vector<float> wd(n * k);
+    ::qnum::dequantizeTensor(w.f.data(), wShape, tw, wd.data());
+    linearF32(x.f.data(), wd.data(), nullptr, y, m, n, k, nthreads);
+  } else {
+    ::qnum::TensorScheme tx = xScheme.getTensorScheme();
+    if (op.getInputScales())
+      tx.scales = in(op.getInputScales()).f;
+    std::vector<int64_t> xShape = {m, k};
+    // K-segments sharing one weight scale along the input dimension.
+    int64_t seg = k;
+    if (tw.granularity.kind == ::qnum::GranularityKind::PerGroup)
+      seg = tw.granularity.size;
+    else if (tw.granularity.kind == ::qnum::GranularityKind::Block)
+      seg = tw.granularity.cols;
+    bool integer = xScheme.isInteger();
+    std::vector<int32_t> intBias;
+    if (op.getIntBias())
+      intBias = in(op.getIntBias()).i;
+    std::vector<double> xd, wdd, accd;
+    std::vector<float> accf;
+    for (int64_t k0 = 0; k0 < k; k0 += seg) {
+      int64_t len = std::min(seg, k - k0);
+      if (integer) {
+        xd.assign(m * len, 0.0);
+        wdd.assign(n * len, 0.0);
+        for (int64_t r = 0; r < m; ++r)
+          for (int64_t c = 0; c < len; ++c)
+            xd[r * len + c] = x.f[r * k + k0 + c];
+        for (int64_t r = 0; r < n; ++r)
+          for (int64_t c = 0; c < len; ++c)
+            wdd[r * len + c] = w.f[r * k + k0 + c];
+        accd.assign(m * n, 0.0);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, len, 1.0,
+                    xd.data(), len, wdd.data(), len, 0.0, accd.data(), n);
+      } else {
+        accf.assign(m * n, 0.0f);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, len, 1.0f,
+                    x.f.data() + k0, k, w.f.data() + k0, k, 0.0f, accf.data(),
+                    n);
+      }
+      std::vector<float> sxRow(m), swCol(n);
+      for (int64_t r = 0; r < m; ++r)
+        sxRow[r] = tx.scales[::qnum::scaleIndex(tx.granularity, xShape, {r, k0})];
+      for (int64_t c = 0; c < n; ++c)
+        swCol[c] = tw.scales[::qnum::scaleIndex(tw.granularity, wShape, {c, k0})];
+      parallelFor(m, nthreads, [&](int64_t rb, int64_t re) {
+        for (int64_t r = rb; r < re; ++r) {
+          float sx = sxRow[r];
+          for (int64_t c = 0; c < n; ++c) {
+            float sw = swCol[c];
+            float acc;
+            if (integer) {
+              double a = accd[r * n + c];
+              if (!intBias.empty() && k0 == 0)
+                a += intBias[c];
+              acc = static_cast<float>(a);
+            } else {
+              acc = accf[r * n + c];
+            }
+            y[r * n + c] += acc * (sx * sw);
+          }
+        }
+      });
+    }
+  }
+  // Epilogue: bias, activation, residual.
+  const float *bias = op.getBias() ? in(op.getBias()).f.data() : nullptr;
+  const float *res = op.getResidual() ? in(op.getResidual()).f.data() : nullptr;
+  Activation act = op.getActivation();
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      float v = y[r * n + c] + (bias ? bias[c] : 0.0f);
+      if (act == Activation::Silu)
+        v = v / (1.0f + std::exp(-v));
+      else if (act == Activation::Gelu)
+        v = static_cast<float>(0.5 * v * (1 + std::erf(v / std::sqrt(2.0))));
+      else if (act == Activation::GeluTanh)
+        v = static_cast<float>(
+            0.5 * v *
+            (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))));
+      y[r * n + c] = v + (res ? res[r * n + c] : 0.0f);
+    }
+  env[op.getOutput()] = out;
+  return true;
 }

@@ -568,6 +568,37 @@ TensorData TensorData::fromInt32(std::string name, std::vector<int64_t> shape,
   return t;
 }
 
+bool qfe::writeSafetensorsIndex(
+    const std::string &path, const std::map<std::string, std::string> &weightMap,
+    uint64_t totalSize, std::string &error) {
+  json index = {{"metadata", {{"total_size", totalSize}}},
+                {"weight_map", weightMap}};
+  std::string text = index.dump(2) + "\n";
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  FILE *f = std::fopen(tmp.c_str(), "wb");
+  if (!f) {
+    error = path + ": cannot create " + tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = path + ": write failed: " + std::strerror(errno);
+    std::remove(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+void qfe::releasePages(const TensorView &view) {
+  if (!view.data || view.nbytes == 0)
+    return;
+  uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = reinterpret_cast<uintptr_t>(view.data) / page * page;
+  uintptr_t end = reinterpret_cast<uintptr_t>(view.data) + view.nbytes;
+  ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+}
+
 bool qfe::writeSafetensors(const std::string &path,
                            const std::vector<TensorData> &tensors,
                            const std::map<std::string, std::string> &metadata,

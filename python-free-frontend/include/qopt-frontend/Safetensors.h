@@ -141,6 +141,18 @@ bool writeSafetensors(const std::string &path,
 
 /// Reads the integer (I32 or I64) tensor named by `spec`, of the form
 /// "FILE.safetensors:TENSOR", as int32 token ids with its shape.
+/// Writes a sharded checkpoint's index (`weight_map` from tensor name to
+/// shard file name, `metadata.total_size`) to `path`, atomically.
+bool writeSafetensorsIndex(const std::string &path,
+                           const std::map<std::string, std::string> &weightMap,
+                           uint64_t totalSize, std::string &error);
+
+/// Tells the kernel that the mapped pages of `view` are not needed any more:
+/// they leave the process's resident set (they stay in the page cache and are
+/// read again on the next access). Streaming passes call it after each
+/// tensor so that a 16 GB checkpoint does not become 16 GB of RSS.
+void releasePages(const TensorView &view);
+
 bool readTokenTensor(const std::string &spec, std::vector<int32_t> &tokens,
                      std::vector<int64_t> &shape, std::string &error);
 

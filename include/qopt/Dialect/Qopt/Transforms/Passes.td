@@ -111,4 +111,147 @@ def QoptInsertObservers : Pass<"qopt-insert-observers", "::mlir::func::FuncOp"> 
   ];
 }
 
+def QoptSmooth : Pass<"qopt-smooth", "::mlir::ModuleOp"> {
+  let summary = "SmoothQuant: migrates activation outliers into the weights";
+  let description = [{
+    For every group of linear layers that read one activation `X`, computes
+    per input channel `s_j = max|X_j|^alpha / max|W_j|^(1 - alpha)` (the
+    weight maximum over all layers of the group; `s_j = 1` when either is
+    0) and rewrites `X W^T` as `(X / s) (W s)^T`, which is the same function
+    but has flatter activations. The division is folded into the producer of
+    `X`, found structurally:
+
+    * a normalization (`qopt.rms_norm`, `qopt.layer_norm`) whose result only
+      feeds linears: its weight becomes `weight / s` (q/k/v after the input
+      norm, gate/up after the post-attention norm);
+    * a `qopt.attention` whose values come from a linear used only there
+      (v_proj -> o_proj): the value projection's rows become `W_v / s`. With
+      grouped-query attention one value channel feeds `num_heads /
+      num_kv_heads` query heads, so each value channel's factor is computed
+      from all the o_proj input channels it feeds, and those share it;
+    * a `qopt.mul` with a linear operand used only there (up_proj ->
+      down_proj in a gated MLP): the up projection's rows become `W_up / s`.
+
+    The weights are not rewritten: each becomes `qopt.scale_channels` of the
+    original weight by a factor vector written to a side store (`@smooth`),
+    which weight quantization later folds into the quantized weight. The
+    calibration statistics of `X` (and of the attention values) are divided
+    by `s` so later passes see the smoothed activations; a Hessian recorded
+    for `X` no longer applies and is dropped. Statistics come from
+    `qopt-calibrate`; a group without them is an error. The LM head is not
+    smoothed.
+
+    Example (one norm group, alpha = 0.5):
+
+    ```mlir
+    %n = qopt.rms_norm %x, %g {epsilon = 1.0e-05} : (tensor<?x4xf32>, tensor<4xbf16>) -> tensor<?x4xf32>
+    %o = qopt.observe %n {label = "q.input", stats = #qopt.stats<absmax = dense<[8.0, 1.0, 1.0, 1.0]> : tensor<4xf32>, num_tokens = 16>} : tensor<?x4xf32>
+    %y = qopt.linear %o, %w {label = "q"} : (tensor<?x4xf32>, tensor<8x4xbf16>) -> tensor<?x8xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %g2 = qopt.weight @smooth["norm.weight.smoothed"] : tensor<4xf32>
+    %n = qopt.rms_norm %x, %g2 {epsilon = 1.0e-05} : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+    %o = qopt.observe %n {label = "q.input", stats = ...} : tensor<?x4xf32>
+    %s = qopt.weight @smooth["q.smooth"] : tensor<4xf32>
+    %w2 = qopt.scale_channels %w, %s {axis = 1 : i64} : (tensor<8x4xbf16>, tensor<4xf32>) -> tensor<8x4xf32>
+    %y = qopt.linear %o, %w2 {label = "q"} : (tensor<?x4xf32>, tensor<8x4xf32>) -> tensor<?x8xf32>
+    ```
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", /*default=*/"0.5",
+           "Migration strength in [0, 1] (0: none, 1: all into the weights)">,
+    Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
+           "Directory of the side store (default: beside the -o file)">,
+  ];
+}
+
+def QoptQuantizeWeights : Pass<"qopt-quantize-weights", "::mlir::ModuleOp"> {
+  let summary = "Round-to-nearest weight quantization of linear layers";
+  let description = [{
+    Replaces every `qopt.linear` whose weight is a weight expression
+    (`qopt.weight`, or smoothing's `qopt.scale_channels` of weights) by a
+    weight-only `qopt.quantized_linear`. The weight is evaluated (smoothing
+    factors folded in), quantized by round-to-nearest with scales from its
+    own range (`absmax / qmax`, or min/max with a zero point when
+    asymmetric), and written with its scales (and zero points) to a side
+    store (`@rtn`), one layer at a time. The LM head stays in float unless
+    `include-lm-head` is set. `qopt-quantize-activations` then makes W8A8 /
+    FP8 layers of the weight-only ones.
+
+    Granularities: `channel` (one scale per output row), `group` (rows
+    split into groups of `group-size` input channels), `block`
+    (`block-size` x `block-size` tiles, DeepSeek-style FP8), `tensor`.
+
+    ```mlir
+    %y = qopt.linear %x, %w {label = "l"} : (tensor<?x256xf32>, tensor<64x256xbf16>) -> tensor<?x64xf32>
+    ```
+
+    becomes, with `dtype=i4 granularity=group group-size=128`:
+
+    ```mlir
+    %q = qopt.weight @rtn["l.qweight"] {packing = #qopt<packing int4x2>} : tensor<64x256xi4>
+    %s = qopt.weight @rtn["l.scales"] : tensor<64x2xf32>
+    %y = qopt.quantized_linear %x, %q weight_scales(%s : tensor<64x2xf32>) {label = "l", weight_scheme = #qopt.scheme<i4, #qopt.per_group<axis = 1, size = 128>, sym, static, packing = int4x2>} : tensor<?x256xf32>, tensor<64x256xi4> -> tensor<?x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"i8\"",
+           "Weight storage: i8, i4, f8E4M3FN">,
+    Option<"granularity", "granularity", "std::string",
+           /*default=*/"\"channel\"",
+           "channel, group, block or tensor">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "Input channels per scale with granularity=group">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "Tile size with granularity=block">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "Symmetric (no zero point) or asymmetric integer weights">,
+    Option<"packing", "packing", "std::string", /*default=*/"\"int4x2\"",
+           "How i4 weights are packed: int4x2 or int4x8_offset">,
+    Option<"includeLmHead", "include-lm-head", "bool", /*default=*/"false",
+           "Also quantize the LM head">,
+    Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
+           "Directory of the side store (default: beside the -o file)">,
+  ];
+}
+
+def QoptQuantizeActivations
+    : Pass<"qopt-quantize-activations", "::mlir::ModuleOp"> {
+  let summary = "Quantizes the inputs of weight-quantized linear layers";
+  let description = [{
+    Turns each weight-only `qopt.quantized_linear` into one with quantized
+    inputs: a `qopt.quantize` of the input feeds it, and its `input_scheme`
+    is set.
+
+    * `mode=dynamic`, `granularity=token` (default): one scale per token,
+      computed at run time (`qopt.quantize` returns it).
+    * `mode=dynamic`, `granularity=tensor`: one scale per call.
+    * `mode=static`, `granularity=tensor`: one calibrated scale from the
+      input's statistics (absmax, or min/max when asymmetric). An
+      asymmetric integer scheme's zero point is folded into an `int_bias`
+      operand, `int_bias[n] = -zp * sum_k Wq[n, k]`, written to a side store
+      (`@zp`), so the kernel multiplies raw int8 values.
+
+    The input storage type must match the weight's kind (i8 with i8
+    weights, float8 with float8 weights); i4 weights stay weight-only.
+    Static scales need statistics from `qopt-calibrate`.
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"i8\"",
+           "Input storage: i8 or f8E4M3FN">,
+    Option<"mode", "mode", "std::string", /*default=*/"\"dynamic\"",
+           "dynamic or static">,
+    Option<"granularity", "granularity", "std::string",
+           /*default=*/"\"token\"", "token or tensor">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "Symmetric or asymmetric (static integer only)">,
+    Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
+           "Directory of the side store for int_bias (default: beside the "
+           "-o file)">,
+  ];
+}
+
 #endif // QOPT_DIALECT_QOPT_TRANSFORMS_PASSES_TD

@@ -1,0 +1,195 @@
+//===- QuantizeLinear.cpp - Shared helpers of weight quantization ---------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
+#include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+using namespace mlir::qopt;
+
+FailureOr<WeightSchemeSpec>
+WeightSchemeSpec::parse(MLIRContext *ctx, StringRef dtype,
+                        StringRef granularity, int64_t groupSize,
+                        int64_t blockSize, bool symmetric, StringRef packing,
+                        std::string &error) {
+  WeightSchemeSpec spec;
+  Builder b(ctx);
+  if (dtype == "i8")
+    spec.storage = b.getIntegerType(8);
+  else if (dtype == "i4")
+    spec.storage = b.getIntegerType(4);
+  else if (dtype == "f8E4M3FN")
+    spec.storage = b.getType<Float8E4M3FNType>();
+  else {
+    error = "dtype must be i8, i4 or f8E4M3FN, got '" + dtype.str() + "'";
+    return failure();
+  }
+  if (granularity == "channel")
+    spec.granularity = ::qnum::Granularity::perChannel(0);
+  else if (granularity == "group") {
+    if (groupSize <= 0) {
+      error = "group-size must be positive, got " + std::to_string(groupSize);
+      return failure();
+    }
+    spec.granularity = ::qnum::Granularity::perGroup(1, groupSize);
+  } else if (granularity == "block") {
+    if (blockSize <= 0) {
+      error = "block-size must be positive, got " + std::to_string(blockSize);
+      return failure();
+    }
+    spec.granularity = ::qnum::Granularity::block(blockSize, blockSize);
+  } else if (granularity == "tensor")
+    spec.granularity = ::qnum::Granularity::perTensor();
+  else {
+    error = "granularity must be channel, group, block or tensor, got '" +
+            granularity.str() + "'";
+    return failure();
+  }
+  spec.symmetric = symmetric;
+  if (!symmetric && !spec.storage.isInteger()) {
+    error = "float8 weights are symmetric; symmetric=false needs i8 or i4";
+    return failure();
+  }
+  if (spec.storage.isInteger(4)) {
+    if (packing == "int4x2")
+      spec.packing = Packing::Int4x2;
+    else if (packing == "int4x8_offset")
+      spec.packing = Packing::Int4x8Offset;
+    else {
+      error = "packing must be int4x2 or int4x8_offset, got '" + packing.str() +
+              "'";
+      return failure();
+    }
+  }
+  return spec;
+}
+
+static GranularityAttrInterface granularityAttr(MLIRContext *ctx,
+                                                const ::qnum::Granularity &g) {
+  switch (g.kind) {
+  case ::qnum::GranularityKind::PerChannel:
+    return PerChannelAttr::get(ctx, g.axis);
+  case ::qnum::GranularityKind::PerGroup:
+    return PerGroupAttr::get(ctx, g.axis, g.size);
+  case ::qnum::GranularityKind::Block:
+    return BlockAttr::get(ctx, g.rows, g.cols);
+  case ::qnum::GranularityKind::PerHead:
+    return PerHeadAttr::get(ctx, g.axis, g.size);
+  case ::qnum::GranularityKind::PerToken:
+    return PerTokenAttr::get(ctx);
+  case ::qnum::GranularityKind::PerTensor:
+    break;
+  }
+  return PerTensorAttr::get(ctx);
+}
+
+QuantSchemeAttr WeightSchemeSpec::toAttr(MLIRContext *ctx) const {
+  return QuantSchemeAttr::get(
+      ctx, storage, granularityAttr(ctx, granularity),
+      symmetric ? Symmetry::Symmetric : Symmetry::Asymmetric, ScaleMode::Static,
+      ElementsAttr(), ElementsAttr(), packing);
+}
+
+::qnum::TensorScheme WeightSchemeSpec::toTensorScheme() const {
+  ::qnum::TensorScheme ts;
+  ts.kind = storage.isInteger(8)   ? ::qnum::StorageKind::Int8
+            : storage.isInteger(4) ? ::qnum::StorageKind::Int4
+                                   : ::qnum::StorageKind::Float8E4M3FN;
+  ts.symmetric = symmetric;
+  ts.granularity = granularity;
+  return ts;
+}
+
+std::string WeightSchemeSpec::check(int64_t n, int64_t k) const {
+  std::string msg = ::qnum::checkGranularity(granularity, {n, k});
+  if (!msg.empty())
+    return msg;
+  if (packing == Packing::Int4x8Offset && k % 8 != 0)
+    return "int4x8_offset packing needs an input dimension divisible by 8, "
+           "got " +
+           std::to_string(k);
+  return "";
+}
+
+SmallVector<LinearOp> mlir::qopt::linearsToQuantize(ModuleOp module,
+                                                    bool includeLmHead) {
+  SmallVector<LinearOp> out;
+  module.walk([&](LinearOp linear) {
+    if (!includeLmHead && linear.getRole() == LinearRole::LMHead)
+      return;
+    if (!WeightReader::isWeightExpression(linear.getWeight()))
+      return;
+    out.push_back(linear);
+  });
+  return out;
+}
+
+std::string mlir::qopt::tensorPrefix(LinearOp linear) {
+  if (auto label = linear.getLabelAttr())
+    return label.str();
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "linear@" << linear.getLoc();
+  return s;
+}
+
+LogicalResult mlir::qopt::replaceByQuantizedLinear(
+    LinearOp linear, const WeightSchemeSpec &spec, const std::vector<float> &q,
+    const std::vector<float> &scales, const std::vector<int32_t> &zeroPoints,
+    WeightWriter &writer, std::string &error) {
+  MLIRContext *ctx = linear.getContext();
+  auto wType = cast<RankedTensorType>(linear.getWeight().getType());
+  int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
+  std::vector<int64_t> sShape = ::qnum::scaleShape(spec.granularity, {n, k});
+  std::string prefix = tensorPrefix(linear);
+  if (failed(writer.addStorage(prefix + ".qweight", {n, k}, q, spec.storage,
+                               spec.packing, error)) ||
+      failed(writer.addFloat(prefix + ".scales", sShape, scales, error)))
+    return failure();
+  if (!spec.symmetric &&
+      failed(writer.addInt32(prefix + ".zero_points", sShape, zeroPoints,
+                             error)))
+    return failure();
+
+  OpBuilder b(linear);
+  Location loc = linear.getLoc();
+  Value qw = writer.reference(b, loc, prefix + ".qweight",
+                              RankedTensorType::get({n, k}, spec.storage),
+                              spec.packing);
+  SmallVector<int64_t> sDims(sShape.begin(), sShape.end());
+  Value sw = writer.reference(b, loc, prefix + ".scales",
+                              RankedTensorType::get(sDims, b.getF32Type()));
+  Value zw;
+  if (!spec.symmetric)
+    zw = writer.reference(b, loc, prefix + ".zero_points",
+                          RankedTensorType::get(sDims, b.getI32Type()));
+  auto ql = QuantizedLinearOp::create(
+      b, loc, linear.getResult().getType(), linear.getInput(), qw,
+      linear.getBias(), /*int_bias=*/Value(), /*input_scales=*/Value(),
+      /*input_zero_points=*/Value(), sw, zw, /*residual=*/Value(),
+      /*input_scheme=*/QuantSchemeAttr(), spec.toAttr(ctx),
+      ActivationAttr::get(ctx, Activation::None), linear.getRoleAttr(),
+      linear.getLabelAttr());
+  Value oldWeight = linear.getWeight();
+  linear.getResult().replaceAllUsesWith(ql.getResult());
+  linear.erase();
+  // Drop the float weight expression when nothing else reads it (the
+  // embedding table, tied to the LM head, still does).
+  SmallVector<Operation *> dead{oldWeight.getDefiningOp()};
+  while (!dead.empty()) {
+    Operation *op = dead.pop_back_val();
+    if (!op || !op->use_empty() || !isa<WeightOp, ScaleChannelsOp>(op))
+      continue;
+    SmallVector<Value> operands(op->getOperands());
+    op->erase();
+    for (Value v : operands)
+      dead.push_back(v.getDefiningOp());
+  }
+  return success();
+}

@@ -1,0 +1,506 @@
+//===- WeightIO.cpp - Weight reading and writing for passes ---------------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
+#include "qopt/Support/QuantMath.h"
+
+#include "qopt-frontend/Safetensors.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+using namespace mlir;
+using namespace mlir::qopt;
+
+namespace {
+struct DefaultOutput {
+  std::string directory, irDirectory;
+};
+DefaultOutput &defaultOutput() {
+  static DefaultOutput out;
+  return out;
+}
+/// Side stores written by this process: IR path -> path on disk, so a later
+/// pass of the same pipeline finds a store whose IR path is relative to an
+/// output file that does not exist yet.
+std::map<std::string, std::string> &writtenStores() {
+  static std::map<std::string, std::string> stores;
+  return stores;
+}
+std::mutex &registryMutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::string typeString(Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << t;
+  return s;
+}
+
+/// Shards are flushed when this many bytes are buffered.
+constexpr size_t kShardBytes = size_t(1) << 30;
+} // namespace
+
+void mlir::qopt::setDefaultWeightsOutput(const std::string &directory,
+                                         const std::string &irDirectory) {
+  defaultOutput() = {directory, irDirectory};
+}
+
+std::string mlir::qopt::moduleDirectory(ModuleOp module) {
+  std::string dir = ".";
+  module->getLoc()->walk([&](Location loc) {
+    if (auto file = dyn_cast<FileLineColLoc>(loc)) {
+      StringRef name = file.getFilename().getValue();
+      if (!name.empty() && name != "-" && name != "<stdin>") {
+        llvm::SmallString<256> d(name);
+        llvm::sys::path::remove_filename(d);
+        dir = d.empty() ? "." : std::string(d);
+      }
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return dir;
+}
+
+//===----------------------------------------------------------------------===//
+// WeightReader
+//===----------------------------------------------------------------------===//
+
+namespace mlir {
+namespace qopt {
+struct TensorLookup {
+  const qfe::TensorView *view;
+};
+} // namespace qopt
+} // namespace mlir
+
+WeightReader::~WeightReader() = default;
+
+std::unique_ptr<WeightReader> WeightReader::open(ModuleOp module,
+                                                 std::string &error,
+                                                 const std::string &baseDir) {
+  std::unique_ptr<WeightReader> reader(new WeightReader());
+  std::string base = baseDir.empty() ? moduleDirectory(module) : baseDir;
+  for (WeightStoreOp store : module.getOps<WeightStoreOp>()) {
+    std::string irPath = store.getPath().str();
+    std::string path = irPath;
+    {
+      std::lock_guard<std::mutex> lock(registryMutex());
+      auto it = writtenStores().find(irPath);
+      if (it != writtenStores().end())
+        path = it->second;
+      else if (std::filesystem::path(irPath).is_relative())
+        path = (std::filesystem::path(base) / irPath).string();
+    }
+    std::unique_ptr<qfe::TensorStore> opened =
+        qfe::TensorStore::open(path, error);
+    if (!opened) {
+      error = "weight store @" + store.getSymName().str() + ": " + error;
+      return nullptr;
+    }
+    reader->stores[store.getSymName().str()] = std::move(opened);
+  }
+  return reader;
+}
+
+bool WeightReader::isWeightExpression(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || !isa<FloatType>(type.getElementType()) ||
+      type.getElementType().getIntOrFloatBitWidth() < 16)
+    return false;
+  if (value.getDefiningOp<WeightOp>())
+    return true;
+  if (auto sc = value.getDefiningOp<ScaleChannelsOp>())
+    return isWeightExpression(sc.getInput()) &&
+           isWeightExpression(sc.getScales());
+  return false;
+}
+
+const TensorLookup *WeightReader::lookup(WeightOp op, std::string &error) {
+  static thread_local TensorLookup result;
+  auto it = stores.find(op.getStore().str());
+  if (it == stores.end()) {
+    error = "weight store @" + op.getStore().str() + " is not declared";
+    return nullptr;
+  }
+  const qfe::TensorView *view = it->second->find(op.getName().str());
+  if (!view) {
+    error = "weight store @" + op.getStore().str() + " has no tensor '" +
+            op.getName().str() + "'";
+    return nullptr;
+  }
+  result.view = view;
+  return &result;
+}
+
+LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
+                                     std::string &error) {
+  if (auto w = value.getDefiningOp<WeightOp>()) {
+    const TensorLookup *t = lookup(w, error);
+    if (!t)
+      return failure();
+    RankedTensorType type = w.getResult().getType();
+    if (ArrayRef<int64_t>(t->view->shape) != type.getShape()) {
+      error = "tensor '" + w.getName().str() + "' has shape " +
+              ::qnum::shapeToString(t->view->shape) + " in the store but " +
+              ::qnum::shapeToString(
+                  {type.getShape().begin(), type.getShape().end()}) +
+              " in the IR";
+      return failure();
+    }
+    Type e = type.getElementType();
+    qfe::DType d = t->view->dtype;
+    if (!((e.isBF16() && d == qfe::DType::BF16) ||
+          (e.isF16() && d == qfe::DType::F16) ||
+          (e.isF32() && d == qfe::DType::F32))) {
+      error = "tensor '" + w.getName().str() + "' is " + qfe::dtypeName(d) +
+              " in the store but " + typeString(e) + " in the IR";
+      return failure();
+    }
+    out = t->view->toFloat();
+    return success();
+  }
+  if (auto sc = value.getDefiningOp<ScaleChannelsOp>()) {
+    std::vector<float> scales;
+    if (failed(evaluate(sc.getInput(), out, error)) ||
+        failed(evaluate(sc.getScales(), scales, error)))
+      return failure();
+    auto shape = sc.getInput().getType().getShape();
+    int64_t axis = sc.getAxis(), inner = 1;
+    for (int64_t d = axis + 1; d < static_cast<int64_t>(shape.size()); ++d)
+      inner *= shape[d];
+    int64_t n = shape[axis];
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] *= scales[(i / inner) % n];
+    return success();
+  }
+  error = "value is not a weight expression (qopt.weight, or "
+          "qopt.scale_channels of weights)";
+  return failure();
+}
+
+LogicalResult WeightReader::readStorage(WeightOp op, std::vector<float> &out,
+                                        std::string &error) {
+  const TensorLookup *t = lookup(op, error);
+  if (!t)
+    return failure();
+  const qfe::TensorView &v = *t->view;
+  RankedTensorType type = op.getResult().getType();
+  Type e = type.getElementType();
+  std::vector<int64_t> logical(type.getShape().begin(), type.getShape().end());
+  int64_t count = 1;
+  for (int64_t d : logical)
+    count *= d;
+  std::vector<int64_t> expected = logical;
+  qfe::DType want;
+  Packing packing = op.getPacking() ? *op.getPacking() : Packing::None;
+  if (e.isSignlessInteger(8))
+    want = qfe::DType::I8;
+  else if (isa<Float8E4M3FNType>(e))
+    want = qfe::DType::F8_E4M3;
+  else if (isa<Float8E5M2Type>(e))
+    want = qfe::DType::F8_E5M2;
+  else if (e.isSignlessInteger(4) && packing == Packing::Int4x2) {
+    want = qfe::DType::U8;
+    expected.back() = (expected.back() + 1) / 2;
+  } else if (e.isSignlessInteger(4) && packing == Packing::Int4x8Offset) {
+    want = qfe::DType::I32;
+    expected.back() = expected.back() / 8;
+  } else {
+    error = "tensor '" + op.getName().str() + "' has element type " +
+            typeString(e) + ", which is not a storage type this reader knows";
+    return failure();
+  }
+  if (v.dtype != want || v.shape != expected) {
+    error = "tensor '" + op.getName().str() + "' is " +
+            qfe::dtypeName(v.dtype) + " " + ::qnum::shapeToString(v.shape) +
+            " in the store but the IR needs " + qfe::dtypeName(want) + " " +
+            ::qnum::shapeToString(expected);
+    return failure();
+  }
+  out.resize(count);
+  if (want == qfe::DType::U8) {
+    // Rows are packed independently (an odd row length pads its last byte).
+    int64_t cols = logical.back(), rows = count / cols;
+    int64_t bytesPerRow = expected.back();
+    for (int64_t r = 0; r < rows; ++r) {
+      std::vector<uint8_t> packed(v.data + r * bytesPerRow,
+                                  v.data + (r + 1) * bytesPerRow);
+      std::vector<int8_t> vals = ::qnum::unpackInt4x2(packed, cols);
+      for (int64_t c = 0; c < cols; ++c)
+        out[r * cols + c] = vals[c];
+    }
+    return success();
+  }
+  if (want == qfe::DType::I32) {
+    std::vector<int32_t> packed(count / 8);
+    std::memcpy(packed.data(), v.data, packed.size() * 4);
+    std::vector<int8_t> vals = ::qnum::unpackInt4x8Offset(packed, count);
+    for (int64_t i = 0; i < count; ++i)
+      out[i] = vals[i];
+    return success();
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    uint8_t byte = v.data[i];
+    out[i] = want == qfe::DType::I8        ? static_cast<int8_t>(byte)
+             : want == qfe::DType::F8_E4M3 ? ::qnum::e4m3fnToFloat(byte)
+                                           : ::qnum::e5m2ToFloat(byte);
+  }
+  return success();
+}
+
+LogicalResult WeightReader::readInt32(WeightOp op, std::vector<int32_t> &out,
+                                      std::string &error) {
+  const TensorLookup *t = lookup(op, error);
+  if (!t)
+    return failure();
+  RankedTensorType type = op.getResult().getType();
+  if (!type.getElementType().isSignlessInteger(32) ||
+      t->view->dtype != qfe::DType::I32 ||
+      ArrayRef<int64_t>(t->view->shape) != type.getShape()) {
+    error = "tensor '" + op.getName().str() + "' is " +
+            qfe::dtypeName(t->view->dtype) + " " +
+            ::qnum::shapeToString(t->view->shape) +
+            " in the store but the IR needs I32 " +
+            ::qnum::shapeToString(
+                {type.getShape().begin(), type.getShape().end()});
+    return failure();
+  }
+  out.resize(t->view->numElements());
+  std::memcpy(out.data(), t->view->data, out.size() * 4);
+  return success();
+}
+
+void WeightReader::release(Value value) {
+  if (auto w = value.getDefiningOp<WeightOp>()) {
+    std::string ignored;
+    if (const TensorLookup *t = lookup(w, ignored))
+      qfe::releasePages(*t->view);
+    return;
+  }
+  if (auto sc = value.getDefiningOp<ScaleChannelsOp>()) {
+    release(sc.getInput());
+    release(sc.getScales());
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// WeightWriter
+//===----------------------------------------------------------------------===//
+
+std::unique_ptr<WeightWriter> WeightWriter::create(ModuleOp module,
+                                                   const std::string &directory,
+                                                   const std::string &name,
+                                                   std::string &error) {
+  std::unique_ptr<WeightWriter> w(new WeightWriter());
+  w->module = module;
+  w->name = name;
+  if (!directory.empty()) {
+    llvm::SmallString<256> abs(directory);
+    llvm::sys::fs::make_absolute(abs);
+    w->directory = std::string(abs);
+    w->irDirectory = w->directory;
+  } else if (!defaultOutput().directory.empty()) {
+    w->directory = defaultOutput().directory;
+    w->irDirectory = defaultOutput().irDirectory;
+  } else {
+    error = "no directory for the weights this pass writes: give the pass "
+            "option weights-out=DIR, or run qopt with -o FILE (the weights "
+            "then go to FILE.weights/)";
+    return nullptr;
+  }
+  if (std::error_code ec = llvm::sys::fs::create_directories(w->directory)) {
+    error = "cannot create the weights directory " + w->directory + ": " +
+            ec.message();
+    return nullptr;
+  }
+  // A store symbol not used yet: @name, @name_1, ...
+  SymbolTable symbols(module);
+  w->symbol = name;
+  for (int i = 1; symbols.lookup(w->symbol); ++i)
+    w->symbol = name + "_" + std::to_string(i);
+  return w;
+}
+
+WeightWriter::~WeightWriter() {
+  if (finished)
+    return;
+  for (const std::string &path : written)
+    std::remove(path.c_str());
+}
+
+LogicalResult WeightWriter::add(qfe::TensorData &&tensor, std::string &error) {
+  if (weightMap.count(tensor.name)) {
+    error = "the side store '" + name + "' already has a tensor '" +
+            tensor.name + "'";
+    return failure();
+  }
+  weightMap[tensor.name] = "";
+  pendingBytes += tensor.data.size();
+  pending.push_back(std::move(tensor));
+  if (pendingBytes >= kShardBytes)
+    return flush(error);
+  return success();
+}
+
+LogicalResult WeightWriter::flush(std::string &error) {
+  if (pending.empty())
+    return success();
+  char file[64];
+  std::snprintf(file, sizeof(file), "-%05d.safetensors", ++shard);
+  std::string shardName = name + file;
+  std::string path = directory + "/" + shardName;
+  if (!qfe::writeSafetensors(path, pending, {{"format", "pt"}}, error))
+    return failure();
+  written.push_back(path);
+  for (const qfe::TensorData &t : pending)
+    weightMap[t.name] = shardName;
+  totalBytes += pendingBytes;
+  pending.clear();
+  pendingBytes = 0;
+  return success();
+}
+
+LogicalResult WeightWriter::addFloat(const std::string &tensorName,
+                                     std::vector<int64_t> shape,
+                                     const std::vector<float> &values,
+                                     std::string &error) {
+  return add(qfe::TensorData::fromFloats(tensorName, std::move(shape), values),
+             error);
+}
+
+LogicalResult WeightWriter::addInt32(const std::string &tensorName,
+                                     std::vector<int64_t> shape,
+                                     const std::vector<int32_t> &values,
+                                     std::string &error) {
+  return add(qfe::TensorData::fromInt32(tensorName, std::move(shape), values),
+             error);
+}
+
+LogicalResult WeightWriter::addStorage(const std::string &tensorName,
+                                       std::vector<int64_t> shape,
+                                       const std::vector<float> &values,
+                                       Type storage, Packing packing,
+                                       std::string &error) {
+  qfe::TensorData t;
+  t.name = tensorName;
+  t.shape = shape;
+  if (storage.isSignlessInteger(8)) {
+    t.dtype = qfe::DType::I8;
+    t.data.resize(values.size());
+    for (size_t i = 0; i < values.size(); ++i)
+      t.data[i] = static_cast<uint8_t>(static_cast<int8_t>(values[i]));
+  } else if (isa<Float8E4M3FNType, Float8E5M2Type>(storage)) {
+    bool e4m3 = isa<Float8E4M3FNType>(storage);
+    t.dtype = e4m3 ? qfe::DType::F8_E4M3 : qfe::DType::F8_E5M2;
+    t.data.resize(values.size());
+    for (size_t i = 0; i < values.size(); ++i)
+      t.data[i] = e4m3 ? ::qnum::floatToE4M3FN(values[i])
+                       : ::qnum::floatToE5M2(values[i]);
+  } else if (storage.isSignlessInteger(4) && packing == Packing::Int4x2) {
+    t.dtype = qfe::DType::U8;
+    int64_t cols = shape.back(), rows = values.size() / cols;
+    t.shape.back() = (cols + 1) / 2;
+    for (int64_t r = 0; r < rows; ++r) {
+      std::vector<int8_t> row(cols);
+      for (int64_t c = 0; c < cols; ++c)
+        row[c] = static_cast<int8_t>(values[r * cols + c]);
+      std::vector<uint8_t> packed = ::qnum::packInt4x2(row);
+      t.data.insert(t.data.end(), packed.begin(), packed.end());
+    }
+  } else if (storage.isSignlessInteger(4) && packing == Packing::Int4x8Offset) {
+    if (shape.back() % 8 != 0) {
+      error = "int4x8_offset packing needs an innermost size divisible by 8";
+      return failure();
+    }
+    t.dtype = qfe::DType::I32;
+    t.shape.back() /= 8;
+    std::vector<int8_t> vals(values.size());
+    for (size_t i = 0; i < values.size(); ++i)
+      vals[i] = static_cast<int8_t>(values[i]);
+    std::vector<int32_t> packed = ::qnum::packInt4x8Offset(vals);
+    t.data.resize(packed.size() * 4);
+    std::memcpy(t.data.data(), packed.data(), t.data.size());
+  } else {
+    error = "cannot store values of type " + typeString(storage) +
+            (storage.isSignlessInteger(4) ? " without a packing" : "");
+    return failure();
+  }
+  return add(std::move(t), error);
+}
+
+Value WeightWriter::reference(OpBuilder &b, Location loc,
+                              const std::string &tensorName,
+                              RankedTensorType type, Packing packing) {
+  if (!storeOp) {
+    OpBuilder::InsertionGuard guard(b);
+    // After the last existing store, or at the start of the module.
+    Block *body = module.getBody();
+    auto stores = module.getOps<WeightStoreOp>();
+    if (stores.empty())
+      b.setInsertionPointToStart(body);
+    else {
+      WeightStoreOp last;
+      for (WeightStoreOp s : stores)
+        last = s;
+      b.setInsertionPointAfter(last);
+    }
+    std::string irPath =
+        irDirectory + "/" + name + ".safetensors.index.json";
+    storeOp = WeightStoreOp::create(b, module.getLoc(), symbol, irPath);
+  }
+  return WeightOp::create(
+      b, loc, type, FlatSymbolRefAttr::get(b.getContext(), symbol),
+      b.getStringAttr(tensorName),
+      packing == Packing::None
+          ? PackingAttr()
+          : PackingAttr::get(b.getContext(), packing));
+}
+
+LogicalResult WeightWriter::finish(std::string &error) {
+  if (failed(flush(error)))
+    return failure();
+  std::string index = directory + "/" + name + ".safetensors.index.json";
+  if (!qfe::writeSafetensorsIndex(index, weightMap, totalBytes, error))
+    return failure();
+  written.push_back(index);
+  finished = true;
+  std::lock_guard<std::mutex> lock(registryMutex());
+  writtenStores()[irDirectory + "/" + name + ".safetensors.index.json"] = index;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Statistics
+//===----------------------------------------------------------------------===//
+
+ActStatsAttr mlir::qopt::findStats(Value value) {
+  if (auto obs = value.getDefiningOp<ObserveOp>())
+    return obs.getStatsAttr();
+  return {};
+}
+
+std::vector<float> mlir::qopt::statValues(ElementsAttr attr) {
+  std::vector<float> out;
+  if (!attr)
+    return out;
+  for (APFloat v : attr.getValues<APFloat>()) {
+    bool loses;
+    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &loses);
+    out.push_back(v.convertToFloat());
+  }
+  return out;
+}
