@@ -9,6 +9,7 @@
 
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Dialect/Qopt/Transforms/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -34,6 +35,7 @@ void mlir::qopt::registerAllPasses() {
   static bool once = [] {
     mlir::registerTransformsPasses();
     qopt::registerQoptPasses();
+    qopt::registerQoptPipelines();
     return true;
   }();
   (void)once;

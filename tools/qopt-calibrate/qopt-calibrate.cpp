@@ -25,6 +25,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -55,6 +56,18 @@ int main(int argc, char **argv) {
                          llvm::cl::desc("Observe attention keys and values "
                                         "(when placing observers)"),
                          llvm::cl::init(true), llvm::cl::cat(category));
+  llvm::cl::opt<std::string> observer(
+      "observer",
+      llvm::cl::desc("How activation ranges are chosen: minmax (default), "
+                     "percentile=P (the P-th percentile of |x| per channel, "
+                     "e.g. 99.99), mse (the int8 clipping threshold with the "
+                     "least squared error)"),
+      llvm::cl::init("minmax"), llvm::cl::cat(category));
+  llvm::cl::opt<bool> hessian(
+      "hessian",
+      llvm::cl::desc("Record X^T X of every linear input (for GPTQ and AWQ) "
+                     "in OUT.hessians.safetensors beside the output"),
+      llvm::cl::init(true), llvm::cl::cat(category));
   llvm::cl::opt<std::string> output("o", llvm::cl::desc("Output .mlir file"),
                                     llvm::cl::Required,
                                     llvm::cl::cat(category));
@@ -63,6 +76,22 @@ int main(int argc, char **argv) {
       argc, argv, "qopt-calibrate: attach activation statistics\n");
   if (maxSequences < 0)
     return fail("--max-sequences must be non-negative");
+  qopt::ObserverKind kind = qopt::ObserverKind::MinMax;
+  double percentile = 0;
+  llvm::StringRef obs(observer);
+  if (obs == "mse")
+    kind = qopt::ObserverKind::MSE;
+  else if (obs.consume_front("percentile=")) {
+    kind = qopt::ObserverKind::Percentile;
+    if (obs.getAsDouble(percentile) || !(percentile > 0 && percentile <= 100))
+      return fail("--observer=percentile=P needs P in (0, 100], got '" +
+                  obs.str() + "'");
+  } else if (obs != "minmax")
+    return fail("--observer must be minmax, percentile=P or mse, got '" +
+                observer + "'");
+  if (output == "-" && hessian)
+    return fail("-o - (stdout) cannot hold Hessians beside it; give a file "
+                "or --hessian=false");
 
   DialectRegistry registry;
   qopt::registerAllDialects(registry);
@@ -83,6 +112,15 @@ int main(int argc, char **argv) {
       return fail("placing observers failed");
   }
 
+  module->walk([&](qopt::ObserveOp o) {
+    o.setObserver(kind);
+    if (kind == qopt::ObserverKind::Percentile)
+      o.setPercentileAttr(FloatAttr::get(Float64Type::get(&context),
+                                         percentile));
+    else
+      o.removePercentileAttr();
+  });
+
   std::vector<int32_t> tokens;
   std::vector<int64_t> shape;
   if (!qfe::readTokenTensor(tokensSpec, tokens, shape, error))
@@ -98,6 +136,7 @@ int main(int argc, char **argv) {
   qopt::CpuExecutorOptions options;
   options.baseDir = qopt::modelDirectory(input);
   options.collectStats = true;
+  options.collectHessians = hessian;
   std::unique_ptr<qopt::CpuExecutor> exec =
       qopt::CpuExecutor::create(*module, options, error);
   if (!exec)
@@ -124,12 +163,50 @@ int main(int argc, char **argv) {
     return DenseElementsAttr::get(type, llvm::ArrayRef<float>(v));
   };
   int64_t attached = 0;
+  std::vector<qfe::TensorData> hessians;
+  llvm::SmallString<256> hessianPath(output.getValue());
+  llvm::sys::path::replace_extension(hessianPath, "hessians.safetensors");
+  std::string hessianRef = llvm::sys::path::filename(hessianPath).str();
   for (const auto &[op, st] : exec->observedStats()) {
-    auto observer = cast<qopt::ObserveOp>(op);
-    observer.setStatsAttr(
-        qopt::ActStatsAttr::get(&context, vector(st.absmax), vector(st.min),
-                                vector(st.max), st.numTokens, StringAttr()));
+    auto obsOp = cast<qopt::ObserveOp>(op);
+    std::vector<float> absmax = st.absmax, lo = st.min, hi = st.max;
+    if (kind != qopt::ObserverKind::MinMax) {
+      absmax = qopt::clippedAbsmax(st, kind == qopt::ObserverKind::MSE,
+                                   percentile);
+      for (size_t c = 0; c < absmax.size(); ++c) {
+        lo[c] = std::max(lo[c], -absmax[c]);
+        hi[c] = std::min(hi[c], absmax[c]);
+      }
+    }
+    StringAttr hessianKey;
+    if (!st.hessian.empty()) {
+      int64_t k = static_cast<int64_t>(st.absmax.size());
+      std::vector<float> full(k * k);
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t j = 0; j < k; ++j)
+          full[i * k + j] = static_cast<float>(
+              i <= j ? st.hessian[i * k + j] : st.hessian[j * k + i]);
+      std::string name = obsOp.getLabel().str() + ".hessian";
+      hessians.push_back(qfe::TensorData::fromFloats(name, {k, k}, full));
+      hessianKey = StringAttr::get(&context, name);
+    }
+    obsOp.setStatsAttr(qopt::ActStatsAttr::get(&context, vector(absmax),
+                                               vector(lo), vector(hi),
+                                               st.numTokens, hessianKey));
     ++attached;
+  }
+  if (!hessians.empty()) {
+    if (!qfe::writeSafetensors(std::string(hessianPath), hessians,
+                               {{"format", "pt"}}, error))
+      return fail(error);
+    // The Hessians live in the store @calib.
+    OpBuilder mb(&context);
+    for (qopt::WeightStoreOp s :
+         llvm::make_early_inc_range(module->getOps<qopt::WeightStoreOp>()))
+      if (s.getSymName() == "calib")
+        s.erase();
+    mb.setInsertionPointToStart(module->getBody());
+    qopt::WeightStoreOp::create(mb, module->getLoc(), "calib", hessianRef);
   }
   std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(output, &error);
   if (!out)

@@ -37,6 +37,9 @@ struct CpuExecutorOptions {
   /// Record per-channel statistics at every `qopt.observe` (see
   /// observedStats()).
   bool collectStats = false;
+  /// With collectStats: also accumulate X^T X (in double) at observers whose
+  /// users are all linear layers (GPTQ and AWQ need it).
+  bool collectHessians = false;
 };
 
 /// Per-channel statistics of the values an observer saw: over all tokens
@@ -44,7 +47,21 @@ struct CpuExecutorOptions {
 struct ObservedStats {
   std::vector<float> absmax, min, max;
   int64_t numTokens = 0;
+  /// Per-channel histograms of |x| (kHistogramBins bins over [0,
+  /// histogramRange[c])), for the percentile and mse observers.
+  static constexpr int kHistogramBins = 512;
+  std::vector<uint32_t> histogram;
+  std::vector<float> histogramRange;
+  /// X^T X, channels x channels, with CpuExecutorOptions::collectHessians.
+  std::vector<double> hessian;
 };
+
+/// The per-channel clipping threshold an observer's rule gives: the
+/// `percentile`-th percentile of |x| (mse = false), or the threshold that
+/// minimizes the int8 quantization error of the channel's values
+/// (mse = true); never above absmax. Needs the histogram.
+std::vector<float> clippedAbsmax(const ObservedStats &stats, bool mse,
+                                 double percentile);
 
 /// Reads and parses the model file `path` (or "-" for stdin) into `context`.
 /// Parse errors are reported with their file locations through the

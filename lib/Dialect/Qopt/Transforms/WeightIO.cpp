@@ -262,6 +262,26 @@ LogicalResult WeightReader::readStorage(WeightOp op, std::vector<float> &out,
   return success();
 }
 
+LogicalResult WeightReader::readTensor(StringRef store, StringRef name,
+                                       std::vector<float> &out,
+                                       std::vector<int64_t> &shape,
+                                       std::string &error) {
+  auto it = stores.find(store.str());
+  if (it == stores.end()) {
+    error = "the module has no weight store @" + store.str();
+    return failure();
+  }
+  const qfe::TensorView *view = it->second->find(name.str());
+  if (!view) {
+    error = "weight store @" + store.str() + " has no tensor '" + name.str() +
+            "'";
+    return failure();
+  }
+  shape = view->shape;
+  out = view->toFloat();
+  return success();
+}
+
 LogicalResult WeightReader::readInt32(WeightOp op, std::vector<int32_t> &out,
                                       std::string &error) {
   const TensorLookup *t = lookup(op, error);
@@ -491,6 +511,32 @@ ActStatsAttr mlir::qopt::findStats(Value value) {
   if (auto obs = value.getDefiningOp<ObserveOp>())
     return obs.getStatsAttr();
   return {};
+}
+
+LogicalResult mlir::qopt::readHessian(ActStatsAttr stats, WeightReader &reader,
+                                      std::vector<double> &hessian, int64_t &k,
+                                      std::string &error) {
+  if (!stats || !stats.getHessian()) {
+    error = "no Hessian (X^T X) was recorded for its input; run "
+            "qopt-calibrate (with --hessian, the default) on the model first"
+            " (smoothing drops Hessians: quantize with GPTQ/AWQ before or "
+            "instead of qopt-smooth)";
+    return failure();
+  }
+  std::vector<float> h;
+  std::vector<int64_t> shape;
+  if (failed(reader.readTensor("calib", stats.getHessian().getValue(), h,
+                               shape, error)))
+    return failure();
+  k = stats.getAbsmax().getNumElements();
+  if (shape.size() != 2 || shape[0] != k || shape[1] != k) {
+    error = "Hessian '" + stats.getHessian().str() + "' has shape " +
+            ::qnum::shapeToString(shape) + " but the input has " +
+            std::to_string(k) + " channels";
+    return failure();
+  }
+  hessian.assign(h.begin(), h.end());
+  return success();
 }
 
 std::vector<float> mlir::qopt::statValues(ElementsAttr attr) {

@@ -254,4 +254,131 @@ def QoptQuantizeActivations
   ];
 }
 
+def QoptQuantizeKVCache : Pass<"qopt-quantize-kv-cache", "::mlir::ModuleOp"> {
+  let summary = "Quantizes the KV cache of every attention";
+  let description = [{
+    Sets `key_scheme` and `value_scheme` on every `qopt.attention`:
+
+    * `granularity=tensor` (static): one scale for the keys and one for the
+      values of each layer, `absmax / max(storage)` from the statistics of
+      the attention's K and V observers (`qopt-calibrate`), or, with
+      `scales=FILE`, from a vLLM-style `kv_cache_scales.json`
+      (`{"kv_cache": {"dtype": "float8_e4m3fn", "scaling_factor": {"0":
+      {"0": s0, "1": s1, ...}}}}`: tensor-parallel rank 0, one scale per
+      layer, used for both keys and values). The file must name exactly the
+      model's layers and the pass's dtype (`float8_e4m3fn` or `int8`).
+    * `granularity=head` (static): one scale per KV head, from statistics.
+    * `granularity=token` (dynamic): one scale per cached position, computed
+      when it is appended; needs no statistics.
+
+    ```mlir
+    %o = qopt.attention %q, %k, %v {head_dim = 64 : i64, layer = 0 : i64, num_heads = 6 : i64, num_kv_heads = 2 : i64, key_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>, value_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
+    ```
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"i8\"",
+           "Cache storage: i8 or f8E4M3FN">,
+    Option<"granularity", "granularity", "std::string",
+           /*default=*/"\"token\"", "tensor, head or token">,
+    Option<"scales", "scales", "std::string", /*default=*/"\"\"",
+           "A vLLM kv_cache_scales.json with per-layer scales "
+           "(granularity=tensor)">,
+  ];
+}
+
+def QoptLegalizeForTarget
+    : Pass<"qopt-legalize-for-target", "::mlir::ModuleOp"> {
+  let summary = "Rewrites what a GPU target cannot run into what it can";
+  let description = [{
+    Checks every quantized op against what qopt's kernels support on
+    `target` and rewrites the rest, with a remark on each rewritten op
+    (never silently); what cannot be rewritten is an error.
+
+    * `sm_80` (Ampere) has no float8 tensor cores: FP8 W8A8 layers become
+      FP8 weight-only layers (the input quantization is dropped; the weight
+      is dequantized in the kernel).
+    * Dynamic per-tensor activation scales need a device-wide reduction
+      before the GEMM; qopt's kernels compute scales per token in the GEMM
+      prologue, so they become dynamic per-token scales (finer, never less
+      accurate) on every target.
+    * Integer W8A8 needs per-channel or per-tensor weight scales (the int32
+      accumulator is rescaled once, in the epilogue); per-group or block
+      weight scales with integer inputs are an error.
+    * Supported targets: `sm_80`, `sm_89`, `sm_90a`.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm_90a\"",
+           "GPU target: sm_80, sm_89 or sm_90a">,
+  ];
+}
+
+def QoptGPTQ : Pass<"qopt-gptq", "::mlir::ModuleOp"> {
+  let summary = "GPTQ weight quantization with calibration Hessians";
+  let description = [{
+    Quantizes every float linear (other than the LM head) with GPTQ
+    (Frantar et al., 2022): columns are quantized one at a time and the
+    error of each is spread over the columns not yet quantized through the
+    inverse Hessian `H = X^T X` of the layer's input, which `qopt-calibrate`
+    records. `dampening` adds that fraction of `mean(diag H)` to the
+    diagonal, `block-size` columns are updated lazily together, `act-order`
+    processes columns by decreasing `diag H` (groups stay consecutive
+    columns). The Cholesky factor of `H^-1` is shared by the layers that read
+    one input. Results replace the layers like `qopt-quantize-weights` (side
+    store `@gptq`). A layer without a Hessian is an error that says to run
+    `qopt-calibrate`.
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"i4\"",
+           "Weight storage: i4 or i8">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "Input channels per scale (0: one scale per output channel)">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "Symmetric or asymmetric weights">,
+    Option<"dampening", "dampening", "double", /*default=*/"0.01",
+           "Fraction of mean(diag H) added to the diagonal">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "Columns per lazy batch update">,
+    Option<"actOrder", "act-order", "bool", /*default=*/"false",
+           "Quantize columns by decreasing diag(H)">,
+    Option<"packing", "packing", "std::string", /*default=*/"\"int4x2\"",
+           "How i4 weights are packed: int4x2 or int4x8_offset">,
+    Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
+           "Directory of the side store (default: beside the -o file)">,
+  ];
+}
+
+def QoptAWQ : Pass<"qopt-awq", "::mlir::ModuleOp"> {
+  let summary = "AWQ: activation-aware scaling and clipping, then RTN";
+  let description = [{
+    Activation-aware weight quantization (Lin et al., 2023). For each group
+    of linears that read one smoothable activation (as `qopt-smooth`
+    finds them: q/k/v after the input norm, gate/up after the
+    post-attention norm, down after up; o_proj after v only without
+    grouped-query attention), searches `s = xScale^a` over a grid of `a` in
+    [0, 1) (`xScale` is each input channel's RMS, `sqrt(diag(H) / tokens)`),
+    minimizing the output error of the whole group measured with the
+    calibration Hessian `||X W^T - X Q(W s)^T / s||^2`; `a = 0` is plain
+    RTN, so the search never does worse than RTN on this objective. The
+    factor is folded into the producer and the weights, then each weight's
+    per-group clipping ratio is searched (`clip`) and it is quantized by
+    round-to-nearest (side store `@awq`). Needs `qopt-calibrate` Hessians.
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"i4\"",
+           "Weight storage: i4 or i8">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "Input channels per scale (0: one scale per output channel)">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "Symmetric or asymmetric weights">,
+    Option<"grid", "grid", "int64_t", /*default=*/"20",
+           "Number of exponents a tried in [0, 1)">,
+    Option<"clip", "clip", "bool", /*default=*/"true",
+           "Search per-group clipping ratios">,
+    Option<"packing", "packing", "std::string", /*default=*/"\"int4x2\"",
+           "How i4 weights are packed: int4x2 or int4x8_offset">,
+    Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
+           "Directory of the side stores (default: beside the -o file)">,
+  ];
+}
+
 #endif // QOPT_DIALECT_QOPT_TRANSFORMS_PASSES_TD

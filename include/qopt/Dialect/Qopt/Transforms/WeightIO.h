@@ -69,6 +69,11 @@ public:
   /// one float per logical element.
   LogicalResult readStorage(WeightOp op, std::vector<float> &out,
                             std::string &error);
+  /// Reads tensor `name` of store `store` as float32 (any float dtype), with
+  /// its shape.
+  LogicalResult readTensor(StringRef store, StringRef name,
+                           std::vector<float> &out,
+                           std::vector<int64_t> &shape, std::string &error);
   /// Reads an i32 weight (zero points, int_bias).
   LogicalResult readInt32(WeightOp op, std::vector<int32_t> &out,
                           std::string &error);
@@ -136,6 +141,14 @@ private:
 /// The calibration statistics of `value`: those of the `qopt.observe` that
 /// defines it, or null.
 ActStatsAttr findStats(Value value);
+
+/// Reads the Hessian X^T X that calibration recorded for the statistics
+/// `stats` (a tensor of the module's `@calib` store) as a [k, k] double
+/// matrix. Fails with a message that says to run qopt-calibrate when there is
+/// none.
+LogicalResult readHessian(ActStatsAttr stats, WeightReader &reader,
+                          std::vector<double> &hessian, int64_t &k,
+                          std::string &error);
 
 /// Reads an elements attribute of statistics as floats.
 std::vector<float> statValues(ElementsAttr attr);

@@ -1,0 +1,178 @@
+//===- AWQ.cpp - Activation-aware weight quantization ---------------------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Dialect/Qopt/IR/QoptOps.h"
+#include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
+#include "qopt/Dialect/Qopt/Transforms/SmoothingGroups.h"
+#include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
+#include "qopt/Support/WeightQuant.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+#include <cmath>
+#include <memory>
+
+namespace mlir {
+namespace qopt {
+#define GEN_PASS_DEF_QOPTAWQ
+#include "qopt/Dialect/Qopt/Transforms/Passes.h.inc"
+} // namespace qopt
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::qopt;
+
+namespace {
+struct QoptAWQPass : public mlir::qopt::impl::QoptAWQBase<QoptAWQPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto fail = [&](Operation *at, const Twine &msg) {
+      at->emitError() << "qopt-awq: " << msg;
+      signalPassFailure();
+    };
+    if (dtype != "i4" && dtype != "i8")
+      return fail(module, "dtype must be i4 or i8, got '" + dtype + "'");
+    if (groupSize < 0)
+      return fail(module, "group-size must be non-negative, got " +
+                              std::to_string(groupSize));
+    if (grid < 1)
+      return fail(module, "grid must be positive, got " + std::to_string(grid));
+    std::string error;
+    FailureOr<WeightSchemeSpec> spec = WeightSchemeSpec::parse(
+        &getContext(), dtype, groupSize > 0 ? "group" : "channel", groupSize,
+        0, symmetric, packing, error);
+    if (failed(spec))
+      return fail(module, error);
+    ::qnum::WeightQuantConfig cfg;
+    cfg.kind = dtype == "i4" ? ::qnum::StorageKind::Int4
+                             : ::qnum::StorageKind::Int8;
+    cfg.symmetric = symmetric;
+    cfg.groupSize = groupSize;
+
+    SmallVector<LinearOp> linears = linearsToQuantize(module, false);
+    for (LinearOp linear : linears) {
+      auto w = cast<RankedTensorType>(linear.getWeight().getType());
+      std::string msg = spec->check(w.getDimSize(0), w.getDimSize(1));
+      if (!msg.empty())
+        return fail(linear, "cannot quantize '" + tensorPrefix(linear) +
+                                "': " + msg);
+      ActStatsAttr stats = findStats(linear.getInput());
+      if (!stats || !stats.getHessian())
+        return fail(linear, "layer '" + tensorPrefix(linear) +
+                                "' has no Hessian (X^T X) for its input; run "
+                                "qopt-calibrate on the model first");
+    }
+    if (linears.empty())
+      return;
+    std::unique_ptr<WeightReader> reader = WeightReader::open(module, error);
+    if (!reader)
+      return fail(module, error);
+
+    // The Hessian of every linear's input, read before smoothing drops the
+    // statistics' references to them.
+    // Layers that read one input share one matrix.
+    llvm::DenseMap<Operation *, std::shared_ptr<std::vector<double>>>
+        hessians;
+    llvm::DenseMap<Value, std::shared_ptr<std::vector<double>>> byInput;
+    for (LinearOp linear : linears) {
+      std::shared_ptr<std::vector<double>> &shared =
+          byInput[linear.getInput()];
+      if (!shared) {
+        shared = std::make_shared<std::vector<double>>();
+        int64_t k;
+        if (failed(readHessian(findStats(linear.getInput()), *reader, *shared,
+                               k, error)))
+          return fail(linear,
+                      "layer '" + tensorPrefix(linear) + "': " + error);
+      }
+      hessians[linear] = shared;
+    }
+
+    // 1. Scale search per group, on the original weights.
+    std::unique_ptr<WeightWriter> scaleWriter =
+        WeightWriter::create(module, weightsOut, "awq_scales", error);
+    if (!scaleWriter)
+      return fail(module, error);
+    std::vector<SmoothGroup> groups = collectSmoothingGroups(module);
+    std::vector<std::vector<double>> scales(groups.size());
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      SmoothGroup &group = groups[gi];
+      if (group.kind == ProducerKind::ValueToOutput &&
+          group.attention.getNumHeads() != group.attention.getNumKvHeads())
+        continue; // a factor per o_proj channel cannot fold into shared V
+      const std::vector<double> &h = *hessians[group.linears.front()];
+      int64_t k = cast<RankedTensorType>(group.input.getType()).getShape().back();
+      int64_t tokens = findStats(group.input).getNumTokens();
+      std::vector<float> xScale(k);
+      for (int64_t j = 0; j < k; ++j)
+        xScale[j] = static_cast<float>(
+            std::sqrt(std::max(0.0, h[j * k + j]) / std::max<int64_t>(1, tokens)));
+      std::vector<std::vector<float>> ws(group.linears.size());
+      std::vector<const float *> ptrs;
+      std::vector<int64_t> ns;
+      for (size_t i = 0; i < group.linears.size(); ++i) {
+        if (failed(reader->evaluate(group.linears[i].getWeight(), ws[i], error)))
+          return fail(group.linears[i], error);
+        ptrs.push_back(ws[i].data());
+        ns.push_back(static_cast<int64_t>(ws[i].size()) / k);
+      }
+      double best = 0, rtn = 0;
+      std::vector<float> s = ::qnum::awqSearchScales(
+          ptrs, ns, k, h.data(), xScale, cfg, static_cast<int>(grid.getValue()),
+          &best, &rtn);
+      if (s.empty())
+        return fail(group.linears.front(), "AWQ scale search failed");
+      scales[gi].assign(s.begin(), s.end());
+    }
+    // 2. Fold the factors into the producers and weights.
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      if (scales[gi].empty())
+        continue;
+      if (failed(applySmoothing(groups[gi], scales[gi], *reader, *scaleWriter,
+                                error)))
+        return fail(groups[gi].linears.front(), error);
+      // The layers now read X / s: their Hessian is S^-1 H S^-1.
+      int64_t k = static_cast<int64_t>(scales[gi].size());
+      std::vector<double> &h = *hessians[groups[gi].linears.front()];
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t j = 0; j < k; ++j)
+          h[i * k + j] /= scales[gi][i] * scales[gi][j];
+    }
+    if (failed(scaleWriter->finish(error)))
+      return fail(module, error);
+
+    // 3. Clip search and round-to-nearest on the scaled weights.
+    reader = WeightReader::open(module, error);
+    std::unique_ptr<WeightWriter> writer =
+        reader ? WeightWriter::create(module, weightsOut, "awq", error)
+               : nullptr;
+    if (!writer)
+      return fail(module, error);
+    for (LinearOp linear : linears) {
+      auto wType = cast<RankedTensorType>(linear.getWeight().getType());
+      int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
+      std::vector<float> w;
+      if (failed(reader->evaluate(linear.getWeight(), w, error)))
+        return fail(linear, error);
+      reader->release(linear.getWeight());
+      std::vector<float> clip;
+      if (this->clip)
+        clip = ::qnum::awqSearchClip(w.data(), n, k, hessians[linear]->data(),
+                                     cfg);
+      ::qnum::QuantizedWeight qw = ::qnum::quantizeRTN(
+          w.data(), n, k, cfg, clip.empty() ? nullptr : clip.data());
+      if (failed(replaceByQuantizedLinear(linear, *spec, qw.q, qw.scales,
+                                          qw.zeroPoints, *writer, error)))
+        return fail(module, error);
+    }
+    if (failed(writer->finish(error)))
+      return fail(module, error);
+  }
+};
+} // namespace

@@ -1,0 +1,117 @@
+//===- GPTQ.cpp - GPTQ weight quantization --------------------------------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Dialect/Qopt/IR/QoptOps.h"
+#include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
+#include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
+#include "qopt/Support/WeightQuant.h"
+
+#include <map>
+
+namespace mlir {
+namespace qopt {
+#define GEN_PASS_DEF_QOPTGPTQ
+#include "qopt/Dialect/Qopt/Transforms/Passes.h.inc"
+} // namespace qopt
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::qopt;
+
+namespace {
+struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto fail = [&](Operation *at, const Twine &msg) {
+      at->emitError() << "qopt-gptq: " << msg;
+      signalPassFailure();
+    };
+    if (dtype != "i4" && dtype != "i8")
+      return fail(module, "dtype must be i4 or i8, got '" + dtype + "'");
+    if (groupSize < 0)
+      return fail(module, "group-size must be non-negative, got " +
+                              std::to_string(groupSize));
+    if (!(dampening > 0.0 && dampening < 1.0))
+      return fail(module, "dampening must be in (0, 1), got " +
+                              std::to_string(dampening));
+    if (blockSize <= 0)
+      return fail(module, "block-size must be positive, got " +
+                              std::to_string(blockSize));
+    std::string error;
+    FailureOr<WeightSchemeSpec> spec = WeightSchemeSpec::parse(
+        &getContext(), dtype, groupSize > 0 ? "group" : "channel", groupSize,
+        0, symmetric, packing, error);
+    if (failed(spec))
+      return fail(module, error);
+    ::qnum::WeightQuantConfig cfg;
+    cfg.kind = dtype == "i4" ? ::qnum::StorageKind::Int4
+                             : ::qnum::StorageKind::Int8;
+    cfg.symmetric = symmetric;
+    cfg.groupSize = groupSize;
+    ::qnum::GPTQOptions opts;
+    opts.dampening = dampening;
+    opts.blockSize = blockSize;
+    opts.actOrder = actOrder;
+
+    SmallVector<LinearOp> linears = linearsToQuantize(module, false);
+    for (LinearOp linear : linears) {
+      auto w = cast<RankedTensorType>(linear.getWeight().getType());
+      std::string msg = spec->check(w.getDimSize(0), w.getDimSize(1));
+      if (!msg.empty())
+        return fail(linear, "cannot quantize '" + tensorPrefix(linear) +
+                                "': " + msg);
+      ActStatsAttr stats = findStats(linear.getInput());
+      if (!stats || !stats.getHessian())
+        return fail(linear, "layer '" + tensorPrefix(linear) +
+                                "' has no Hessian (X^T X) for its input; run "
+                                "qopt-calibrate on the model first");
+    }
+    if (linears.empty())
+      return;
+    std::unique_ptr<WeightReader> reader = WeightReader::open(module, error);
+    std::unique_ptr<WeightWriter> writer =
+        reader ? WeightWriter::create(module, weightsOut, "gptq", error)
+               : nullptr;
+    if (!writer)
+      return fail(module, error);
+
+    // One factorization per distinct Hessian (q/k/v and gate/up share one).
+    std::map<std::string, ::qnum::GPTQFactor> factors;
+    for (LinearOp linear : linears) {
+      ActStatsAttr stats = findStats(linear.getInput());
+      std::string key = stats.getHessian().str();
+      auto it = factors.find(key);
+      if (it == factors.end()) {
+        std::vector<double> h;
+        int64_t k;
+        ::qnum::GPTQFactor factor;
+        if (failed(readHessian(stats, *reader, h, k, error)) ||
+            !::qnum::factorGPTQHessian(h.data(), k, opts, factor, error))
+          return fail(linear, "layer '" + tensorPrefix(linear) + "': " + error);
+        it = factors.emplace(key, std::move(factor)).first;
+      }
+      auto wType = cast<RankedTensorType>(linear.getWeight().getType());
+      int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
+      std::vector<float> w;
+      if (failed(reader->evaluate(linear.getWeight(), w, error)))
+        return fail(linear, error);
+      reader->release(linear.getWeight());
+      ::qnum::QuantizedWeight qw;
+      if (!::qnum::quantizeGPTQ(w.data(), n, k, it->second, cfg, opts, qw,
+                                error))
+        return fail(linear, "layer '" + tensorPrefix(linear) + "': " + error);
+      if (failed(replaceByQuantizedLinear(linear, *spec, qw.q, qw.scales,
+                                          qw.zeroPoints, *writer, error)))
+        return fail(module, error);
+    }
+    if (failed(writer->finish(error)))
+      return fail(module, error);
+  }
+};
+} // namespace

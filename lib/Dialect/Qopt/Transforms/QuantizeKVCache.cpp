@@ -1,0 +1,197 @@
+//===- QuantizeKVCache.cpp - KV-cache quantization ------------------------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Dialect/Qopt/IR/QoptOps.h"
+#include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
+#include "qopt/Support/QuantMath.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace mlir {
+namespace qopt {
+#define GEN_PASS_DEF_QOPTQUANTIZEKVCACHE
+#include "qopt/Dialect/Qopt/Transforms/Passes.h.inc"
+} // namespace qopt
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::qopt;
+
+namespace {
+
+/// Reads a vLLM kv_cache_scales.json: layer -> scale for TP rank 0.
+LogicalResult readVllmScales(const std::string &path, StringRef wantDtype,
+                             std::map<int64_t, float> &scales,
+                             std::string &error) {
+  auto file = llvm::MemoryBuffer::getFile(path);
+  if (!file) {
+    error = path + ": cannot read: " + file.getError().message();
+    return failure();
+  }
+  llvm::Expected<llvm::json::Value> parsed =
+      llvm::json::parse((*file)->getBuffer());
+  if (!parsed) {
+    error = path + ": not valid JSON: " + llvm::toString(parsed.takeError());
+    return failure();
+  }
+  const llvm::json::Object *root = parsed->getAsObject();
+  const llvm::json::Object *kv = root ? root->getObject("kv_cache") : nullptr;
+  if (!kv) {
+    error = path + ": no \"kv_cache\" object";
+    return failure();
+  }
+  std::optional<StringRef> dtype = kv->getString("dtype");
+  if (!dtype || *dtype != wantDtype) {
+    error = path + ": kv_cache.dtype is " +
+            (dtype ? "\"" + dtype->str() + "\"" : std::string("missing")) +
+            " but the pass quantizes to \"" + wantDtype.str() + "\"";
+    return failure();
+  }
+  const llvm::json::Object *factors = kv->getObject("scaling_factor");
+  if (!factors) {
+    error = path + ": no kv_cache.scaling_factor object";
+    return failure();
+  }
+  if (factors->size() != 1 || !factors->getObject("0")) {
+    error = path + ": scaling_factor must hold exactly tensor-parallel rank "
+                   "\"0\" (qopt compiles for one GPU)";
+    return failure();
+  }
+  for (const auto &[key, value] : *factors->getObject("0")) {
+    int64_t layer;
+    std::optional<double> scale = value.getAsNumber();
+    if (StringRef(key).getAsInteger(10, layer) || layer < 0 || !scale ||
+        !(*scale > 0.0) || !std::isfinite(*scale)) {
+      error = path + ": scaling_factor[\"0\"] entry \"" + key.str() +
+              "\" must map a layer index to a positive scale";
+      return failure();
+    }
+    scales[layer] = static_cast<float>(*scale);
+  }
+  return success();
+}
+
+struct QoptQuantizeKVCachePass
+    : public mlir::qopt::impl::QoptQuantizeKVCacheBase<
+          QoptQuantizeKVCachePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    Builder b(ctx);
+    auto fail = [&](Operation *at, const Twine &msg) {
+      at->emitError() << "qopt-quantize-kv-cache: " << msg;
+      signalPassFailure();
+    };
+    Type storage;
+    ::qnum::StorageKind kind;
+    StringRef vllmDtype;
+    if (dtype == "i8") {
+      storage = b.getIntegerType(8);
+      kind = ::qnum::StorageKind::Int8;
+      vllmDtype = "int8";
+    } else if (dtype == "f8E4M3FN") {
+      storage = b.getType<Float8E4M3FNType>();
+      kind = ::qnum::StorageKind::Float8E4M3FN;
+      vllmDtype = "float8_e4m3fn";
+    } else {
+      return fail(module, "dtype must be i8 or f8E4M3FN, got '" + dtype + "'");
+    }
+    if (granularity != "tensor" && granularity != "head" &&
+        granularity != "token")
+      return fail(module, "granularity must be tensor, head or token, got '" +
+                              granularity + "'");
+    if (!scales.empty() && granularity != "tensor")
+      return fail(module, "scales= gives per-layer (per-tensor) scales; use "
+                          "granularity=tensor");
+
+    SmallVector<AttentionOp> attns;
+    module.walk([&](AttentionOp a) { attns.push_back(a); });
+    std::map<int64_t, float> fileScales;
+    if (!scales.empty()) {
+      std::string error;
+      if (failed(readVllmScales(scales, vllmDtype, fileScales, error)))
+        return fail(module, error);
+      std::set<int64_t> layers;
+      for (AttentionOp a : attns)
+        layers.insert(a.getLayer());
+      for (int64_t l : layers)
+        if (!fileScales.count(l))
+          return fail(module, scales + ": no scale for layer " +
+                                  std::to_string(l) + " (the model has " +
+                                  std::to_string(layers.size()) + " layers)");
+      for (const auto &[l, s] : fileScales)
+        if (!layers.count(l))
+          return fail(module, scales + ": has a scale for layer " +
+                                  std::to_string(l) +
+                                  ", which the model does not have (it has " +
+                                  std::to_string(layers.size()) + " layers)");
+    }
+
+    double qmax = ::qnum::storageRange(kind, true).max;
+    for (AttentionOp a : attns) {
+      int64_t kvHeads = a.getNumKvHeads(), d = a.getHeadDim();
+      auto schemeFor = [&](Value kvValue) -> QuantSchemeAttr {
+        if (granularity == "token")
+          return QuantSchemeAttr::get(ctx, storage, PerTokenAttr::get(ctx),
+                                      Symmetry::Symmetric, ScaleMode::Dynamic,
+                                      ElementsAttr(), ElementsAttr(),
+                                      Packing::None);
+        std::vector<float> s;
+        if (!fileScales.empty()) {
+          s.push_back(fileScales[a.getLayer()]);
+        } else {
+          ActStatsAttr st = findStats(kvValue);
+          if (!st)
+            return {};
+          std::vector<float> absmax = statValues(st.getAbsmax());
+          int64_t groups = granularity == "head" ? kvHeads : 1;
+          int64_t per = static_cast<int64_t>(absmax.size()) / groups;
+          for (int64_t g = 0; g < groups; ++g) {
+            float m = 0;
+            for (int64_t c = g * per; c < (g + 1) * per; ++c)
+              m = std::max(m, absmax[c]);
+            s.push_back(::qnum::symmetricScale(m, qmax));
+          }
+        }
+        auto rank = cast<RankedTensorType>(kvValue.getType()).getRank();
+        GranularityAttrInterface g =
+            granularity == "head"
+                ? GranularityAttrInterface(PerHeadAttr::get(ctx, rank - 1,
+                                                            kvHeads))
+                : GranularityAttrInterface(PerTensorAttr::get(ctx));
+        auto sType = granularity == "head"
+                         ? RankedTensorType::get({kvHeads}, b.getF32Type())
+                         : RankedTensorType::get({}, b.getF32Type());
+        return QuantSchemeAttr::get(
+            ctx, storage, g, Symmetry::Symmetric, ScaleMode::Static,
+            DenseElementsAttr::get(sType, ArrayRef<float>(s)), ElementsAttr(),
+            Packing::None);
+      };
+      (void)d;
+      QuantSchemeAttr ks = schemeFor(a.getKey());
+      QuantSchemeAttr vs = schemeFor(a.getValue());
+      if (!ks || !vs)
+        return fail(a, "attention layer " + std::to_string(a.getLayer()) +
+                           " has no calibration statistics for its keys and "
+                           "values; run qopt-calibrate on the model first (or "
+                           "use granularity=token, or scales=FILE)");
+      a.setKeySchemeAttr(ks);
+      a.setValueSchemeAttr(vs);
+    }
+  }
+};
+} // namespace
