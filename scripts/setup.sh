@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs what qopt needs (Debian 12 packages), builds qopt into build/, and
-# runs the main job: import a Hugging Face checkpoint, check its graph, and run
-# it on the CPU executor (perplexity and a short greedy generation).
+# runs the main job: import a Hugging Face checkpoint, check its graph,
+# calibrate it, quantize it with `qopt --smoothquant`, and run both models on
+# the CPU executor (perplexity before and after, a short greedy generation).
 #
 # Usage: ./scripts/setup.sh [CHECKPOINT_DIR [TEXT_FILE]]
 #   CHECKPOINT_DIR  a llama / mistral / qwen2 checkpoint (config.json,
-#                   *.safetensors, tokenizer.json); default: a small random
+#                   *.safetensors, tokenizer.json); default: the bundled tiny
+#                   Llama (../shared/models/qopt-tiny-llama, calibrated and
+#                   evaluated on its reference tokens), else a small random
 #                   checkpoint made by qopt-make-test-model
-#   TEXT_FILE       text for the perplexity run; default: examples/sample.txt
+#   TEXT_FILE       text to tokenize (and, for a named checkpoint, calibrate
+#                   and evaluate on); default: examples/sample.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -43,7 +47,9 @@ job=build/main-job
 mkdir -p "$job"
 checkpoint=${1:-}
 text=${2:-examples/sample.txt}
-if [ -z "$checkpoint" ]; then
+if [ -z "$checkpoint" ] && [ -d ../shared/models/qopt-tiny-llama ]; then
+  checkpoint=../shared/models/qopt-tiny-llama
+elif [ -z "$checkpoint" ]; then
   checkpoint=$job/test-llama
   echo "== qopt-make-test-model: a small random Llama checkpoint in $checkpoint"
   build/bin/qopt-make-test-model --arch llama --preset tiny -o "$checkpoint"
@@ -58,10 +64,38 @@ echo "== qopt-tokenize $text"
 build/bin/qopt-tokenize --tokenizer "$checkpoint/tokenizer.json" \
   --input "$text" --bos-per-paragraph -o "$job/tokens.safetensors"
 
-echo "== qopt-run --backend=cpu: perplexity on $text (windows of 128 tokens)"
-build/bin/qopt-run --backend=cpu "$job/model.mlir" \
-  --ppl "$job/tokens.safetensors:tokens" --seq-len 128 2>/dev/null
+# Calibration and evaluation tokens: the reference data's when it is there
+# (the bundled tiny Llama), else the tokenized text.
+ref=../shared/data/tiny-llama-reference.safetensors
+if [ -z "${1:-}" ] && [ -f "$ref" ]; then
+  calib=("$ref:calib_tokens" --max-sequences 16)
+  eval_tokens="$ref:eval_sotu_heldout"; seq_len=512
+else
+  calib=("$job/tokens.safetensors:tokens")
+  eval_tokens="$job/tokens.safetensors:tokens"; seq_len=128
+fi
 
-echo "== qopt-run --backend=cpu: greedy generation"
-build/bin/qopt-run --backend=cpu "$job/model.mlir" \
+echo "== qopt-calibrate: activation statistics and Hessians"
+build/bin/qopt-calibrate "$job/model.mlir" --tokens "${calib[@]}" \
+  -o "$job/model.calib.mlir"
+
+echo "== qopt --smoothquant (W8A8 INT8: SmoothQuant, per-channel weights, per-token activations)"
+build/bin/qopt "$job/model.calib.mlir" --smoothquant -o "$job/model.sq.mlir"
+echo "   IR: $(wc -c < "$job/model.sq.mlir") bytes; weights: $(du -sh "$job/model.sq.weights" | cut -f1)"
+
+echo "== qopt-run --backend=cpu: perplexity before and after (windows of $seq_len)"
+ppl() {
+  build/bin/qopt-run --backend=cpu "$1" --ppl "$eval_tokens" \
+    --seq-len "$seq_len" 2>/dev/null | sed -n 's/^perplexity: //p'
+}
+before=$(ppl "$job/model.mlir")
+after=$(ppl "$job/model.sq.mlir")
+awk -v b="$before" -v a="$after" 'BEGIN {
+  printf "| model | perplexity | vs float |\n|---|---|---|\n"
+  printf "| float (checkpoint weights, f32 compute) | %.4f | |\n", b
+  printf "| --smoothquant (W8A8 INT8) | %.4f | %+.2f %% |\n", a, (a / b - 1) * 100
+}'
+
+echo "== qopt-run --backend=cpu: greedy generation (SmoothQuant model)"
+build/bin/qopt-run --backend=cpu "$job/model.sq.mlir" \
   --generate "The Congress of the United States" --max-new-tokens 24

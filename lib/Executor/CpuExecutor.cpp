@@ -231,8 +231,7 @@ std::shared_ptr<Buffer> CpuExecutor::Impl::loadWeight(WeightOp op,
   buf->shape.assign(type.getShape().begin(), type.getShape().end());
   Type element = type.getElementType();
   LogicalResult read =
-      element.isSignlessInteger(32)
-          ? reader->readInt32(op, buf->i, error)
+      element.isSignlessInteger(32) ? reader->readInt32(op, buf->i, error)
       : isa<FloatType>(element) && element.getIntOrFloatBitWidth() >= 16
           ? reader->evaluate(op.getResult(), buf->f, error)
           : reader->readStorage(op, buf->f, error);
@@ -350,8 +349,8 @@ static std::vector<float> ropeInvFreq(int64_t headDim, double theta,
 
 /// Adds |x| of rows x cols values to per-channel histograms whose range
 /// doubles (merging bin pairs, which is exact) whenever a value exceeds it.
-static void accumulateHistogram(ObservedStats &st, const float *x,
-                                int64_t rows, int64_t cols) {
+static void accumulateHistogram(ObservedStats &st, const float *x, int64_t rows,
+                                int64_t cols) {
   const int bins = ObservedStats::kHistogramBins;
   if (st.histogram.empty()) {
     st.histogram.assign(cols * bins, 0);
@@ -574,7 +573,8 @@ bool CpuExecutor::Impl::run(Operation *op,
         int64_t heads = a.getNumHeads(), kvHeads = a.getNumKvHeads(),
                 d = a.getHeadDim(), n = q.rows();
         int64_t qDim = heads * d, kvDim = kvHeads * d, group = heads / kvHeads;
-        auto &[kc, vc] = cache[a.getLayer()];
+        auto &slot = cache[a.getLayer()];
+        std::vector<float> &kc = slot.first, &vc = slot.second;
         int64_t before = static_cast<int64_t>(kc.size()) / kvDim;
         if (before != start) {
           error = "attention slot " + std::to_string(a.getLayer()) + " holds " +
@@ -847,9 +847,11 @@ bool CpuExecutor::Impl::runQuantizedLinear(
       }
       std::vector<float> sxRow(m), swCol(n);
       for (int64_t r = 0; r < m; ++r)
-        sxRow[r] = tx.scales[::qnum::scaleIndex(tx.granularity, xShape, {r, k0})];
+        sxRow[r] =
+            tx.scales[::qnum::scaleIndex(tx.granularity, xShape, {r, k0})];
       for (int64_t c = 0; c < n; ++c)
-        swCol[c] = tw.scales[::qnum::scaleIndex(tw.granularity, wShape, {c, k0})];
+        swCol[c] =
+            tw.scales[::qnum::scaleIndex(tw.granularity, wShape, {c, k0})];
       parallelFor(m, nthreads, [&](int64_t rb, int64_t re) {
         for (int64_t r = rb; r < re; ++r) {
           float sx = sxRow[r];

@@ -5,17 +5,20 @@
 //===----------------------------------------------------------------------===//
 //
 // Performance notes. Everything heavy is plain loops over row-major float64
-// buffers whose innermost loop is an axpy over contiguous memory (so that it
-// vectorizes without reassociating any sum):
+// buffers, without BLAS, written so that the compiler vectorizes them without
+// reassociating any sum:
+//   - one kernel, gemmSub (C -= A B with 4 x 4 register tiles and column
+//     chunks of B kept in cache), does the Cholesky trailing updates, the
+//     triangular inverse and GPTQ's lazy batch updates
+//     W[:, i2:] -= Err U[i1:i2, i2:];
 //   - the Cholesky factorization is blocked right-looking (panels of kPanel
-//     columns, the trailing update reading a transposed copy of the panel);
-//   - the triangular inverse runs over independent column chunks;
-//   - the GPTQ sweep handles rows in tiles of kTileRows (rows are independent
-//     given H), columns in blocks of blockSize with the lazy batch update
-//     W[:, i2:] -= Err * U[i1:i2, i2:] written as an i-k-j loop over column
-//     chunks that stay in cache.
-// Work is split over threads by rows or column chunks only; each value is
-// computed by the same sequence of operations whatever the split, so the
+//     columns); the triangular inverse runs over independent column chunks;
+//   - the GPTQ sweep handles rows in tiles (rows are independent given H),
+//     columns in blocks of blockSize;
+//   - hessianLoss streams blocks of H through the cache for many rows at a
+//     time, with register-held partial sums.
+// Work is split over threads by rows or column chunks only, and every value
+// is computed by the same sequence of operations whatever the split, so the
 // results do not depend on the number of threads.
 //
 //===----------------------------------------------------------------------===//
@@ -187,6 +190,8 @@ std::vector<float> QuantizedWeight::dequantize() const {
   if (n == 0 || k == 0)
     return w;
   int64_t groups = static_cast<int64_t>(scales.size()) / n;
+  if (groups <= 0 || k % groups != 0 || q.size() != w.size())
+    return {};
   int64_t gs = k / groups;
   bool hasZp = !zeroPoints.empty();
   // Float8 storage values are the float8 values themselves, integer ones
@@ -243,26 +248,36 @@ QuantizedWeight qnum::quantizeRTN(const float *w, int64_t n, int64_t k,
 // Hessian loss
 //===----------------------------------------------------------------------===//
 
-/// out[r] = d_r^T H d_r for R rows d_r of length `len`, with H's rows at
-/// stride `ldh` (only its upper triangle is read):
-///   sum_i d_i (H_ii d_i + 2 sum_{j>i} H_ij d_j),
-/// two rows of H at a time, the inner sums in two interleaved partial sums
-/// held in registers. Each row's result is computed by the same operations
-/// whatever R is.
+/// Rows per task when `n` rows are split over `threads` threads: at most
+/// `maxRows` (enough to amortize streaming a [k, k] matrix through the
+/// cache), fewer when that leaves too few tasks to keep the threads busy. A
+/// multiple of 4 (the register tiles' height).
+static int64_t rowsPerTask(int64_t n, int threads, int64_t maxRows) {
+  int64_t want = (n + 4 * int64_t(threads) - 1) / (4 * int64_t(threads));
+  want = (want + 3) / 4 * 4;
+  return std::clamp<int64_t>(want, 4, maxRows);
+}
+
+/// Blocks of H (rows x columns) that hessianLoss streams through the cache.
+static constexpr int64_t kLossBlockRows = 64, kLossBlockCols = 256;
+
+/// y_r[i - ib] += sum_{j in [jb, je), j > i} H_ij d_r[j] for i in [ib, ie)
+/// and R rows d_r, y_r, H's rows at stride ldh. Rows of H go in pairs (i, i +
+/// 1) (ib is even), each inner sum in two interleaved partial sums held in
+/// registers; the block's part of y_r[i] is (H_i,i+1 d_i+1 when in the
+/// block) + (partial0 + partial1). Each row's result is computed by the same
+/// operations whatever R is.
 template <int R>
-static void quadForms(const double *const *d, const double *h, int64_t ldh,
-                      int64_t len, double *out) {
-  double tot[R];
-  for (int r = 0; r < R; ++r)
-    tot[r] = 0.0;
-  int64_t i = 0;
-  for (; i + 2 <= len; i += 2) {
+static void upperProduct(const double *const *d, double *const *y,
+                         const double *h, int64_t ldh, int64_t ib, int64_t ie,
+                         int64_t jb, int64_t je) {
+  for (int64_t i = ib; i + 1 < ie; i += 2) {
     const double *h0 = h + i * ldh, *h1 = h0 + ldh;
     double s0[R][2], s1[R][2];
     for (int r = 0; r < R; ++r)
       s0[r][0] = s0[r][1] = s1[r][0] = s1[r][1] = 0.0;
-    int64_t j = i + 2;
-    for (; j + 2 <= len; j += 2) {
+    int64_t j = std::max(jb, i + 2);
+    for (; j + 2 <= je; j += 2) {
       double a0 = h0[j], a1 = h0[j + 1], b0 = h1[j], b1 = h1[j + 1];
       for (int r = 0; r < R; ++r) {
         double x0 = d[r][j], x1 = d[r][j + 1];
@@ -272,39 +287,65 @@ static void quadForms(const double *const *d, const double *h, int64_t ldh,
         s1[r][1] += b1 * x1;
       }
     }
-    for (; j < len; ++j)
+    for (; j < je; ++j)
       for (int r = 0; r < R; ++r) {
         s0[r][0] += h0[j] * d[r][j];
         s1[r][0] += h1[j] * d[r][j];
       }
+    bool adjacent = i + 1 >= jb && i + 1 < je;
     for (int r = 0; r < R; ++r) {
-      double di = d[r][i], dn = d[r][i + 1];
-      double off0 = h0[i + 1] * dn + (s0[r][0] + s0[r][1]);
-      double off1 = s1[r][0] + s1[r][1];
-      tot[r] += di * (h0[i] * di + 2.0 * off0);
-      tot[r] += dn * (h1[i + 1] * dn + 2.0 * off1);
+      double p0 = s0[r][0] + s0[r][1], p1 = s1[r][0] + s1[r][1];
+      if (adjacent)
+        p0 = h0[i + 1] * d[r][i + 1] + p0;
+      y[r][i - ib] += p0;
+      y[r][i + 1 - ib] += p1;
     }
   }
-  if (i < len)
-    for (int r = 0; r < R; ++r)
-      tot[r] += d[r][i] * (h[i * ldh + i] * d[r][i]);
-  for (int r = 0; r < R; ++r)
-    out[r] = tot[r];
+  // With an odd length the last row has no j > i: nothing to add.
 }
 
-/// quadForms for any number of rows, four at a time.
+/// out[r] = d_r^T H d_r = sum_i d_i (H_ii d_i + 2 sum_{j>i} H_ij d_j) for
+/// `rows` rows d_r of length `len` (row stride ldd), H's rows at stride ldh
+/// (only its upper triangle is read). The inner sums run over fixed blocks of
+/// H, each applied to all rows (four at a time) while it is in cache.
 static void quadFormsAny(const double *d, int64_t ldd, int64_t rows,
                          const double *h, int64_t ldh, int64_t len,
                          double *out) {
-  int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const double *dr[4] = {d + r * ldd, d + (r + 1) * ldd, d + (r + 2) * ldd,
-                           d + (r + 3) * ldd};
-    quadForms<4>(dr, h, ldh, len, out + r);
-  }
-  for (; r < rows; ++r) {
-    const double *dr[1] = {d + r * ldd};
-    quadForms<1>(dr, h, ldh, len, out + r);
+  // y holds the inner sums of one block of kLossBlockRows rows of H.
+  double yv[kLossBlockRows * 64];
+  for (int64_t r0 = 0; r0 < rows; r0 += 64) {
+    int64_t nr = std::min<int64_t>(64, rows - r0);
+    const double *d0 = d + r0 * ldd;
+    for (int64_t r = 0; r < nr; ++r)
+      out[r0 + r] = 0.0;
+    for (int64_t ib = 0; ib < len; ib += kLossBlockRows) {
+      int64_t ie = std::min(ib + kLossBlockRows, len), bl = ie - ib;
+      std::fill(yv, yv + nr * bl, 0.0);
+      for (int64_t jb = ib / kLossBlockCols * kLossBlockCols; jb < len;
+           jb += kLossBlockCols) {
+        int64_t je = std::min(jb + kLossBlockCols, len);
+        int64_t r = 0;
+        for (; r + 4 <= nr; r += 4) {
+          const double *dr[4] = {d0 + r * ldd, d0 + (r + 1) * ldd,
+                                 d0 + (r + 2) * ldd, d0 + (r + 3) * ldd};
+          double *yr[4] = {yv + r * bl, yv + (r + 1) * bl, yv + (r + 2) * bl,
+                           yv + (r + 3) * bl};
+          upperProduct<4>(dr, yr, h, ldh, ib, ie, jb, je);
+        }
+        for (; r < nr; ++r) {
+          const double *dr[1] = {d0 + r * ldd};
+          double *yr[1] = {yv + r * bl};
+          upperProduct<1>(dr, yr, h, ldh, ib, ie, jb, je);
+        }
+      }
+      for (int64_t r = 0; r < nr; ++r) {
+        const double *dr = d0 + r * ldd, *yr = yv + r * bl;
+        double s = out[r0 + r];
+        for (int64_t i = ib; i < ie; ++i)
+          s += dr[i] * (h[i * ldh + i] * dr[i] + 2.0 * yr[i - ib]);
+        out[r0 + r] = s;
+      }
+    }
   }
 }
 
@@ -312,13 +353,14 @@ double qnum::hessianLoss(const float *w, const float *wq, int64_t n, int64_t k,
                          const double *h, int threads) {
   if (n <= 0 || k <= 0)
     return 0.0;
-  constexpr int64_t kRows = 16;
-  int64_t tasks = (n + kRows - 1) / kRows;
-  std::vector<double> rowLoss(static_cast<size_t>(n));
   int t = threadsFor(threads, 0.5 * double(n) * double(k) * double(k));
+  int64_t taskRows = rowsPerTask(n, t, 64);
+  int64_t tasks = (n + taskRows - 1) / taskRows;
+  std::vector<double> rowLoss(static_cast<size_t>(n));
   parallelFor(tasks, t, [&](int64_t task) {
-    int64_t r0 = task * kRows, rows = std::min(kRows, n - r0);
-    std::vector<double> d(static_cast<size_t>(rows * k));
+    int64_t r0 = task * taskRows, rows = std::min(taskRows, n - r0);
+    thread_local std::vector<double> d;
+    d.resize(static_cast<size_t>(rows * k));
     for (int64_t i = 0; i < rows * k; ++i)
       d[i] = static_cast<double>(w[r0 * k + i]) -
              static_cast<double>(wq[r0 * k + i]);
@@ -490,22 +532,29 @@ static bool choleskyLower(double *a, int64_t k, int threads, int64_t &bad) {
                     }
                   }
                 });
-    // The trailing update A22 -= L21 L21^T (lower part, by groups of four
-    // rows, each over the columns up to its last row), reading the panel
-    // transposed: pt[m][i - j1] = L[i][j0 + m].
+    // The trailing update A22 -= L21 L21^T (lower part), reading the panel
+    // transposed: pt[m][i - j1] = L[i][j0 + m]. By blocks of kBlock rows:
+    // the rectangle left of the block's diagonal for all its rows at once
+    // (the panel stays in cache across them), then the diagonal part in
+    // groups of four rows, each up to its last row.
     pt.resize(static_cast<size_t>(w * len));
     for (int64_t i = j1; i < k; ++i)
       for (int64_t m = 0; m < w; ++m)
         pt[m * len + (i - j1)] = a[i * k + j0 + m];
     work = double(len) * double(len) * double(w) / 2;
-    constexpr int64_t kGroup = 4;
-    parallelFor((len + kGroup - 1) / kGroup, threadsFor(threads, work),
+    constexpr int64_t kBlock = 32;
+    parallelFor((len + kBlock - 1) / kBlock, threadsFor(threads, work),
                 [&](int64_t task) {
-                  int64_t ib = j1 + task * kGroup;
-                  int64_t rows = std::min(kGroup, k - ib);
-                  // Columns [j1, ib + rows): the group's lower part.
+                  int64_t ib = j1 + task * kBlock;
+                  int64_t rows = std::min(kBlock, k - ib);
                   gemmSub(a + ib * k + j1, k, a + ib * k + j0, k, pt.data(),
-                          len, rows, ib + rows - j1, w);
+                          len, rows, ib - j1, w);
+                  for (int64_t g = 0; g < rows; g += 4) {
+                    int64_t gr = std::min<int64_t>(4, rows - g);
+                    int64_t i = ib + g;
+                    gemmSub(a + i * k + ib, k, a + i * k + j0, k,
+                            pt.data() + (ib - j1), len, gr, g + gr, w);
+                  }
                 });
   }
   return true;
@@ -515,7 +564,7 @@ static bool choleskyLower(double *a, int64_t k, int threads, int64_t &bad) {
 /// `x` (lower triangle written; the rest left as is), by independent chunks
 /// of columns.
 static void invertLower(const double *l, double *x, int64_t k, int threads) {
-  constexpr int64_t kCols = 64, kRows = 4;
+  constexpr int64_t kCols = 64, kRows = 32, kDepth = 128;
   int64_t chunks = (k + kCols - 1) / kCols;
   int t = threadsFor(threads, double(k) * double(k) * double(k) / 6);
   parallelFor(chunks, t, [&](int64_t chunk) {
@@ -527,10 +576,14 @@ static void invertLower(const double *l, double *x, int64_t k, int threads) {
     for (int64_t ib = c0; ib < k; ib += kRows) {
       int64_t rows = std::min(kRows, k - ib);
       std::fill(acc.begin(), acc.end(), 0.0);
-      // Rows m in [c0, ib), shared by the group.
-      gemmSub(acc.data(), cw, l + ib * k + c0, k, x + c0 * k + c0, k, rows, cw,
-              ib - c0);
-      // Within the group, in order.
+      // Rows m in [c0, ib), shared by the block, in slices of kDepth that
+      // stay in cache across the block's rows.
+      for (int64_t m0 = c0; m0 < ib; m0 += kDepth) {
+        int64_t depth = std::min(kDepth, ib - m0);
+        gemmSub(acc.data(), cw, l + ib * k + m0, k, x + m0 * k + c0, k, rows,
+                cw, depth);
+      }
+      // Within the block, in order.
       for (int64_t r = 0; r < rows; ++r) {
         int64_t i = ib + r;
         double *ar = acc.data() + r * cw;
@@ -671,11 +724,11 @@ bool qnum::quantizeGPTQ(const float *w, int64_t n, int64_t k,
   const double *u = factor.u.data();
   const int64_t bs = std::min(opts.blockSize, k);
 
-  constexpr int64_t kTileRows = 16;
-  int64_t tiles = (n + kTileRows - 1) / kTileRows;
   int t = threadsFor(opts.threads, 0.5 * double(n) * double(k) * double(k));
+  const int64_t tileRows = rowsPerTask(n, t, 64);
+  int64_t tiles = (n + tileRows - 1) / tileRows;
   parallelFor(tiles, t, [&](int64_t tile) {
-    int64_t r0 = tile * kTileRows, rows = std::min(kTileRows, n - r0);
+    int64_t r0 = tile * tileRows, rows = std::min(tileRows, n - r0);
     // The tile's weights in processing order, dead columns zeroed, and the
     // scaled errors of the current block.
     std::vector<double> wt(static_cast<size_t>(rows * k));
@@ -779,9 +832,10 @@ std::vector<float> qnum::awqSearchScales(const std::vector<const float *> &ws,
     if (!ws[i] || !checkWeightQuantConfig(cfg, ns[i], k).empty())
       return {};
 
+  Quantizer quant(cfg);
+  int64_t gs = k / numGroups(cfg, k);
   std::vector<float> best(static_cast<size_t>(k), 1.0f), s(best);
   double bestL = std::numeric_limits<double>::infinity(), rtnL = kNaN;
-  std::vector<float> scaled, wq;
   for (int a = 0; a < grid; ++a) {
     double alpha = static_cast<double>(a) / grid;
     double smax = 0.0, smin = std::numeric_limits<double>::infinity();
@@ -795,19 +849,40 @@ std::vector<float> qnum::awqSearchScales(const std::vector<const float *> &ws,
     double norm = std::sqrt(smax * smin);
     for (int64_t j = 0; j < k; ++j)
       s[j] = static_cast<float>(sd[j] / norm);
+    // hessianLoss(W, dequant(RTN(W diag(s))) diag(s)^-1, H), with the
+    // quantization done row by row inside the parallel tasks (the same
+    // values as quantizeRTN + dequantize, the same sums as hessianLoss).
     double loss = 0.0;
     for (size_t i = 0; i < ws.size(); ++i) {
       int64_t n = ns[i];
       const float *w = ws[i];
-      scaled.resize(static_cast<size_t>(n * k));
-      for (int64_t r = 0; r < n; ++r)
-        for (int64_t j = 0; j < k; ++j)
-          scaled[r * k + j] = w[r * k + j] * s[j];
-      wq = quantizeRTN(scaled.data(), n, k, cfg).dequantize();
-      for (int64_t r = 0; r < n; ++r)
-        for (int64_t j = 0; j < k; ++j)
-          wq[r * k + j] /= s[j];
-      loss += hessianLoss(w, wq.data(), n, k, h, threads);
+      int t = threadsFor(threads, 0.5 * double(n) * double(k) * double(k));
+      int64_t taskRows = rowsPerTask(n, t, 64);
+      std::vector<double> rowLoss(static_cast<size_t>(n));
+      parallelFor((n + taskRows - 1) / taskRows, t, [&](int64_t task) {
+        int64_t r0 = task * taskRows, rows = std::min(taskRows, n - r0);
+        thread_local std::vector<float> scaled, dq;
+        thread_local std::vector<double> d;
+        scaled.resize(static_cast<size_t>(k));
+        dq.resize(static_cast<size_t>(k));
+        d.resize(static_cast<size_t>(rows * k));
+        for (int64_t r = 0; r < rows; ++r) {
+          const float *wr = w + (r0 + r) * k;
+          for (int64_t j = 0; j < k; ++j)
+            scaled[j] = wr[j] * s[j];
+          for (int64_t g = 0; g < k; g += gs)
+            quantizeGroup(quant, scaled.data() + g, gs, 1.0f, nullptr,
+                          dq.data() + g);
+          for (int64_t j = 0; j < k; ++j)
+            d[r * k + j] =
+                static_cast<double>(wr[j]) - static_cast<double>(dq[j] / s[j]);
+        }
+        quadFormsAny(d.data(), k, rows, h, k, k, rowLoss.data() + r0);
+      });
+      double total = 0.0;
+      for (double l : rowLoss)
+        total += l;
+      loss += total;
     }
     if (a == 0)
       rtnL = loss;
@@ -839,12 +914,12 @@ std::vector<float> qnum::awqSearchClip(const float *w, int64_t n, int64_t k,
     ratios.push_back(static_cast<float>(r));
   }
   std::vector<float> clip(static_cast<size_t>(n * groups), 1.0f);
-  constexpr int64_t kRows = 8;
-  int64_t tasks = (n + kRows - 1) / kRows;
   int t = threadsFor(threads, double(ratios.size()) * double(n) * double(k) *
                                   double(gs) / 2);
+  const int64_t taskRows = rowsPerTask(n, t, 32);
+  int64_t tasks = (n + taskRows - 1) / taskRows;
   parallelFor(tasks, t, [&](int64_t task) {
-    int64_t r0 = task * kRows, rows = std::min(kRows, n - r0);
+    int64_t r0 = task * taskRows, rows = std::min(taskRows, n - r0);
     std::vector<float> dq(static_cast<size_t>(gs));
     std::vector<double> d(static_cast<size_t>(rows * k));
     std::vector<double> best(static_cast<size_t>(rows * groups),

@@ -569,8 +569,9 @@ TensorData TensorData::fromInt32(std::string name, std::vector<int64_t> shape,
 }
 
 bool qfe::writeSafetensorsIndex(
-    const std::string &path, const std::map<std::string, std::string> &weightMap,
-    uint64_t totalSize, std::string &error) {
+    const std::string &path,
+    const std::map<std::string, std::string> &weightMap, uint64_t totalSize,
+    std::string &error) {
   json index = {{"metadata", {{"total_size", totalSize}}},
                 {"weight_map", weightMap}};
   std::string text = index.dump(2) + "\n";

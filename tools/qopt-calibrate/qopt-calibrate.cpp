@@ -25,8 +25,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -115,8 +115,8 @@ int main(int argc, char **argv) {
   module->walk([&](qopt::ObserveOp o) {
     o.setObserver(kind);
     if (kind == qopt::ObserverKind::Percentile)
-      o.setPercentileAttr(FloatAttr::get(Float64Type::get(&context),
-                                         percentile));
+      o.setPercentileAttr(
+          FloatAttr::get(Float64Type::get(&context), percentile));
     else
       o.removePercentileAttr();
   });
@@ -171,8 +171,8 @@ int main(int argc, char **argv) {
     auto obsOp = cast<qopt::ObserveOp>(op);
     std::vector<float> absmax = st.absmax, lo = st.min, hi = st.max;
     if (kind != qopt::ObserverKind::MinMax) {
-      absmax = qopt::clippedAbsmax(st, kind == qopt::ObserverKind::MSE,
-                                   percentile);
+      absmax =
+          qopt::clippedAbsmax(st, kind == qopt::ObserverKind::MSE, percentile);
       for (size_t c = 0; c < absmax.size(); ++c) {
         lo[c] = std::max(lo[c], -absmax[c]);
         hi[c] = std::min(hi[c], absmax[c]);
@@ -184,8 +184,8 @@ int main(int argc, char **argv) {
       std::vector<float> full(k * k);
       for (int64_t i = 0; i < k; ++i)
         for (int64_t j = 0; j < k; ++j)
-          full[i * k + j] = static_cast<float>(
-              i <= j ? st.hessian[i * k + j] : st.hessian[j * k + i]);
+          full[i * k + j] = static_cast<float>(i <= j ? st.hessian[i * k + j]
+                                                      : st.hessian[j * k + i]);
       std::string name = obsOp.getLabel().str() + ".hessian";
       hessians.push_back(qfe::TensorData::fromFloats(name, {k, k}, full));
       hessianKey = StringAttr::get(&context, name);

@@ -588,6 +588,61 @@ TEST(WeightQuantGPTQ, ThreadsAndSharedFactor) {
   }
 }
 
+TEST(WeightQuant, ThreadCountInvariance) {
+  // Large enough that every parallel loop (Cholesky panels and trailing
+  // updates, triangular inverse, GPTQ sweep, losses, AWQ searches) really
+  // runs on several threads; results must be bit-identical to one thread.
+  unsigned seed = freshSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  const int64_t n = 96, k = 768, rank = 24;
+  std::normal_distribution<double> nd(0.0, 1.0);
+  std::vector<double> a(k * rank);
+  for (double &v : a)
+    v = nd(rng);
+  std::vector<double> h(k * k);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      double v = i == j ? 0.5 : 0.0;
+      for (int64_t m = 0; m < rank; ++m)
+        v += a[i * rank + m] * a[j * rank + m];
+      h[i * k + j] = h[j * k + i] = v;
+    }
+  std::vector<float> w = randomWeights(rng, n, k);
+  WeightQuantConfig cfg{StorageKind::Int4, true, 128};
+  GPTQOptions one, many;
+  one.threads = 1;
+  many.threads = 3;
+  one.actOrder = many.actOrder = true;
+  GPTQFactor f1, f3;
+  std::string error;
+  ASSERT_TRUE(factorGPTQHessian(h.data(), k, one, f1, error)) << error;
+  ASSERT_TRUE(factorGPTQHessian(h.data(), k, many, f3, error)) << error;
+  EXPECT_TRUE(f1.u == f3.u);
+  QuantizedWeight q1, q3;
+  ASSERT_TRUE(quantizeGPTQ(w.data(), n, k, f1, cfg, one, q1, error));
+  ASSERT_TRUE(quantizeGPTQ(w.data(), n, k, f1, cfg, many, q3, error));
+  EXPECT_TRUE(q1.q == q3.q);
+  EXPECT_TRUE(q1.scales == q3.scales);
+  std::vector<float> dq = q1.dequantize();
+  EXPECT_EQ(hessianLoss(w.data(), dq.data(), n, k, h.data(), 1),
+            hessianLoss(w.data(), dq.data(), n, k, h.data(), 3));
+  std::vector<float> xScale(k);
+  std::uniform_real_distribution<float> mag(0.1f, 3.0f);
+  for (float &x : xScale)
+    x = mag(rng);
+  double best1, rtn1, best3, rtn3;
+  std::vector<float> s1 = awqSearchScales({w.data()}, {n}, k, h.data(), xScale,
+                                          cfg, 4, &best1, &rtn1, 1);
+  std::vector<float> s3 = awqSearchScales({w.data()}, {n}, k, h.data(), xScale,
+                                          cfg, 4, &best3, &rtn3, 3);
+  EXPECT_TRUE(s1 == s3);
+  EXPECT_EQ(best1, best3);
+  EXPECT_EQ(rtn1, rtn3);
+  EXPECT_TRUE(awqSearchClip(w.data(), n, k, h.data(), cfg, 4, 0.5, 1) ==
+              awqSearchClip(w.data(), n, k, h.data(), cfg, 4, 0.5, 3));
+}
+
 TEST(WeightQuantGPTQ, DeadInputsAndErrors) {
   unsigned seed = freshSeed();
   SCOPED_TRACE("seed " + std::to_string(seed));

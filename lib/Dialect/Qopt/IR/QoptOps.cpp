@@ -300,7 +300,8 @@ LogicalResult AttentionOp::verify() {
     return emitOpError() << "result shape does not match the query shape";
   if (static_cast<bool>(getKeySchemeAttr()) !=
       static_cast<bool>(getValueSchemeAttr()))
-    return emitOpError() << "key_scheme and value_scheme must be given together";
+    return emitOpError()
+           << "key_scheme and value_scheme must be given together";
   for (auto [kv, what] : {std::pair{getKeySchemeAttr(), "key"},
                           std::pair{getValueSchemeAttr(), "value"}}) {
     if (!kv)
@@ -472,6 +473,10 @@ LogicalResult QuantizedLinearOp::verify() {
                 "into an int_bias operand";
     if (getIntBias() && !xScheme.isInteger())
       return emitOpError() << "int_bias needs integer input and weight schemes";
+    if (getIntBias() &&
+        !isa<PerChannelAttr, PerTensorAttr>(wScheme.getGranularity()))
+      return emitOpError() << "int_bias needs per-channel or per-tensor "
+                              "weight scales (one scale per output row)";
     if (foldedZp && (xScheme.isDynamic() || getInputZeroPoints() ||
                      !isa<PerTensorAttr>(xScheme.getGranularity())))
       return emitOpError() << "an asymmetric integer input must be static "
@@ -490,8 +495,8 @@ LogicalResult QuantizedLinearOp::verify() {
   if (failed(verifyLinearShapes(*this, input, weight, getBias(),
                                 getOutput().getType())))
     return failure();
-  if (getIntBias() &&
-      !compatibleShape(getIntBias().getType().getShape(), {weight.getDimSize(0)}))
+  if (getIntBias() && !compatibleShape(getIntBias().getType().getShape(),
+                                       {weight.getDimSize(0)}))
     return emitOpError() << "int_bias must have one element per output";
   if (getResidual() && !compatibleShape(getResidual().getType().getShape(),
                                         getOutput().getType().getShape()))

@@ -45,13 +45,13 @@ struct QoptAWQPass : public mlir::qopt::impl::QoptAWQBase<QoptAWQPass> {
       return fail(module, "grid must be positive, got " + std::to_string(grid));
     std::string error;
     FailureOr<WeightSchemeSpec> spec = WeightSchemeSpec::parse(
-        &getContext(), dtype, groupSize > 0 ? "group" : "channel", groupSize,
-        0, symmetric, packing, error);
+        &getContext(), dtype, groupSize > 0 ? "group" : "channel", groupSize, 0,
+        symmetric, packing, error);
     if (failed(spec))
       return fail(module, error);
     ::qnum::WeightQuantConfig cfg;
-    cfg.kind = dtype == "i4" ? ::qnum::StorageKind::Int4
-                             : ::qnum::StorageKind::Int8;
+    cfg.kind =
+        dtype == "i4" ? ::qnum::StorageKind::Int4 : ::qnum::StorageKind::Int8;
     cfg.symmetric = symmetric;
     cfg.groupSize = groupSize;
 
@@ -60,8 +60,8 @@ struct QoptAWQPass : public mlir::qopt::impl::QoptAWQBase<QoptAWQPass> {
       auto w = cast<RankedTensorType>(linear.getWeight().getType());
       std::string msg = spec->check(w.getDimSize(0), w.getDimSize(1));
       if (!msg.empty())
-        return fail(linear, "cannot quantize '" + tensorPrefix(linear) +
-                                "': " + msg);
+        return fail(linear,
+                    "cannot quantize '" + tensorPrefix(linear) + "': " + msg);
       ActStatsAttr stats = findStats(linear.getInput());
       if (!stats || !stats.getHessian())
         return fail(linear, "layer '" + tensorPrefix(linear) +
@@ -77,19 +77,16 @@ struct QoptAWQPass : public mlir::qopt::impl::QoptAWQBase<QoptAWQPass> {
     // The Hessian of every linear's input, read before smoothing drops the
     // statistics' references to them.
     // Layers that read one input share one matrix.
-    llvm::DenseMap<Operation *, std::shared_ptr<std::vector<double>>>
-        hessians;
+    llvm::DenseMap<Operation *, std::shared_ptr<std::vector<double>>> hessians;
     llvm::DenseMap<Value, std::shared_ptr<std::vector<double>>> byInput;
     for (LinearOp linear : linears) {
-      std::shared_ptr<std::vector<double>> &shared =
-          byInput[linear.getInput()];
+      std::shared_ptr<std::vector<double>> &shared = byInput[linear.getInput()];
       if (!shared) {
         shared = std::make_shared<std::vector<double>>();
         int64_t k;
         if (failed(readHessian(findStats(linear.getInput()), *reader, *shared,
                                k, error)))
-          return fail(linear,
-                      "layer '" + tensorPrefix(linear) + "': " + error);
+          return fail(linear, "layer '" + tensorPrefix(linear) + "': " + error);
       }
       hessians[linear] = shared;
     }
@@ -107,17 +104,19 @@ struct QoptAWQPass : public mlir::qopt::impl::QoptAWQBase<QoptAWQPass> {
           group.attention.getNumHeads() != group.attention.getNumKvHeads())
         continue; // a factor per o_proj channel cannot fold into shared V
       const std::vector<double> &h = *hessians[group.linears.front()];
-      int64_t k = cast<RankedTensorType>(group.input.getType()).getShape().back();
+      int64_t k =
+          cast<RankedTensorType>(group.input.getType()).getShape().back();
       int64_t tokens = findStats(group.input).getNumTokens();
       std::vector<float> xScale(k);
       for (int64_t j = 0; j < k; ++j)
-        xScale[j] = static_cast<float>(
-            std::sqrt(std::max(0.0, h[j * k + j]) / std::max<int64_t>(1, tokens)));
+        xScale[j] = static_cast<float>(std::sqrt(std::max(0.0, h[j * k + j]) /
+                                                 std::max<int64_t>(1, tokens)));
       std::vector<std::vector<float>> ws(group.linears.size());
       std::vector<const float *> ptrs;
       std::vector<int64_t> ns;
       for (size_t i = 0; i < group.linears.size(); ++i) {
-        if (failed(reader->evaluate(group.linears[i].getWeight(), ws[i], error)))
+        if (failed(
+                reader->evaluate(group.linears[i].getWeight(), ws[i], error)))
           return fail(group.linears[i], error);
         ptrs.push_back(ws[i].data());
         ns.push_back(static_cast<int64_t>(ws[i].size()) / k);

@@ -45,13 +45,13 @@ struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
                               std::to_string(blockSize));
     std::string error;
     FailureOr<WeightSchemeSpec> spec = WeightSchemeSpec::parse(
-        &getContext(), dtype, groupSize > 0 ? "group" : "channel", groupSize,
-        0, symmetric, packing, error);
+        &getContext(), dtype, groupSize > 0 ? "group" : "channel", groupSize, 0,
+        symmetric, packing, error);
     if (failed(spec))
       return fail(module, error);
     ::qnum::WeightQuantConfig cfg;
-    cfg.kind = dtype == "i4" ? ::qnum::StorageKind::Int4
-                             : ::qnum::StorageKind::Int8;
+    cfg.kind =
+        dtype == "i4" ? ::qnum::StorageKind::Int4 : ::qnum::StorageKind::Int8;
     cfg.symmetric = symmetric;
     cfg.groupSize = groupSize;
     ::qnum::GPTQOptions opts;
@@ -64,8 +64,8 @@ struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
       auto w = cast<RankedTensorType>(linear.getWeight().getType());
       std::string msg = spec->check(w.getDimSize(0), w.getDimSize(1));
       if (!msg.empty())
-        return fail(linear, "cannot quantize '" + tensorPrefix(linear) +
-                                "': " + msg);
+        return fail(linear,
+                    "cannot quantize '" + tensorPrefix(linear) + "': " + msg);
       ActStatsAttr stats = findStats(linear.getInput());
       if (!stats || !stats.getHessian())
         return fail(linear, "layer '" + tensorPrefix(linear) +

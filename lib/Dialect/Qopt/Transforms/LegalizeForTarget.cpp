@@ -79,8 +79,7 @@ struct QoptLegalizeForTargetPass
       auto quantize = op.getInput().getDefiningOp<QuantizeOp>();
       if (x.isFloat8() && !hasFp8) {
         if (!quantize) {
-          op.emitError() << "qopt-legalize-for-target: layer "
-                         << layerName(op)
+          op.emitError() << "qopt-legalize-for-target: layer " << layerName(op)
                          << " has float8 inputs, which " << target
                          << " cannot multiply, and they do not come from a "
                             "qopt.quantize that could be dropped";
@@ -96,12 +95,10 @@ struct QoptLegalizeForTargetPass
           quantize.erase();
         continue;
       }
-      if (x.isDynamic() && isa<PerTensorAttr>(x.getGranularity()) &&
-          quantize) {
+      if (x.isDynamic() && isa<PerTensorAttr>(x.getGranularity()) && quantize) {
         auto perToken = QuantSchemeAttr::get(
             ctx, x.getStorage(), PerTokenAttr::get(ctx), x.getSymmetry(),
-            ScaleMode::Dynamic, ElementsAttr(), ElementsAttr(),
-            Packing::None);
+            ScaleMode::Dynamic, ElementsAttr(), ElementsAttr(), Packing::None);
         op.emitRemark() << "qopt-legalize-for-target: layer " << layerName(op)
                         << ": dynamic per-tensor input scales need a "
                            "device-wide reduction before the GEMM; using "

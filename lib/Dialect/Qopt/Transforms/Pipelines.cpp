@@ -9,6 +9,7 @@
 
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include <cstdio>
 
 using namespace mlir;
 using namespace mlir::qopt;
@@ -27,6 +28,12 @@ static void addEpilogue(OpPassManager &pm, const std::string &target) {
   pm.addPass(createQoptVerifyContract(contract));
 }
 
+static std::string formatDouble(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
 static LogicalResult checkTarget(const std::string &target,
                                  std::string &error) {
   if (target == "sm_80" || target == "sm_89" || target == "sm_90a")
@@ -42,7 +49,7 @@ mlir::qopt::buildSmoothQuantPipeline(OpPassManager &pm,
   if (failed(checkTarget(options.target, error)))
     return failure();
   if (!(options.alpha >= 0.0 && options.alpha <= 1.0)) {
-    error = "alpha must be in [0, 1], got " + std::to_string(options.alpha);
+    error = "alpha must be in [0, 1], got " + formatDouble(options.alpha);
     return failure();
   }
   QoptQuantizeActivationsOptions act;
@@ -110,9 +117,10 @@ LogicalResult mlir::qopt::buildFP8Pipeline(OpPassManager &pm,
   return success();
 }
 
-LogicalResult mlir::qopt::buildW8A16Pipeline(OpPassManager &pm,
-                                             const W8A16PipelineOptions &options,
-                                             std::string &error) {
+LogicalResult
+mlir::qopt::buildW8A16Pipeline(OpPassManager &pm,
+                               const W8A16PipelineOptions &options,
+                               std::string &error) {
   if (failed(checkTarget(options.target, error)))
     return failure();
   QoptQuantizeWeightsOptions weights;
@@ -124,9 +132,10 @@ LogicalResult mlir::qopt::buildW8A16Pipeline(OpPassManager &pm,
   return success();
 }
 
-LogicalResult mlir::qopt::buildW4A16Pipeline(OpPassManager &pm,
-                                             const W4A16PipelineOptions &options,
-                                             std::string &error) {
+LogicalResult
+mlir::qopt::buildW4A16Pipeline(OpPassManager &pm,
+                               const W4A16PipelineOptions &options,
+                               std::string &error) {
   if (failed(checkTarget(options.target, error)))
     return failure();
   if (options.group <= 0) {
@@ -174,10 +183,10 @@ mlir::qopt::buildKVCachePipeline(OpPassManager &pm,
 }
 
 template <typename Options>
-static void
-registerPipeline(StringRef arg, StringRef description,
-                 LogicalResult (*build)(OpPassManager &, const Options &,
-                                        std::string &)) {
+static void registerPipeline(StringRef arg, StringRef description,
+                             LogicalResult (*build)(OpPassManager &,
+                                                    const Options &,
+                                                    std::string &)) {
   registerPassPipeline(
       arg, description,
       [build, arg](OpPassManager &pm, StringRef optionsStr,

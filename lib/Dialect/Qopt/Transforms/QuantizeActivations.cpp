@@ -54,9 +54,8 @@ struct QoptQuantizeActivationsPass
     if (mode != "dynamic" && mode != "static")
       return fail(module, "mode must be dynamic or static, got '" + mode + "'");
     if (granularity != "token" && granularity != "tensor")
-      return fail(module,
-                  "granularity must be token or tensor, got '" + granularity +
-                      "'");
+      return fail(module, "granularity must be token or tensor, got '" +
+                              granularity + "'");
     bool isStatic = mode == "static";
     if (isStatic && granularity == "token")
       return fail(module, "per-token activation scales are dynamic; use "
@@ -85,6 +84,13 @@ struct QoptQuantizeActivationsPass
       if (!isFloat8 && !w.isSymmetric())
         return fail(op, "layer '" + name(op) +
                             "' has asymmetric weights; W8A8 needs symmetric "
+                            "weights");
+      if (isStatic && !symmetric &&
+          !isa<PerChannelAttr, PerTensorAttr>(w.getGranularity()))
+        return fail(op, "layer '" + name(op) +
+                            "' has per-group or block weight scales; an "
+                            "asymmetric input's zero point folds into "
+                            "int_bias only with per-channel or per-tensor "
                             "weights");
       if (isStatic && !findStats(op.getInput()))
         return fail(op, "layer '" + name(op) +
@@ -126,9 +132,8 @@ struct QoptQuantizeActivationsPass
         for (float v : absmax)
           amax = std::max(amax, v);
         auto scalar = RankedTensorType::get({}, b.getF32Type());
-        ::qnum::StorageKind kind = isFloat8
-                                       ? ::qnum::StorageKind::Float8E4M3FN
-                                       : ::qnum::StorageKind::Int8;
+        ::qnum::StorageKind kind = isFloat8 ? ::qnum::StorageKind::Float8E4M3FN
+                                            : ::qnum::StorageKind::Int8;
         ElementsAttr scales, zps;
         if (symmetric) {
           float s = ::qnum::symmetricScale(
@@ -156,8 +161,8 @@ struct QoptQuantizeActivationsPass
             ScaleMode::Static, scales, zps, Packing::None);
       }
 
-      auto key = std::make_pair(x.getAsOpaquePointer(),
-                                scheme.getAsOpaquePointer());
+      auto key =
+          std::make_pair(x.getAsOpaquePointer(), scheme.getAsOpaquePointer());
       QuantizeOp &qop = quantized[key];
       if (!qop) {
         OpBuilder ob(ctx);

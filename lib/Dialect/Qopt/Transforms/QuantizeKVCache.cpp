@@ -170,8 +170,8 @@ struct QoptQuantizeKVCachePass
         auto rank = cast<RankedTensorType>(kvValue.getType()).getRank();
         GranularityAttrInterface g =
             granularity == "head"
-                ? GranularityAttrInterface(PerHeadAttr::get(ctx, rank - 1,
-                                                            kvHeads))
+                ? GranularityAttrInterface(
+                      PerHeadAttr::get(ctx, rank - 1, kvHeads))
                 : GranularityAttrInterface(PerTensorAttr::get(ctx));
         auto sType = granularity == "head"
                          ? RankedTensorType::get({kvHeads}, b.getF32Type())

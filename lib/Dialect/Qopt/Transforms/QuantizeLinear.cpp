@@ -13,11 +13,9 @@
 using namespace mlir;
 using namespace mlir::qopt;
 
-FailureOr<WeightSchemeSpec>
-WeightSchemeSpec::parse(MLIRContext *ctx, StringRef dtype,
-                        StringRef granularity, int64_t groupSize,
-                        int64_t blockSize, bool symmetric, StringRef packing,
-                        std::string &error) {
+FailureOr<WeightSchemeSpec> WeightSchemeSpec::parse(
+    MLIRContext *ctx, StringRef dtype, StringRef granularity, int64_t groupSize,
+    int64_t blockSize, bool symmetric, StringRef packing, std::string &error) {
   WeightSchemeSpec spec;
   Builder b(ctx);
   if (dtype == "i8")
@@ -152,9 +150,8 @@ LogicalResult mlir::qopt::replaceByQuantizedLinear(
                                spec.packing, error)) ||
       failed(writer.addFloat(prefix + ".scales", sShape, scales, error)))
     return failure();
-  if (!spec.symmetric &&
-      failed(writer.addInt32(prefix + ".zero_points", sShape, zeroPoints,
-                             error)))
+  if (!spec.symmetric && failed(writer.addInt32(prefix + ".zero_points", sShape,
+                                                zeroPoints, error)))
     return failure();
 
   OpBuilder b(linear);

@@ -11,6 +11,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include <cstdio>
 
 #include <algorithm>
 #include <cmath>
@@ -26,6 +27,12 @@ using namespace mlir;
 using namespace mlir::qopt;
 
 namespace {
+std::string formatDouble(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
 struct QoptSmoothPass
     : public mlir::qopt::impl::QoptSmoothBase<QoptSmoothPass> {
   using Base::Base;
@@ -34,7 +41,7 @@ struct QoptSmoothPass
     ModuleOp module = getOperation();
     if (!(alpha >= 0.0 && alpha <= 1.0)) {
       module.emitError() << "qopt-smooth: alpha must be in [0, 1], got "
-                         << alpha;
+                         << formatDouble(alpha);
       return signalPassFailure();
     }
     std::vector<SmoothGroup> groups = collectSmoothingGroups(module);
@@ -42,7 +49,9 @@ struct QoptSmoothPass
       if (!group.observer || !group.observer.getStatsAttr()) {
         LinearOp first = group.linears.front();
         first.emitError() << "qopt-smooth: linear '"
-                          << (first.getLabelAttr() ? first.getLabelAttr().getValue() : StringRef("?"))
+                          << (first.getLabelAttr()
+                                  ? first.getLabelAttr().getValue()
+                                  : StringRef("?"))
                           << "' has no calibration statistics for its input; "
                              "run qopt-calibrate on the model first";
         return signalPassFailure();
@@ -78,7 +87,8 @@ struct QoptSmoothPass
   /// factor computed from all of them.
   LogicalResult factors(SmoothGroup &group, WeightReader &reader,
                         std::vector<double> &s, std::string &error) {
-    std::vector<float> act = statValues(group.observer.getStatsAttr().getAbsmax());
+    std::vector<float> act =
+        statValues(group.observer.getStatsAttr().getAbsmax());
     int64_t k = static_cast<int64_t>(act.size());
     std::vector<double> wmax(k, 0.0);
     for (LinearOp linear : group.linears) {

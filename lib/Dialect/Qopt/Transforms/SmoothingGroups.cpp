@@ -167,8 +167,8 @@ LogicalResult mlir::qopt::applySmoothing(SmoothGroup &group,
   if (failed(writer.addFloat(sName, {k}, toFloats(s, false), error)))
     return failure();
   b.setInsertionPoint(group.linears.front());
-  Value sValue = writer.reference(b, group.linears.front().getLoc(), sName,
-                                  vectorType(k));
+  Value sValue =
+      writer.reference(b, group.linears.front().getLoc(), sName, vectorType(k));
   for (LinearOp linear : group.linears)
     scaleOperand(linear->getOpOperand(1), sValue, 1);
 
@@ -194,8 +194,12 @@ LogicalResult mlir::qopt::applySmoothing(SmoothGroup &group,
       if (failed(writer.addFloat(gName, {k}, toFloats(gs, false), error)))
         return failure();
       b.setInsertionPoint(norm);
-      norm->setOperand(idx, writer.reference(b, norm->getLoc(), gName,
-                                             vectorType(k)));
+      Value old = norm->getOperand(idx);
+      norm->setOperand(
+          idx, writer.reference(b, norm->getLoc(), gName, vectorType(k)));
+      if (Operation *def = old.getDefiningOp())
+        if (def->use_empty() && isa<WeightOp>(def))
+          def->erase();
     }
   } else {
     LinearOp producer = group.producer;
@@ -205,8 +209,7 @@ LogicalResult mlir::qopt::applySmoothing(SmoothGroup &group,
             writer.addFloat(pName, {rows}, toFloats(sProducer, true), error)))
       return failure();
     b.setInsertionPoint(producer);
-    Value inv =
-        writer.reference(b, producer.getLoc(), pName, vectorType(rows));
+    Value inv = writer.reference(b, producer.getLoc(), pName, vectorType(rows));
     scaleOperand(producer->getOpOperand(1), inv, 0);
     if (producer.getBias())
       scaleOperand(producer->getOpOperand(2), inv, 0);

@@ -75,6 +75,46 @@ std::string mlir::qopt::moduleDirectory(ModuleOp module) {
   return dir;
 }
 
+static std::string rebasePath(const std::string &path, const std::string &from,
+                              const std::string &to) {
+  if (path.empty() || std::filesystem::path(path).is_absolute())
+    return path;
+  std::error_code ec;
+  std::filesystem::path target = std::filesystem::weakly_canonical(
+      std::filesystem::absolute(from) / path, ec);
+  std::filesystem::path base =
+      std::filesystem::weakly_canonical(std::filesystem::absolute(to), ec);
+  if (ec)
+    return path;
+  std::filesystem::path rel = target.lexically_relative(base);
+  return rel.empty() ? target.string() : rel.string();
+}
+
+void mlir::qopt::rebaseWeightStorePaths(ModuleOp module,
+                                        const std::string &from,
+                                        const std::string &to) {
+  std::map<std::string, std::string> written;
+  {
+    std::lock_guard<std::mutex> lock(registryMutex());
+    written = writtenStores();
+  }
+  for (WeightStoreOp store : module.getOps<WeightStoreOp>()) {
+    std::string path = store.getPath().str();
+    if (written.count(path))
+      continue;
+    store.setPath(rebasePath(path, from, to));
+  }
+  auto model = module->getAttrOfType<DictionaryAttr>("qopt.model");
+  if (!model)
+    return;
+  NamedAttrList attrs(model);
+  for (const char *key : {"checkpoint", "tokenizer"})
+    if (auto value = model.getAs<StringAttr>(key))
+      attrs.set(key, StringAttr::get(module.getContext(),
+                                     rebasePath(value.str(), from, to)));
+  module->setAttr("qopt.model", attrs.getDictionary(module.getContext()));
+}
+
 //===----------------------------------------------------------------------===//
 // WeightReader
 //===----------------------------------------------------------------------===//
@@ -273,8 +313,8 @@ LogicalResult WeightReader::readTensor(StringRef store, StringRef name,
   }
   const qfe::TensorView *view = it->second->find(name.str());
   if (!view) {
-    error = "weight store @" + store.str() + " has no tensor '" + name.str() +
-            "'";
+    error =
+        "weight store @" + store.str() + " has no tensor '" + name.str() + "'";
     return failure();
   }
   shape = view->shape;
@@ -291,12 +331,12 @@ LogicalResult WeightReader::readInt32(WeightOp op, std::vector<int32_t> &out,
   if (!type.getElementType().isSignlessInteger(32) ||
       t->view->dtype != qfe::DType::I32 ||
       ArrayRef<int64_t>(t->view->shape) != type.getShape()) {
-    error = "tensor '" + op.getName().str() + "' is " +
-            qfe::dtypeName(t->view->dtype) + " " +
-            ::qnum::shapeToString(t->view->shape) +
-            " in the store but the IR needs I32 " +
-            ::qnum::shapeToString(
-                {type.getShape().begin(), type.getShape().end()});
+    error =
+        "tensor '" + op.getName().str() + "' is " +
+        qfe::dtypeName(t->view->dtype) + " " +
+        ::qnum::shapeToString(t->view->shape) +
+        " in the store but the IR needs I32 " +
+        ::qnum::shapeToString({type.getShape().begin(), type.getShape().end()});
     return failure();
   }
   out.resize(t->view->numElements());
@@ -352,6 +392,9 @@ std::unique_ptr<WeightWriter> WeightWriter::create(ModuleOp module,
   w->symbol = name;
   for (int i = 1; symbols.lookup(w->symbol); ++i)
     w->symbol = name + "_" + std::to_string(i);
+  // Files are named after the symbol, so a second store of the same kind
+  // does not overwrite the first.
+  w->name = w->symbol;
   return w;
 }
 
@@ -478,16 +521,14 @@ Value WeightWriter::reference(OpBuilder &b, Location loc,
         last = s;
       b.setInsertionPointAfter(last);
     }
-    std::string irPath =
-        irDirectory + "/" + name + ".safetensors.index.json";
+    std::string irPath = irDirectory + "/" + name + ".safetensors.index.json";
     storeOp = WeightStoreOp::create(b, module.getLoc(), symbol, irPath);
   }
   return WeightOp::create(
       b, loc, type, FlatSymbolRefAttr::get(b.getContext(), symbol),
       b.getStringAttr(tensorName),
-      packing == Packing::None
-          ? PackingAttr()
-          : PackingAttr::get(b.getContext(), packing));
+      packing == Packing::None ? PackingAttr()
+                               : PackingAttr::get(b.getContext(), packing));
 }
 
 LogicalResult WeightWriter::finish(std::string &error) {
@@ -525,8 +566,8 @@ LogicalResult mlir::qopt::readHessian(ActStatsAttr stats, WeightReader &reader,
   }
   std::vector<float> h;
   std::vector<int64_t> shape;
-  if (failed(reader.readTensor("calib", stats.getHessian().getValue(), h,
-                               shape, error)))
+  if (failed(reader.readTensor("calib", stats.getHessian().getValue(), h, shape,
+                               error)))
     return failure();
   k = stats.getAbsmax().getNumElements();
   if (shape.size() != 2 || shape[0] != k || shape[1] != k) {

@@ -162,7 +162,8 @@ def QoptSmooth : Pass<"qopt-smooth", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"alpha", "alpha", "double", /*default=*/"0.5",
-           "Migration strength in [0, 1] (0: none, 1: all into the weights)">,
+           "Migration strength in [0, 1]: 1 flattens the activations "
+           "completely (s = max|X|), 0 flattens the weights (s = 1 / max|W|)">,
     Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
            "Directory of the side store (default: beside the -o file)">,
   ];
@@ -378,6 +379,50 @@ def QoptAWQ : Pass<"qopt-awq", "::mlir::ModuleOp"> {
            "How i4 weights are packed: int4x2 or int4x8_offset">,
     Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
            "Directory of the side stores (default: beside the -o file)">,
+  ];
+}
+
+def QoptInjectOutliers : Pass<"qopt-inject-outliers", "::mlir::ModuleOp"> {
+  let summary = "Makes an equivalent model with outlier activation channels";
+  let description = [{
+    An evaluation aid for smoothing: in every normalization group (q/k/v
+    after the input norm, gate/up after the post-attention norm) it
+    multiplies `channels` evenly spaced channels of the norm weight by
+    `factor` and divides the matching weight columns of the linears by
+    `factor`. The model computes the same function (up to float rounding),
+    but those activation channels are `factor` times larger, like the
+    outlier channels of large LLMs that make per-tensor activation
+    quantization fail and that SmoothQuant migrates into the weights.
+    Calibration statistics, when present, are scaled too. The rewritten
+    weights go to a side store (`@outliers`).
+  }];
+  let options = [
+    Option<"channels", "channels", "int64_t", /*default=*/"4",
+           "Outlier channels per normalization group">,
+    Option<"factor", "factor", "double", /*default=*/"50.0",
+           "How much larger the outlier channels become">,
+    Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
+           "Directory of the side store (default: beside the -o file)">,
+  ];
+}
+
+def QoptRebaseWeightStores
+    : Pass<"qopt-rebase-weight-stores", "::mlir::ModuleOp"> {
+  let summary = "Rewrites relative weight-store paths for another directory";
+  let description = [{
+    Relative `qopt.weight_store` paths (and the `checkpoint` and
+    `tokenizer` paths of the `qopt.model` attribute) resolve against the
+    directory of the IR file. When the IR is written to another directory,
+    this pass rewrites them so they still name the same files: each becomes
+    the path from `to` to `from/<path>`. Side stores written by this run's
+    passes are already relative to the output and are left alone. `qopt -o`
+    runs it last when the output goes to another directory than the input.
+  }];
+  let options = [
+    Option<"from", "from", "std::string", /*default=*/"\"\"",
+           "Directory the paths are relative to now">,
+    Option<"to", "to", "std::string", /*default=*/"\"\"",
+           "Directory they must be relative to">,
   ];
 }
 

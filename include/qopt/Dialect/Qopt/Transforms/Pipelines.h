@@ -19,7 +19,8 @@
 namespace mlir {
 namespace qopt {
 
-struct SmoothQuantPipelineOptions : public PassPipelineOptions<SmoothQuantPipelineOptions> {
+struct SmoothQuantPipelineOptions
+    : public PassPipelineOptions<SmoothQuantPipelineOptions> {
   Option<std::string> target{
       *this, "target",
       llvm::cl::desc("GPU target to legalize for: sm_80, sm_89, sm_90a"),
@@ -29,9 +30,9 @@ struct SmoothQuantPipelineOptions : public PassPipelineOptions<SmoothQuantPipeli
       llvm::cl::desc("Directory of the side stores (default: beside -o)"),
       llvm::cl::init("")};
 
-  Option<double> alpha{
-      *this, "alpha", llvm::cl::desc("Migration strength in [0, 1]"),
-      llvm::cl::init(0.5)};
+  Option<double> alpha{*this, "alpha",
+                       llvm::cl::desc("Migration strength in [0, 1]"),
+                       llvm::cl::init(0.5)};
   Option<std::string> act{
       *this, "act",
       llvm::cl::desc("Activations: dynamic (per-token), static-sym or "
@@ -53,9 +54,9 @@ struct FP8PipelineOptions : public PassPipelineOptions<FP8PipelineOptions> {
       *this, "weights",
       llvm::cl::desc("Weight scales: channel, tensor or block"),
       llvm::cl::init("channel")};
-  Option<int64_t> blockSize{
-      *this, "block-size", llvm::cl::desc("Tile size with weights=block"),
-      llvm::cl::init(128)};
+  Option<int64_t> blockSize{*this, "block-size",
+                            llvm::cl::desc("Tile size with weights=block"),
+                            llvm::cl::init(128)};
   Option<std::string> act{
       *this, "act",
       llvm::cl::desc("Activation scales: token (dynamic), tensor-dynamic or "
@@ -84,34 +85,35 @@ struct W4A16PipelineOptions : public PassPipelineOptions<W4A16PipelineOptions> {
       llvm::cl::desc("Directory of the side stores (default: beside -o)"),
       llvm::cl::init("")};
 
-  Option<std::string> method{
-      *this, "method", llvm::cl::desc("rtn, awq or gptq"),
-      llvm::cl::init("rtn")};
-  Option<int64_t> group{
-      *this, "group", llvm::cl::desc("Input channels per scale"),
-      llvm::cl::init(128)};
-  Option<bool> sym{
-      *this, "sym", llvm::cl::desc("Symmetric (true) or asymmetric weights"),
-      llvm::cl::init(true)};
+  Option<std::string> method{*this, "method",
+                             llvm::cl::desc("rtn, awq or gptq"),
+                             llvm::cl::init("rtn")};
+  Option<int64_t> group{*this, "group",
+                        llvm::cl::desc("Input channels per scale"),
+                        llvm::cl::init(128)};
+  Option<bool> sym{*this, "sym",
+                   llvm::cl::desc("Symmetric (true) or asymmetric weights"),
+                   llvm::cl::init(true)};
 };
 
 struct KVCachePipelineOptions
     : public PassPipelineOptions<KVCachePipelineOptions> {
-  Option<std::string> dtype{
-      *this, "dtype", llvm::cl::desc("i8 or f8E4M3FN"), llvm::cl::init("i8")};
-  Option<std::string> granularity{
-      *this, "granularity", llvm::cl::desc("tensor, head or token"),
-      llvm::cl::init("token")};
-  Option<std::string> scales{
-      *this, "scales", llvm::cl::desc("vLLM kv_cache_scales.json"),
-      llvm::cl::init("")};
+  Option<std::string> dtype{*this, "dtype", llvm::cl::desc("i8 or f8E4M3FN"),
+                            llvm::cl::init("i8")};
+  Option<std::string> granularity{*this, "granularity",
+                                  llvm::cl::desc("tensor, head or token"),
+                                  llvm::cl::init("token")};
+  Option<std::string> scales{*this, "scales",
+                             llvm::cl::desc("vLLM kv_cache_scales.json"),
+                             llvm::cl::init("")};
 };
 
 /// Each adds its passes to `pm`, or fails with a message naming a bad option
 /// value.
-LogicalResult buildSmoothQuantPipeline(OpPassManager &pm,
-                                       const SmoothQuantPipelineOptions &options,
-                                       std::string &error);
+LogicalResult
+buildSmoothQuantPipeline(OpPassManager &pm,
+                         const SmoothQuantPipelineOptions &options,
+                         std::string &error);
 LogicalResult buildFP8Pipeline(OpPassManager &pm,
                                const FP8PipelineOptions &options,
                                std::string &error);

@@ -34,10 +34,11 @@ struct WeightSchemeSpec {
   /// Parses the common options (`dtype`: i8, i4, f8E4M3FN; `granularity`:
   /// channel, group, block, tensor). Fails with a message naming the bad
   /// option.
-  static FailureOr<WeightSchemeSpec>
-  parse(MLIRContext *ctx, StringRef dtype, StringRef granularity,
-        int64_t groupSize, int64_t blockSize, bool symmetric,
-        StringRef packing, std::string &error);
+  static FailureOr<WeightSchemeSpec> parse(MLIRContext *ctx, StringRef dtype,
+                                           StringRef granularity,
+                                           int64_t groupSize, int64_t blockSize,
+                                           bool symmetric, StringRef packing,
+                                           std::string &error);
 
   /// The static scheme (without values) for the weight.
   QuantSchemeAttr toAttr(MLIRContext *ctx) const;
@@ -57,13 +58,10 @@ std::string tensorPrefix(LinearOp linear);
 /// Writes the quantized weight `q` (storage values, [n, k]) with its
 /// `scales` (and `zeroPoints` when asymmetric), shaped by the scheme's
 /// granularity, and replaces `linear` by a weight-only quantized_linear.
-LogicalResult replaceByQuantizedLinear(LinearOp linear,
-                                       const WeightSchemeSpec &spec,
-                                       const std::vector<float> &q,
-                                       const std::vector<float> &scales,
-                                       const std::vector<int32_t> &zeroPoints,
-                                       WeightWriter &writer,
-                                       std::string &error);
+LogicalResult replaceByQuantizedLinear(
+    LinearOp linear, const WeightSchemeSpec &spec, const std::vector<float> &q,
+    const std::vector<float> &scales, const std::vector<int32_t> &zeroPoints,
+    WeightWriter &writer, std::string &error);
 
 } // namespace qopt
 } // namespace mlir

@@ -34,6 +34,12 @@ struct TensorData;
 namespace mlir {
 namespace qopt {
 
+/// Rewrites `module`'s relative weight-store paths (and the qopt.model
+/// attribute's checkpoint and tokenizer) from being relative to `from` to
+/// being relative to `to`, except the side stores this process wrote.
+void rebaseWeightStorePaths(ModuleOp module, const std::string &from,
+                            const std::string &to);
+
 /// Where weight-writing passes put their side stores when their
 /// `weights-out` option is empty: `directory` on disk, referenced from the IR
 /// as `irDirectory` (relative to the output IR file). The qopt driver sets it
@@ -53,8 +59,7 @@ public:
   /// Opens every `qopt.weight_store` of `module`, resolving relative paths
   /// against `baseDir` (default: moduleDirectory(module)). On failure
   /// returns null and sets `error`.
-  static std::unique_ptr<WeightReader> open(ModuleOp module,
-                                            std::string &error,
+  static std::unique_ptr<WeightReader> open(ModuleOp module, std::string &error,
                                             const std::string &baseDir = "");
   ~WeightReader();
 
@@ -72,8 +77,8 @@ public:
   /// Reads tensor `name` of store `store` as float32 (any float dtype), with
   /// its shape.
   LogicalResult readTensor(StringRef store, StringRef name,
-                           std::vector<float> &out,
-                           std::vector<int64_t> &shape, std::string &error);
+                           std::vector<float> &out, std::vector<int64_t> &shape,
+                           std::string &error);
   /// Reads an i32 weight (zero points, int_bias).
   LogicalResult readInt32(WeightOp op, std::vector<int32_t> &out,
                           std::string &error);
