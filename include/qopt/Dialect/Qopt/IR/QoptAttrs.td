@@ -202,8 +202,11 @@ def Qopt_ActStatsAttr : Qopt_Attr<"ActStats", "stats"> {
   let description = [{
     Statistics of a tensor's innermost (channel) dimension over the
     calibration tokens: per-channel `absmax` and optional per-channel `min` and
-    `max`, the number of tokens seen, and an optional key naming the Hessian
-    `X^T X` in the side store (kept out of the IR text).
+    `max` (clipped by the observer's rule: min/max, percentile or MSE), the
+    number of tokens seen, and an optional `hessian`: the name of the tensor
+    `X^T X` (`[channels, channels]`, float32) in the module's `@calib` weight
+    store, which `qopt-calibrate` writes beside its output; GPTQ and AWQ read
+    it. It is kept out of the IR text.
 
     ```mlir
     #qopt.stats<absmax = dense<[1.5, 0.25]> : tensor<2xf32>, num_tokens = 4096>
