@@ -241,6 +241,73 @@ void qnum::forEachScaleIndex(const Granularity &g,
   }
 }
 
+void qnum::forEachScaleRun(
+    const Granularity &g, const std::vector<int64_t> &shape,
+    const std::function<void(int64_t, int64_t, int64_t)> &fn) {
+  assert(checkGranularity(g, shape).empty() && "granularity does not apply");
+  size_t rank = shape.size();
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  if (n == 0)
+    return;
+  int64_t inner = rank ? shape[rank - 1] : 1;
+  // How many consecutive innermost elements share a scale.
+  int64_t unit = inner;
+  bool innerAxis = rank && g.axis == static_cast<int64_t>(rank) - 1;
+  if (g.kind == GranularityKind::PerChannel && innerAxis)
+    unit = 1;
+  else if (g.kind == GranularityKind::PerHead && innerAxis)
+    unit = inner / g.size;
+  else if (g.kind == GranularityKind::PerGroup)
+    unit = innerAxis ? g.size : 1; // other axes keep the innermost index
+  else if (g.kind == GranularityKind::Block)
+    unit = g.cols;
+  std::vector<int64_t> sshape = scaleShape(g, shape);
+  std::vector<int64_t> index(rank, 0);
+  int64_t e = 0;
+  while (e < n) {
+    // The multi-index of element e.
+    int64_t rest = e;
+    for (size_t d = rank; d-- > 0;) {
+      index[d] = rest % shape[d];
+      rest /= shape[d];
+    }
+    int64_t s = 0;
+    switch (g.kind) {
+    case GranularityKind::PerTensor:
+      break;
+    case GranularityKind::PerChannel:
+      s = index[g.axis];
+      break;
+    case GranularityKind::PerHead:
+      s = index[g.axis] / (shape[g.axis] / g.size);
+      break;
+    case GranularityKind::PerToken:
+      s = e / inner;
+      break;
+    case GranularityKind::PerGroup:
+    case GranularityKind::Block:
+      for (size_t d = 0; d < rank; ++d) {
+        int64_t i = index[d];
+        if (g.kind == GranularityKind::PerGroup && int64_t(d) == g.axis)
+          i /= g.size;
+        else if (g.kind == GranularityKind::Block && d == rank - 2)
+          i /= g.rows;
+        else if (g.kind == GranularityKind::Block && d == rank - 1)
+          i /= g.cols;
+        s = s * sshape[d] + i;
+      }
+      break;
+    }
+    int64_t col = rank ? index[rank - 1] : 0;
+    int64_t len = std::max<int64_t>(
+        1, std::min(unit - col % unit, inner - col));
+    fn(e, e + len, s);
+    e += len;
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Rounding and integer quantization
 //===----------------------------------------------------------------------===//
@@ -407,11 +474,18 @@ void qnum::computeDynamicParams(const float *x,
                                 TensorScheme &scheme) {
   int64_t n = numScales(scheme.granularity, shape);
   std::vector<float> lo(n, 0.0f), hi(n, 0.0f), absmax(n, 0.0f);
-  forEachScaleIndex(scheme.granularity, shape, [&](int64_t e, int64_t s) {
-    lo[s] = std::min(lo[s], x[e]);
-    hi[s] = std::max(hi[s], x[e]);
-    absmax[s] = std::max(absmax[s], std::fabs(x[e]));
-  });
+  forEachScaleRun(scheme.granularity, shape,
+                  [&](int64_t b, int64_t end, int64_t s) {
+                    float l = lo[s], h = hi[s], a = absmax[s];
+                    for (int64_t e = b; e < end; ++e) {
+                      l = std::min(l, x[e]);
+                      h = std::max(h, x[e]);
+                      a = std::max(a, std::fabs(x[e]));
+                    }
+                    lo[s] = l;
+                    hi[s] = h;
+                    absmax[s] = a;
+                  });
   StorageRange range = storageRange(scheme.kind, scheme.symmetric);
   scheme.scales.assign(n, 1.0f);
   scheme.zeroPoints.clear();
@@ -436,31 +510,41 @@ void qnum::quantizeTensor(const float *x, const std::vector<int64_t> &shape,
   auto qmin = static_cast<int32_t>(range.min),
        qmax = static_cast<int32_t>(range.max);
   bool fp8 = isFloat8(scheme.kind);
-  forEachScaleIndex(scheme.granularity, shape, [&](int64_t e, int64_t s) {
-    float scale = scheme.scales[s];
-    if (fp8) {
-      uint8_t bits = quantizeFloat8(x[e], scale, scheme.kind);
-      q[e] = scheme.kind == StorageKind::Float8E4M3FN ? e4m3fnToFloat(bits)
-                                                      : e5m2ToFloat(bits);
-      return;
-    }
-    int32_t zp = scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
-    q[e] = static_cast<float>(quantizeInt(x[e], scale, zp, qmin, qmax));
-  });
+  forEachScaleRun(
+      scheme.granularity, shape, [&](int64_t b, int64_t end, int64_t s) {
+        float scale = scheme.scales[s];
+        if (fp8) {
+          for (int64_t e = b; e < end; ++e) {
+            uint8_t bits = quantizeFloat8(x[e], scale, scheme.kind);
+            q[e] = scheme.kind == StorageKind::Float8E4M3FN
+                       ? e4m3fnToFloat(bits)
+                       : e5m2ToFloat(bits);
+          }
+          return;
+        }
+        int32_t zp = scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
+        for (int64_t e = b; e < end; ++e)
+          q[e] = static_cast<float>(quantizeInt(x[e], scale, zp, qmin, qmax));
+      });
 }
 
 void qnum::dequantizeTensor(const float *q, const std::vector<int64_t> &shape,
                             const TensorScheme &scheme, float *x) {
   bool fp8 = isFloat8(scheme.kind);
-  forEachScaleIndex(scheme.granularity, shape, [&](int64_t e, int64_t s) {
-    float scale = scheme.scales[s];
-    if (fp8) {
-      x[e] = q[e] * scale;
-      return;
-    }
-    int32_t zp = scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
-    x[e] = dequantizeInt(static_cast<int32_t>(q[e]), scale, zp);
-  });
+  forEachScaleRun(scheme.granularity, shape,
+                  [&](int64_t b, int64_t end, int64_t s) {
+                    float scale = scheme.scales[s];
+                    if (fp8) {
+                      for (int64_t e = b; e < end; ++e)
+                        x[e] = q[e] * scale;
+                      return;
+                    }
+                    int32_t zp =
+                        scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
+                    for (int64_t e = b; e < end; ++e)
+                      x[e] = dequantizeInt(static_cast<int32_t>(q[e]), scale,
+                                           zp);
+                  });
 }
 
 //===----------------------------------------------------------------------===//

@@ -109,3 +109,42 @@ TEST(Granularity, ScaleIndexPartitionsElements) {
 }
 
 } // namespace
+
+// forEachScaleRun visits every element once, in order, in runs that share
+// the scale index forEachScaleIndex gives each element.
+TEST(Granularity, ScaleRunsMatchScaleIndices) {
+  struct Case {
+    qnum::Granularity g;
+    std::vector<int64_t> shape;
+  };
+  std::vector<Case> cases = {
+      {qnum::Granularity::perTensor(), {3, 8}},
+      {qnum::Granularity::perTensor(), {}},
+      {qnum::Granularity::perChannel(0), {5, 12}},
+      {qnum::Granularity::perChannel(1), {5, 12}},
+      {qnum::Granularity::perChannel(1), {2, 3, 4}},
+      {qnum::Granularity::perToken(), {2, 3, 8}},
+      {qnum::Granularity::perGroup(1, 4), {6, 16}},
+      {qnum::Granularity::perGroup(0, 2), {6, 16}},
+      {qnum::Granularity::perHead(1, 4), {3, 16}},
+      {qnum::Granularity::perHead(0, 2), {4, 6}},
+      {qnum::Granularity::block(2, 4), {6, 16}},
+      {qnum::Granularity::block(4, 8), {7, 12}},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(qnum::shapeToString(c.shape));
+    std::vector<int64_t> expected;
+    qnum::forEachScaleIndex(c.g, c.shape,
+                            [&](int64_t, int64_t s) { expected.push_back(s); });
+    std::vector<int64_t> got;
+    int64_t next = 0;
+    qnum::forEachScaleRun(c.g, c.shape, [&](int64_t b, int64_t e, int64_t s) {
+      EXPECT_EQ(b, next);
+      EXPECT_LT(b, e);
+      for (int64_t i = b; i < e; ++i)
+        got.push_back(s);
+      next = e;
+    });
+    EXPECT_EQ(got, expected);
+  }
+}

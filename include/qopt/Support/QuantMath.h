@@ -114,6 +114,13 @@ int64_t scaleIndex(const Granularity &g, const std::vector<int64_t> &shape,
 void forEachScaleIndex(const Granularity &g, const std::vector<int64_t> &shape,
                        const std::function<void(int64_t, int64_t)> &fn);
 
+/// Calls fn(begin, end, scaleIndex) for every maximal run of consecutive
+/// (row-major) elements inside one innermost row that share a scale index,
+/// in order. The same mapping as forEachScaleIndex, with one call per run
+/// (a row, a group, a block column) instead of per element.
+void forEachScaleRun(const Granularity &g, const std::vector<int64_t> &shape,
+                     const std::function<void(int64_t, int64_t, int64_t)> &fn);
+
 //===----------------------------------------------------------------------===//
 // Rounding and integer quantization
 //===----------------------------------------------------------------------===//

@@ -214,3 +214,11 @@ func.func @qlinear_mixed_storage(%x: tensor<?x4xi8>, %w: tensor<8x4xf8E4M3FN>) {
   %y = qopt.quantized_linear %x, %w {input_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, static, scales = dense<0.1> : tensor<f32>>, weight_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_channel<axis = 0>, sym, static, scales = dense<0.1> : tensor<8xf32>>} : tensor<?x4xi8>, tensor<8x4xf8E4M3FN> -> tensor<?x8xf32>
   return
 }
+
+// -----
+
+func.func @attention_kv_dynamic_per_tensor(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>) {
+  // expected-error @+1 {{'qopt.attention' op dynamic key cache scheme must be per-token (a per-tensor or per-head scale computed at run time would depend on how tokens are batched)}}
+  %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, key_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, dynamic>, value_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, dynamic>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
+  return
+}

@@ -325,6 +325,11 @@ LogicalResult AttentionOp::verify() {
             k.getShape(), [&] { return emitOpError(); },
             std::string(what) + " cache")))
       return failure();
+    if (kv.isDynamic() && !isa<PerTokenAttr>(kv.getGranularity()))
+      return emitOpError() << "dynamic " << what
+                           << " cache scheme must be per-token (a "
+                              "per-tensor or per-head scale computed at run "
+                              "time would depend on how tokens are batched)";
     if (kv.isStatic() && !kv.hasInlineScales())
       return emitOpError() << "static " << what
                            << " cache scheme needs inline scales";
