@@ -301,8 +301,8 @@ void qnum::forEachScaleRun(
       break;
     }
     int64_t col = rank ? index[rank - 1] : 0;
-    int64_t len = std::max<int64_t>(
-        1, std::min(unit - col % unit, inner - col));
+    int64_t len =
+        std::max<int64_t>(1, std::min(unit - col % unit, inner - col));
     fn(e, e + len, s);
     e += len;
   }
@@ -531,20 +531,18 @@ void qnum::quantizeTensor(const float *x, const std::vector<int64_t> &shape,
 void qnum::dequantizeTensor(const float *q, const std::vector<int64_t> &shape,
                             const TensorScheme &scheme, float *x) {
   bool fp8 = isFloat8(scheme.kind);
-  forEachScaleRun(scheme.granularity, shape,
-                  [&](int64_t b, int64_t end, int64_t s) {
-                    float scale = scheme.scales[s];
-                    if (fp8) {
-                      for (int64_t e = b; e < end; ++e)
-                        x[e] = q[e] * scale;
-                      return;
-                    }
-                    int32_t zp =
-                        scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
-                    for (int64_t e = b; e < end; ++e)
-                      x[e] = dequantizeInt(static_cast<int32_t>(q[e]), scale,
-                                           zp);
-                  });
+  forEachScaleRun(
+      scheme.granularity, shape, [&](int64_t b, int64_t end, int64_t s) {
+        float scale = scheme.scales[s];
+        if (fp8) {
+          for (int64_t e = b; e < end; ++e)
+            x[e] = q[e] * scale;
+          return;
+        }
+        int32_t zp = scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
+        for (int64_t e = b; e < end; ++e)
+          x[e] = dequantizeInt(static_cast<int32_t>(q[e]), scale, zp);
+      });
 }
 
 //===----------------------------------------------------------------------===//
