@@ -100,8 +100,14 @@ struct QoptSmoothPass
                 std::to_string(k) + " channels";
         return failure();
       }
-      for (size_t i = 0; i < w.size(); ++i)
-        wmax[i % k] = std::max<double>(wmax[i % k], std::fabs(w[i]));
+      std::vector<float> colMax(k, 0.0f);
+      for (size_t r = 0; r < w.size() / k; ++r) {
+        const float *row = w.data() + r * k;
+        for (int64_t c = 0; c < k; ++c)
+          colMax[c] = std::max(colMax[c], std::fabs(row[c]));
+      }
+      for (int64_t c = 0; c < k; ++c)
+        wmax[c] = std::max<double>(wmax[c], colMax[c]);
       reader.release(linear.getWeight());
     }
     int64_t rows = group.producerChannels();

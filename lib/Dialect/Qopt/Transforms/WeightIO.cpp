@@ -223,8 +223,13 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
     for (int64_t d = axis + 1; d < static_cast<int64_t>(shape.size()); ++d)
       inner *= shape[d];
     int64_t n = shape[axis];
-    for (size_t i = 0; i < out.size(); ++i)
-      out[i] *= scales[(i / inner) % n];
+    for (size_t b = 0; b < out.size(); b += n * inner)
+      for (int64_t j = 0; j < n; ++j) {
+        float f = scales[j];
+        float *p = out.data() + b + j * inner;
+        for (int64_t i = 0; i < inner; ++i)
+          p[i] *= f;
+      }
     return success();
   }
   error = "value is not a weight expression (qopt.weight, or "
