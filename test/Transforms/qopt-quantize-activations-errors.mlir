@@ -26,7 +26,7 @@
 // RUN: not qopt %t.dir/errors.mlir -split-input-file --qopt-quantize-weights=weights-out=%t.dir/rtn --qopt-quantize-activations="mode=static granularity=tensor symmetric=false" 2>&1 | FileCheck %s --check-prefix=NODIR
 // NODIR: errors.mlir:{{[0-9]+}}:{{[0-9]+}}: error: qopt-quantize-activations: no directory for the weights this pass writes: give the pass option weights-out=DIR, or run qopt with -o FILE (the weights then go to FILE.weights/)
 // RUN: qopt %t.dir/asym-errors.mlir --qopt-quantize-activations="mode=static granularity=tensor symmetric=false weights-out=%t.dir/zp" -split-input-file -verify-diagnostics
-// RUN: ls %t.dir/zp | count 0
+// RUN: not ls %t.dir/zp
 
 qopt.weight_store @rtn "rtn.safetensors.index.json"
 func.func @observer_without_stats(%x: tensor<?x8xf32>) -> tensor<?x2xf32> {

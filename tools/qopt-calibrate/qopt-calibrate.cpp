@@ -16,6 +16,7 @@
 #include "qopt-frontend/Safetensors.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
 #include "qopt/Executor/CpuExecutor.h"
 #include "qopt/InitAllDialects.h"
 
@@ -26,6 +27,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -194,6 +196,18 @@ int main(int argc, char **argv) {
                                                vector(lo), vector(hi),
                                                st.numTokens, hessianKey));
     ++attached;
+  }
+  // Relative store paths must still resolve from the output's directory.
+  {
+    llvm::SmallString<256> from(qopt::modelDirectory(input)),
+        to(qopt::modelDirectory(output));
+    llvm::sys::fs::make_absolute(from);
+    llvm::sys::fs::make_absolute(to);
+    llvm::sys::path::remove_dots(from, true);
+    llvm::sys::path::remove_dots(to, true);
+    if (output != "-" && from != to)
+      qopt::rebaseWeightStorePaths(*module, std::string(from),
+                                   std::string(to));
   }
   if (!hessians.empty()) {
     if (!qfe::writeSafetensors(std::string(hessianPath), hessians,

@@ -91,8 +91,11 @@ int main(int argc, char **argv) {
     llvm::errs() << error << "\n";
     return 1;
   }
-  if (failed(MlirOptMain(output->os(), std::move(file), registry, config)))
+  if (failed(MlirOptMain(output->os(), std::move(file), registry, config))) {
+    // No half-written output: the side stores of passes that ran go too.
+    qopt::removeWrittenStores();
     return 1;
+  }
   output->keep();
   return 0;
 }

@@ -66,7 +66,9 @@ struct QoptAWQPass : public mlir::qopt::impl::QoptAWQBase<QoptAWQPass> {
       if (!stats || !stats.getHessian())
         return fail(linear, "layer '" + tensorPrefix(linear) +
                                 "' has no Hessian (X^T X) for its input; run "
-                                "qopt-calibrate on the model first");
+                                "qopt-calibrate on the model first (smoothing "
+                                "drops Hessians: do not smooth before GPTQ or "
+                                "AWQ)");
     }
     if (linears.empty())
       return;

@@ -10,6 +10,7 @@
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
 #include "qopt/Support/WeightQuant.h"
 
+#include <cstdio>
 #include <map>
 
 namespace mlir {
@@ -23,6 +24,12 @@ using namespace mlir;
 using namespace mlir::qopt;
 
 namespace {
+std::string formatDouble(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
 struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
   using Base::Base;
 
@@ -39,7 +46,7 @@ struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
                               std::to_string(groupSize));
     if (!(dampening > 0.0 && dampening < 1.0))
       return fail(module, "dampening must be in (0, 1), got " +
-                              std::to_string(dampening));
+                              formatDouble(dampening));
     if (blockSize <= 0)
       return fail(module, "block-size must be positive, got " +
                               std::to_string(blockSize));
@@ -70,7 +77,9 @@ struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
       if (!stats || !stats.getHessian())
         return fail(linear, "layer '" + tensorPrefix(linear) +
                                 "' has no Hessian (X^T X) for its input; run "
-                                "qopt-calibrate on the model first");
+                                "qopt-calibrate on the model first (smoothing "
+                                "drops Hessians: do not smooth before GPTQ or "
+                                "AWQ)");
     }
     if (linears.empty())
       return;

@@ -95,7 +95,16 @@ struct QoptLegalizeForTargetPass
           quantize.erase();
         continue;
       }
-      if (x.isDynamic() && isa<PerTensorAttr>(x.getGranularity()) && quantize) {
+      if (x.isDynamic() && isa<PerTensorAttr>(x.getGranularity()) &&
+          !quantize) {
+        op.emitError() << "qopt-legalize-for-target: layer " << layerName(op)
+                       << " has dynamic per-tensor input scales, which need "
+                          "a device-wide reduction before the GEMM, and its "
+                          "input does not come from a qopt.quantize that "
+                          "could compute per-token scales instead";
+        return signalPassFailure();
+      }
+      if (x.isDynamic() && isa<PerTensorAttr>(x.getGranularity())) {
         auto perToken = QuantSchemeAttr::get(
             ctx, x.getStorage(), PerTokenAttr::get(ctx), x.getSymmetry(),
             ScaleMode::Dynamic, ElementsAttr(), ElementsAttr(), Packing::None);

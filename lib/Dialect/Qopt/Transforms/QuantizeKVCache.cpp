@@ -188,7 +188,9 @@ struct QoptQuantizeKVCachePass
         return fail(a, "attention layer " + std::to_string(a.getLayer()) +
                            " has no calibration statistics for its keys and "
                            "values; run qopt-calibrate on the model first (or "
-                           "use granularity=token, or scales=FILE)");
+                           "use granularity=token, or scales=FILE); pipelines "
+                           "that quantize weights remove the observers, so "
+                           "run --kv-cache before them");
       a.setKeySchemeAttr(ks);
       a.setValueSchemeAttr(vs);
     }

@@ -18,6 +18,8 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <set>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::qopt;
@@ -36,6 +38,11 @@ DefaultOutput &defaultOutput() {
 std::map<std::string, std::string> &writtenStores() {
   static std::map<std::string, std::string> stores;
   return stores;
+}
+/// Files (shards, indexes) of the stores this process finished writing.
+std::vector<std::string> &writtenFiles() {
+  static std::vector<std::string> files;
+  return files;
 }
 std::mutex &registryMutex() {
   static std::mutex m;
@@ -408,6 +415,21 @@ WeightWriter::~WeightWriter() {
     return;
   for (const std::string &path : written)
     std::remove(path.c_str());
+  // Only removes the directory when nothing else is in it.
+  ::rmdir(directory.c_str());
+}
+
+void mlir::qopt::removeWrittenStores() {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  std::set<std::string> dirs;
+  for (const std::string &path : writtenFiles()) {
+    std::remove(path.c_str());
+    dirs.insert(std::filesystem::path(path).parent_path().string());
+  }
+  for (const std::string &dir : dirs)
+    ::rmdir(dir.c_str());
+  writtenFiles().clear();
+  writtenStores().clear();
 }
 
 LogicalResult WeightWriter::add(qfe::TensorData &&tensor, std::string &error) {
@@ -545,6 +567,7 @@ LogicalResult WeightWriter::finish(std::string &error) {
   written.push_back(index);
   finished = true;
   std::lock_guard<std::mutex> lock(registryMutex());
+  writtenFiles().insert(writtenFiles().end(), written.begin(), written.end());
   writtenStores()[irDirectory + "/" + name + ".safetensors.index.json"] = index;
   return success();
 }

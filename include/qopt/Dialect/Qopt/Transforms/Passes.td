@@ -393,8 +393,9 @@ def QoptInjectOutliers : Pass<"qopt-inject-outliers", "::mlir::ModuleOp"> {
     but those activation channels are `factor` times larger, like the
     outlier channels of large LLMs that make per-tensor activation
     quantization fail and that SmoothQuant migrates into the weights.
-    Calibration statistics, when present, are scaled too. The rewritten
-    weights go to a side store (`@outliers`).
+    Calibration statistics, when present, are scaled too (their Hessians
+    are dropped, as smoothing does). The rewritten weights go to a side
+    store (`@outliers`).
   }];
   let options = [
     Option<"channels", "channels", "int64_t", /*default=*/"4",

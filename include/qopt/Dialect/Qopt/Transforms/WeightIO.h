@@ -47,6 +47,11 @@ void rebaseWeightStorePaths(ModuleOp module, const std::string &from,
 void setDefaultWeightsOutput(const std::string &directory,
                              const std::string &irDirectory);
 
+/// Deletes every side store this process finished writing (its shards and
+/// index, and the weights directory when it becomes empty). The qopt driver
+/// calls it when a pipeline fails, so a failed run leaves no output behind.
+void removeWrittenStores();
+
 /// The directory a module's relative weight-store paths resolve against: the
 /// directory of the file the module was parsed from (its location), or "."
 /// when it did not come from a file.
