@@ -26,8 +26,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -206,8 +206,7 @@ int main(int argc, char **argv) {
     llvm::sys::path::remove_dots(from, true);
     llvm::sys::path::remove_dots(to, true);
     if (output != "-" && from != to)
-      qopt::rebaseWeightStorePaths(*module, std::string(from),
-                                   std::string(to));
+      qopt::rebaseWeightStorePaths(*module, std::string(from), std::string(to));
   }
   if (!hessians.empty()) {
     if (!qfe::writeSafetensors(std::string(hessianPath), hessians,
