@@ -90,8 +90,12 @@ struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
     if (!writer)
       return fail(module, error);
 
-    // One factorization per distinct Hessian (q/k/v and gate/up share one).
+    // One factorization per distinct Hessian (q/k/v and gate/up share one),
+    // dropped after its last layer so only one is held at a time.
     std::map<std::string, ::qnum::GPTQFactor> factors;
+    std::map<std::string, int> remaining;
+    for (LinearOp linear : linears)
+      ++remaining[findStats(linear.getInput()).getHessian().str()];
     for (LinearOp linear : linears) {
       ActStatsAttr stats = findStats(linear.getInput());
       std::string key = stats.getHessian().str();
@@ -115,6 +119,8 @@ struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
       if (!::qnum::quantizeGPTQ(w.data(), n, k, it->second, cfg, opts, qw,
                                 error))
         return fail(linear, "layer '" + tensorPrefix(linear) + "': " + error);
+      if (--remaining[key] == 0)
+        factors.erase(key);
       if (failed(replaceByQuantizedLinear(linear, *spec, qw.q, qw.scales,
                                           qw.zeroPoints, *writer, error)))
         return fail(module, error);
