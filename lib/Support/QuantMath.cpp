@@ -263,7 +263,6 @@ void qnum::forEachScaleRun(
     unit = innerAxis ? g.size : 1; // other axes keep the innermost index
   else if (g.kind == GranularityKind::Block)
     unit = g.cols;
-  std::vector<int64_t> sshape = scaleShape(g, shape);
   std::vector<int64_t> index(rank, 0);
   int64_t e = 0;
   while (e < n) {
@@ -273,33 +272,7 @@ void qnum::forEachScaleRun(
       index[d] = rest % shape[d];
       rest /= shape[d];
     }
-    int64_t s = 0;
-    switch (g.kind) {
-    case GranularityKind::PerTensor:
-      break;
-    case GranularityKind::PerChannel:
-      s = index[g.axis];
-      break;
-    case GranularityKind::PerHead:
-      s = index[g.axis] / (shape[g.axis] / g.size);
-      break;
-    case GranularityKind::PerToken:
-      s = e / inner;
-      break;
-    case GranularityKind::PerGroup:
-    case GranularityKind::Block:
-      for (size_t d = 0; d < rank; ++d) {
-        int64_t i = index[d];
-        if (g.kind == GranularityKind::PerGroup && int64_t(d) == g.axis)
-          i /= g.size;
-        else if (g.kind == GranularityKind::Block && d == rank - 2)
-          i /= g.rows;
-        else if (g.kind == GranularityKind::Block && d == rank - 1)
-          i /= g.cols;
-        s = s * sshape[d] + i;
-      }
-      break;
-    }
+    int64_t s = scaleIndex(g, shape, index);
     int64_t col = rank ? index[rank - 1] : 0;
     int64_t len =
         std::max<int64_t>(1, std::min(unit - col % unit, inner - col));

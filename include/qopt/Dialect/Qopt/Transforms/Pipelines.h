@@ -19,17 +19,21 @@
 namespace mlir {
 namespace qopt {
 
-struct SmoothQuantPipelineOptions
-    : public PassPipelineOptions<SmoothQuantPipelineOptions> {
-  Option<std::string> target{
+/// The options every weight pipeline has.
+template <typename Derived>
+struct WeightPipelineOptions : public PassPipelineOptions<Derived> {
+  ::mlir::detail::PassOptions::Option<std::string> target{
       *this, "target",
       llvm::cl::desc("GPU target to legalize for: sm_80, sm_89, sm_90a"),
       llvm::cl::init("sm_90a")};
-  Option<std::string> weightsOut{
+  ::mlir::detail::PassOptions::Option<std::string> weightsOut{
       *this, "weights-out",
       llvm::cl::desc("Directory of the side stores (default: beside -o)"),
       llvm::cl::init("")};
+};
 
+struct SmoothQuantPipelineOptions
+    : public WeightPipelineOptions<SmoothQuantPipelineOptions> {
   Option<double> alpha{*this, "alpha",
                        llvm::cl::desc("Migration strength in [0, 1]"),
                        llvm::cl::init(0.5)};
@@ -40,16 +44,7 @@ struct SmoothQuantPipelineOptions
       llvm::cl::init("dynamic")};
 };
 
-struct FP8PipelineOptions : public PassPipelineOptions<FP8PipelineOptions> {
-  Option<std::string> target{
-      *this, "target",
-      llvm::cl::desc("GPU target to legalize for: sm_80, sm_89, sm_90a"),
-      llvm::cl::init("sm_90a")};
-  Option<std::string> weightsOut{
-      *this, "weights-out",
-      llvm::cl::desc("Directory of the side stores (default: beside -o)"),
-      llvm::cl::init("")};
-
+struct FP8PipelineOptions : public WeightPipelineOptions<FP8PipelineOptions> {
   Option<std::string> weights{
       *this, "weights",
       llvm::cl::desc("Weight scales: channel, tensor or block"),
@@ -64,27 +59,11 @@ struct FP8PipelineOptions : public PassPipelineOptions<FP8PipelineOptions> {
       llvm::cl::init("token")};
 };
 
-struct W8A16PipelineOptions : public PassPipelineOptions<W8A16PipelineOptions> {
-  Option<std::string> target{
-      *this, "target",
-      llvm::cl::desc("GPU target to legalize for: sm_80, sm_89, sm_90a"),
-      llvm::cl::init("sm_90a")};
-  Option<std::string> weightsOut{
-      *this, "weights-out",
-      llvm::cl::desc("Directory of the side stores (default: beside -o)"),
-      llvm::cl::init("")};
-};
+struct W8A16PipelineOptions
+    : public WeightPipelineOptions<W8A16PipelineOptions> {};
 
-struct W4A16PipelineOptions : public PassPipelineOptions<W4A16PipelineOptions> {
-  Option<std::string> target{
-      *this, "target",
-      llvm::cl::desc("GPU target to legalize for: sm_80, sm_89, sm_90a"),
-      llvm::cl::init("sm_90a")};
-  Option<std::string> weightsOut{
-      *this, "weights-out",
-      llvm::cl::desc("Directory of the side stores (default: beside -o)"),
-      llvm::cl::init("")};
-
+struct W4A16PipelineOptions
+    : public WeightPipelineOptions<W4A16PipelineOptions> {
   Option<std::string> method{*this, "method",
                              llvm::cl::desc("rtn, awq or gptq"),
                              llvm::cl::init("rtn")};
