@@ -36,40 +36,20 @@ struct QoptAWQPass : public mlir::qopt::impl::QoptAWQBase<QoptAWQPass> {
       at->emitError() << "qopt-awq: " << msg;
       signalPassFailure();
     };
-    if (dtype != "i4" && dtype != "i8")
-      return fail(module, "dtype must be i4 or i8, got '" + dtype + "'");
-    if (groupSize < 0)
-      return fail(module, "group-size must be non-negative, got " +
-                              std::to_string(groupSize));
-    if (grid < 1)
-      return fail(module, "grid must be positive, got " + std::to_string(grid));
     std::string error;
-    FailureOr<WeightSchemeSpec> spec = WeightSchemeSpec::parse(
-        &getContext(), dtype, groupSize > 0 ? "group" : "channel", groupSize, 0,
-        symmetric, packing, error);
+    FailureOr<WeightSchemeSpec> spec = WeightSchemeSpec::parseGrouped(
+        &getContext(), dtype, groupSize, symmetric, packing, error);
     if (failed(spec))
       return fail(module, error);
-    ::qnum::WeightQuantConfig cfg;
-    cfg.kind =
-        dtype == "i4" ? ::qnum::StorageKind::Int4 : ::qnum::StorageKind::Int8;
-    cfg.symmetric = symmetric;
-    cfg.groupSize = groupSize;
+    if (grid < 1)
+      return fail(module, "grid must be positive, got " + std::to_string(grid));
+    ::qnum::WeightQuantConfig cfg = spec->toWeightQuantConfig();
 
     SmallVector<LinearOp> linears = linearsToQuantize(module, false);
-    for (LinearOp linear : linears) {
-      auto w = cast<RankedTensorType>(linear.getWeight().getType());
-      std::string msg = spec->check(w.getDimSize(0), w.getDimSize(1));
-      if (!msg.empty())
-        return fail(linear,
-                    "cannot quantize '" + tensorPrefix(linear) + "': " + msg);
-      ActStatsAttr stats = findStats(linear.getInput());
-      if (!stats || !stats.getHessian())
-        return fail(linear, "layer '" + tensorPrefix(linear) +
-                                "' has no Hessian (X^T X) for its input; run "
-                                "qopt-calibrate on the model first (smoothing "
-                                "drops Hessians: do not smooth before GPTQ or "
-                                "AWQ)");
-    }
+    LinearOp bad;
+    if (failed(checkLinearsToQuantize(linears, *spec, /*needHessian=*/true, bad,
+                                      error)))
+      return fail(bad, error);
     if (linears.empty())
       return;
     std::unique_ptr<WeightReader> reader = WeightReader::open(module, error);

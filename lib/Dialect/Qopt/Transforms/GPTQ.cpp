@@ -10,7 +10,6 @@
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
 #include "qopt/Support/WeightQuant.h"
 
-#include <cstdio>
 #include <map>
 
 namespace mlir {
@@ -24,12 +23,6 @@ using namespace mlir;
 using namespace mlir::qopt;
 
 namespace {
-std::string formatDouble(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", v);
-  return buf;
-}
-
 struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
   using Base::Base;
 
@@ -39,48 +32,28 @@ struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
       at->emitError() << "qopt-gptq: " << msg;
       signalPassFailure();
     };
-    if (dtype != "i4" && dtype != "i8")
-      return fail(module, "dtype must be i4 or i8, got '" + dtype + "'");
-    if (groupSize < 0)
-      return fail(module, "group-size must be non-negative, got " +
-                              std::to_string(groupSize));
+    std::string error;
+    FailureOr<WeightSchemeSpec> spec = WeightSchemeSpec::parseGrouped(
+        &getContext(), dtype, groupSize, symmetric, packing, error);
+    if (failed(spec))
+      return fail(module, error);
     if (!(dampening > 0.0 && dampening < 1.0))
       return fail(module, "dampening must be in (0, 1), got " +
                               formatDouble(dampening));
     if (blockSize <= 0)
       return fail(module, "block-size must be positive, got " +
                               std::to_string(blockSize));
-    std::string error;
-    FailureOr<WeightSchemeSpec> spec = WeightSchemeSpec::parse(
-        &getContext(), dtype, groupSize > 0 ? "group" : "channel", groupSize, 0,
-        symmetric, packing, error);
-    if (failed(spec))
-      return fail(module, error);
-    ::qnum::WeightQuantConfig cfg;
-    cfg.kind =
-        dtype == "i4" ? ::qnum::StorageKind::Int4 : ::qnum::StorageKind::Int8;
-    cfg.symmetric = symmetric;
-    cfg.groupSize = groupSize;
+    ::qnum::WeightQuantConfig cfg = spec->toWeightQuantConfig();
     ::qnum::GPTQOptions opts;
     opts.dampening = dampening;
     opts.blockSize = blockSize;
     opts.actOrder = actOrder;
 
     SmallVector<LinearOp> linears = linearsToQuantize(module, false);
-    for (LinearOp linear : linears) {
-      auto w = cast<RankedTensorType>(linear.getWeight().getType());
-      std::string msg = spec->check(w.getDimSize(0), w.getDimSize(1));
-      if (!msg.empty())
-        return fail(linear,
-                    "cannot quantize '" + tensorPrefix(linear) + "': " + msg);
-      ActStatsAttr stats = findStats(linear.getInput());
-      if (!stats || !stats.getHessian())
-        return fail(linear, "layer '" + tensorPrefix(linear) +
-                                "' has no Hessian (X^T X) for its input; run "
-                                "qopt-calibrate on the model first (smoothing "
-                                "drops Hessians: do not smooth before GPTQ or "
-                                "AWQ)");
-    }
+    LinearOp bad;
+    if (failed(checkLinearsToQuantize(linears, *spec, /*needHessian=*/true, bad,
+                                      error)))
+      return fail(bad, error);
     if (linears.empty())
       return;
     std::unique_ptr<WeightReader> reader = WeightReader::open(module, error);

@@ -6,10 +6,10 @@
 
 #include "qopt/Dialect/Qopt/Transforms/Pipelines.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
 
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
-#include <cstdio>
 
 using namespace mlir;
 using namespace mlir::qopt;
@@ -26,12 +26,6 @@ static void addEpilogue(OpPassManager &pm, const std::string &target) {
   contract.stage = ContractStage::Quantized;
   contract.requireQuantizedLinears = true;
   pm.addPass(createQoptVerifyContract(contract));
-}
-
-static std::string formatDouble(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", v);
-  return buf;
 }
 
 static LogicalResult checkTarget(const std::string &target,
@@ -199,7 +193,7 @@ static void registerPipeline(StringRef arg, StringRef description,
           return errorHandler("--" + arg + ": " + error);
         return success();
       },
-      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+      [](function_ref<void(const ::mlir::detail::PassOptions &)> optHandler) {
         optHandler(Options());
       });
 }

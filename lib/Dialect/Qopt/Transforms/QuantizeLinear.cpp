@@ -10,6 +10,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <cstdio>
+
 using namespace mlir;
 using namespace mlir::qopt;
 
@@ -68,6 +70,22 @@ FailureOr<WeightSchemeSpec> WeightSchemeSpec::parse(
   return spec;
 }
 
+FailureOr<WeightSchemeSpec>
+WeightSchemeSpec::parseGrouped(MLIRContext *ctx, StringRef dtype,
+                               int64_t groupSize, bool symmetric,
+                               StringRef packing, std::string &error) {
+  if (dtype != "i4" && dtype != "i8") {
+    error = "dtype must be i4 or i8, got '" + dtype.str() + "'";
+    return failure();
+  }
+  if (groupSize < 0) {
+    error = "group-size must be non-negative, got " + std::to_string(groupSize);
+    return failure();
+  }
+  return parse(ctx, dtype, groupSize > 0 ? "group" : "channel", groupSize, 0,
+               symmetric, packing, error);
+}
+
 static GranularityAttrInterface granularityAttr(MLIRContext *ctx,
                                                 const ::qnum::Granularity &g) {
   switch (g.kind) {
@@ -104,6 +122,16 @@ QuantSchemeAttr WeightSchemeSpec::toAttr(MLIRContext *ctx) const {
   return ts;
 }
 
+::qnum::WeightQuantConfig WeightSchemeSpec::toWeightQuantConfig() const {
+  ::qnum::WeightQuantConfig cfg;
+  cfg.kind = toTensorScheme().kind;
+  cfg.symmetric = symmetric;
+  cfg.groupSize = granularity.kind == ::qnum::GranularityKind::PerGroup
+                      ? granularity.size
+                      : 0;
+  return cfg;
+}
+
 std::string WeightSchemeSpec::check(int64_t n, int64_t k) const {
   std::string msg = ::qnum::checkGranularity(granularity, {n, k});
   if (!msg.empty())
@@ -126,6 +154,37 @@ SmallVector<LinearOp> mlir::qopt::linearsToQuantize(ModuleOp module,
     out.push_back(linear);
   });
   return out;
+}
+
+LogicalResult mlir::qopt::checkLinearsToQuantize(ArrayRef<LinearOp> linears,
+                                                 const WeightSchemeSpec &spec,
+                                                 bool needHessian,
+                                                 LinearOp &bad,
+                                                 std::string &error) {
+  for (LinearOp linear : linears) {
+    bad = linear;
+    auto w = cast<RankedTensorType>(linear.getWeight().getType());
+    std::string msg = spec.check(w.getDimSize(0), w.getDimSize(1));
+    if (!msg.empty()) {
+      error = "cannot quantize '" + tensorPrefix(linear) + "': " + msg;
+      return failure();
+    }
+    ActStatsAttr stats = findStats(linear.getInput());
+    if (needHessian && (!stats || !stats.getHessian())) {
+      error = "layer '" + tensorPrefix(linear) +
+              "' has no Hessian (X^T X) for its input; run qopt-calibrate on "
+              "the model first (smoothing drops Hessians: do not smooth "
+              "before GPTQ or AWQ)";
+      return failure();
+    }
+  }
+  return success();
+}
+
+std::string mlir::qopt::formatDouble(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", value);
+  return buf;
 }
 
 std::string mlir::qopt::tensorPrefix(LinearOp linear) {

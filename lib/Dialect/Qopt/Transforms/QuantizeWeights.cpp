@@ -37,14 +37,11 @@ struct QoptQuantizeWeightsPass
     }
     SmallVector<LinearOp> linears = linearsToQuantize(module, includeLmHead);
     // Check every layer before writing anything.
-    for (LinearOp linear : linears) {
-      auto w = cast<RankedTensorType>(linear.getWeight().getType());
-      std::string msg = spec->check(w.getDimSize(0), w.getDimSize(1));
-      if (!msg.empty()) {
-        linear.emitError() << "qopt-quantize-weights: cannot quantize '"
-                           << tensorPrefix(linear) << "': " << msg;
-        return signalPassFailure();
-      }
+    LinearOp bad;
+    if (failed(checkLinearsToQuantize(linears, *spec, /*needHessian=*/false,
+                                      bad, error))) {
+      bad.emitError() << "qopt-quantize-weights: " << error;
+      return signalPassFailure();
     }
     if (linears.empty())
       return;

@@ -6,12 +6,12 @@
 
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
 #include "qopt/Dialect/Qopt/Transforms/SmoothingGroups.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include <cstdio>
 
 #include <algorithm>
 #include <cmath>
@@ -27,11 +27,6 @@ using namespace mlir;
 using namespace mlir::qopt;
 
 namespace {
-std::string formatDouble(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", v);
-  return buf;
-}
 
 struct QoptSmoothPass
     : public mlir::qopt::impl::QoptSmoothBase<QoptSmoothPass> {

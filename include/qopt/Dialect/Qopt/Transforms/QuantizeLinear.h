@@ -16,6 +16,7 @@
 
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Support/QuantMath.h"
+#include "qopt/Support/WeightQuant.h"
 
 #include <string>
 #include <vector>
@@ -40,9 +41,18 @@ struct WeightSchemeSpec {
                                            bool symmetric, StringRef packing,
                                            std::string &error);
 
+  /// The integer schemes of GPTQ and AWQ: `dtype` i4 or i8, per-group
+  /// (`groupSize` > 0) or per-channel (0).
+  static FailureOr<WeightSchemeSpec>
+  parseGrouped(MLIRContext *ctx, StringRef dtype, int64_t groupSize,
+               bool symmetric, StringRef packing, std::string &error);
+
   /// The static scheme (without values) for the weight.
   QuantSchemeAttr toAttr(MLIRContext *ctx) const;
   ::qnum::TensorScheme toTensorScheme() const;
+  /// The configuration of the RTN / GPTQ / AWQ library (per-channel or
+  /// per-group schemes).
+  ::qnum::WeightQuantConfig toWeightQuantConfig() const;
   /// "" when the scheme applies to a weight of shape [n, k], else why not.
   std::string check(int64_t n, int64_t k) const;
 };
@@ -50,6 +60,18 @@ struct WeightSchemeSpec {
 /// The float linears a weight pass quantizes: those whose weight is a weight
 /// expression, other than the LM head unless `includeLmHead`.
 SmallVector<LinearOp> linearsToQuantize(ModuleOp module, bool includeLmHead);
+
+/// Checks that every layer of `linears` can take `spec` (and, with
+/// `needHessian`, that calibration recorded a Hessian for its input) before
+/// a pass writes anything. On failure sets `bad` to the first layer that
+/// cannot and `error` to why.
+LogicalResult checkLinearsToQuantize(ArrayRef<LinearOp> linears,
+                                     const WeightSchemeSpec &spec,
+                                     bool needHessian, LinearOp &bad,
+                                     std::string &error);
+
+/// Formats an option value for a diagnostic ("1.5", "1e-09").
+std::string formatDouble(double value);
 
 /// The name a linear's tensors get in a side store (its label, or a
 /// position-based name).
