@@ -13,7 +13,6 @@
 
 #include "qopt/Executor/CpuExecutor.h"
 
-#include "qopt-frontend/Safetensors.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
 #include "qopt/Support/QuantMath.h"
@@ -33,7 +32,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <thread>
@@ -721,11 +719,8 @@ bool CpuExecutor::Impl::run(Operation *op,
       .Case([&](ScaleChannelsOp sc) {
         Buffer &x = in(sc.getInput()), &f = in(sc.getScales());
         Buffer &out = define(sc.getResult(), x.shape);
-        int64_t axis = sc.getAxis(), inner = 1, n = x.shape[axis];
-        for (size_t d = axis + 1; d < x.shape.size(); ++d)
-          inner *= x.shape[d];
-        for (size_t i = 0; i < x.f.size(); ++i)
-          out.f[i] = x.f[i] * f.f[(i / inner) % n];
+        out.f = x.f;
+        scaleAlongAxis(out.f.data(), x.shape, f.f.data(), sc.getAxis());
         return true;
       })
       .Case([&](QuantizedLinearOp ql) {

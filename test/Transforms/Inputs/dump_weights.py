@@ -45,6 +45,8 @@ def decode(dtype, data):
         return list(struct.unpack(f"<{len(data) // 4}f", data))
     if dtype == "BF16":
         return [bf16(r) for r in struct.unpack(f"<{len(data) // 2}H", data)]
+    if dtype == "F16":
+        return list(struct.unpack(f"<{len(data) // 2}e", data))
     if dtype == "I32":
         return list(struct.unpack(f"<{len(data) // 4}i", data))
     if dtype == "I8":

@@ -20,61 +20,11 @@ Usage:
 import json
 import math
 import os
-import struct
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
-
-
-def bf16(raw):
-    (v,) = struct.unpack("<f", struct.pack("<I", raw << 16))
-    return v
-
-
-def e4m3fn(b):
-    sign = -1.0 if b & 0x80 else 1.0
-    exp, mant = (b >> 3) & 0xF, b & 0x7
-    if exp == 0xF and mant == 0x7:
-        return float("nan")
-    if exp == 0:
-        return sign * mant / 8.0 * 2.0 ** -6
-    return sign * (1.0 + mant / 8.0) * 2.0 ** (exp - 7)
-
-
-def decode(dtype, data):
-    if dtype == "F32":
-        return list(struct.unpack(f"<{len(data) // 4}f", data))
-    if dtype == "BF16":
-        return [bf16(r) for r in struct.unpack(f"<{len(data) // 2}H", data)]
-    if dtype == "F16":
-        return list(struct.unpack(f"<{len(data) // 2}e", data))
-    if dtype == "I32":
-        return list(struct.unpack(f"<{len(data) // 4}i", data))
-    if dtype == "I8":
-        return list(struct.unpack(f"<{len(data)}b", data))
-    if dtype == "F8_E4M3":
-        return [e4m3fn(b) for b in data]
-    if dtype == "U8":
-        out = []
-        for b in data:
-            for nib in (b & 0xF, b >> 4):
-                out.append(nib - 16 if nib >= 8 else nib)
-        return out
-    sys.exit("unsupported dtype " + dtype)
-
-
-def read_file(path):
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        body = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        b, end = e["data_offsets"]
-        out[name] = (e["dtype"], e["shape"], body[b:end])
-    return out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dump_weights import decode, read_file  # noqa: E402
 
 
 def read_store(path):

@@ -225,18 +225,8 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
     if (failed(evaluate(sc.getInput(), out, error)) ||
         failed(evaluate(sc.getScales(), scales, error)))
       return failure();
-    auto shape = sc.getInput().getType().getShape();
-    int64_t axis = sc.getAxis(), inner = 1;
-    for (int64_t d = axis + 1; d < static_cast<int64_t>(shape.size()); ++d)
-      inner *= shape[d];
-    int64_t n = shape[axis];
-    for (size_t b = 0; b < out.size(); b += n * inner)
-      for (int64_t j = 0; j < n; ++j) {
-        float f = scales[j];
-        float *p = out.data() + b + j * inner;
-        for (int64_t i = 0; i < inner; ++i)
-          p[i] *= f;
-      }
+    scaleAlongAxis(out.data(), sc.getInput().getType().getShape(),
+                   scales.data(), sc.getAxis());
     return success();
   }
   error = "value is not a weight expression (qopt.weight, or "
@@ -575,6 +565,22 @@ LogicalResult WeightWriter::finish(std::string &error) {
 //===----------------------------------------------------------------------===//
 // Statistics
 //===----------------------------------------------------------------------===//
+
+void mlir::qopt::scaleAlongAxis(float *x, ArrayRef<int64_t> shape,
+                                const float *scales, int64_t axis) {
+  int64_t n = shape[axis], inner = 1, total = 1;
+  for (size_t d = axis + 1; d < shape.size(); ++d)
+    inner *= shape[d];
+  for (int64_t d : shape)
+    total *= d;
+  for (int64_t b = 0; b < total; b += n * inner)
+    for (int64_t j = 0; j < n; ++j) {
+      float f = scales[j];
+      float *p = x + b + j * inner;
+      for (int64_t i = 0; i < inner; ++i)
+        p[i] *= f;
+    }
+}
 
 ActStatsAttr mlir::qopt::findStats(Value value) {
   if (auto obs = value.getDefiningOp<ObserveOp>())

@@ -148,6 +148,12 @@ private:
   bool finished = false;
 };
 
+/// The semantics of qopt.scale_channels, in place: multiplies the row-major
+/// tensor `x` of `shape` by `scales[i]` along `axis`. Shared by weight
+/// evaluation and the CPU executor.
+void scaleAlongAxis(float *x, ArrayRef<int64_t> shape, const float *scales,
+                    int64_t axis);
+
 /// The calibration statistics of `value`: those of the `qopt.observe` that
 /// defines it, or null.
 ActStatsAttr findStats(Value value);
