@@ -4,14 +4,14 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Feeds each input as config.json text to qfe::ModelConfig::fromJson and
+// Feeds each input as config.json text to qrt::ModelConfig::fromJson and
 // checks what a successful parse promises to the importer: a supported
 // model type and dtype, positive sizes, num_attention_heads a multiple of
 // num_key_value_heads, an even head_dim, complete rope scaling parameters.
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/ModelConfig.h"
+#include "qopt-runtime/ModelConfig.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -29,13 +29,13 @@ static void check(bool cond, const char *what) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string text(reinterpret_cast<const char *>(data), size);
   std::string error;
-  std::optional<qfe::ModelConfig> config =
-      qfe::ModelConfig::fromJson(text, "config.json", error);
+  std::optional<qrt::ModelConfig> config =
+      qrt::ModelConfig::fromJson(text, "config.json", error);
   if (!config) {
     check(!error.empty(), "failed parse without an error message");
     return 0;
   }
-  const qfe::ModelConfig &c = *config;
+  const qrt::ModelConfig &c = *config;
   check(c.modelType == "llama" || c.modelType == "mistral" ||
             c.modelType == "qwen2",
         "unsupported model_type accepted");
@@ -50,9 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check(c.slidingWindow >= 0, "negative sliding_window");
   check(c.dtype == "bfloat16" || c.dtype == "float16" || c.dtype == "float32",
         "unsupported dtype accepted");
-  if (c.ropeScaling == qfe::RopeScaling::Linear)
+  if (c.ropeScaling == qrt::RopeScaling::Linear)
     check(c.ropeFactor > 0, "linear rope scaling without a factor");
-  if (c.ropeScaling == qfe::RopeScaling::Llama3)
+  if (c.ropeScaling == qrt::RopeScaling::Llama3)
     check(c.ropeFactor > 0 && c.ropeLowFreqFactor > 0 &&
               c.ropeHighFreqFactor > 0 && c.ropeOriginalMaxPosition > 0,
           "incomplete llama3 rope scaling accepted");

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Feeds each input as a whole safetensors file to qfe::SafetensorsFile::open
+// Feeds each input as a whole safetensors file to qrt::SafetensorsFile::open
 // (through a memfd, since the reader takes a path and maps it), then checks
 // what a successful open promises: every tensor's byte span matches its
 // shape and dtype, lies inside the file and overlaps no other; every element
@@ -12,7 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/Safetensors.h"
+#include "qopt-runtime/Safetensors.h"
 
 #include <algorithm>
 #include <climits>
@@ -45,8 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::abort();
 
   std::string error;
-  std::unique_ptr<qfe::SafetensorsFile> file =
-      qfe::SafetensorsFile::open(path, error);
+  std::unique_ptr<qrt::SafetensorsFile> file =
+      qrt::SafetensorsFile::open(path, error);
   if (!file) {
     check(!error.empty(), "failed open without an error message");
     return 0;
@@ -73,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
               static_cast<int64_t>(elements) == view.numElements(),
           "numElements() disagrees with the shape");
     check(
-        !__builtin_mul_overflow(elements, qfe::dtypeSize(view.dtype), &bytes) &&
+        !__builtin_mul_overflow(elements, qrt::dtypeSize(view.dtype), &bytes) &&
             bytes == view.nbytes,
         "nbytes != elements x dtype size (or it overflows)");
     check(view.nbytes <= dataLen, "tensor larger than the data section");

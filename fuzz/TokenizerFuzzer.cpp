@@ -4,14 +4,14 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Feeds each input as tokenizer.json text to qfe::Tokenizer::fromJson. When
+// Feeds each input as tokenizer.json text to qrt::Tokenizer::fromJson. When
 // it loads, encodes a few fixed strings and the input's first bytes (often
 // invalid UTF-8), checks that every id names a token, and decodes the ids
 // back, plus ids that name nothing.
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/Tokenizer.h"
+#include "qopt-runtime/Tokenizer.h"
 
 #include <climits>
 #include <cstdint>
@@ -31,7 +31,7 @@ static void check(bool cond, const char *what) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string text(reinterpret_cast<const char *>(data), size);
   std::string error;
-  std::unique_ptr<qfe::Tokenizer> tok = qfe::Tokenizer::fromJson(text, error);
+  std::unique_ptr<qrt::Tokenizer> tok = qrt::Tokenizer::fromJson(text, error);
   if (!tok) {
     check(!error.empty(), "failed load without an error message");
     return 0;
@@ -62,6 +62,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   (void)tok->idToToken(vocab);
   (void)tok->tokenToId("<s>");
   (void)tok->bosId();
-  (void)qfe::encodeParagraphsWithBos(*tok, "one\n\n  two\nthree\n \n", 1);
+  (void)qrt::encodeParagraphsWithBos(*tok, "one\n\n  two\nthree\n \n", 1);
   return 0;
 }

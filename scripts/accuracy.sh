@@ -75,7 +75,7 @@ done
 
 # Outliers: an equivalent model whose activations have 4 channels x50 per
 # normalization group.
-"$B/qopt" model.calib.mlir --qopt-inject-outliers -o outliers.mlir 2>/dev/null
+"$B/qopt" model.calib.mlir --qopt-test-inject-outliers -o outliers.mlir 2>/dev/null
 echo
 echo "| Outlier model (4 channels x50 per norm group) | qopt flags | Perplexity | vs FP32 | |"
 echo "|---|---|---|---|---|"

@@ -6,8 +6,8 @@
 
 #include "qopt-frontend/Importer.h"
 
-#include "qopt-frontend/ModelConfig.h"
-#include "qopt-frontend/Safetensors.h"
+#include "qopt-runtime/ModelConfig.h"
+#include "qopt-runtime/Safetensors.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -25,8 +25,8 @@ namespace fs = std::filesystem;
 namespace {
 class Importer {
 public:
-  Importer(MLIRContext *context, const qfe::ModelConfig &config,
-           const qfe::TensorStore &store)
+  Importer(MLIRContext *context, const qrt::ModelConfig &config,
+           const qrt::TensorStore &store)
       : ctx(context), b(context), loc(UnknownLoc::get(context)), config(config),
         store(store) {}
 
@@ -50,8 +50,8 @@ private:
   MLIRContext *ctx;
   OpBuilder b;
   Location loc;
-  const qfe::ModelConfig &config;
-  const qfe::TensorStore &store;
+  const qrt::ModelConfig &config;
+  const qrt::TensorStore &store;
   FlatSymbolRefAttr storeRef;
   /// Weight types by tensor name, filled by checkTensors.
   llvm::StringMap<RankedTensorType> weightTypes;
@@ -60,7 +60,7 @@ private:
 
 bool Importer::checkTensors(std::string &error) {
   for (const auto &[name, shape] : config.checkpointTensors()) {
-    const qfe::TensorView *view = store.find(name);
+    const qrt::TensorView *view = store.find(name);
     if (!view) {
       error = "checkpoint is missing tensor '" + name + "'";
       return false;
@@ -72,14 +72,14 @@ bool Importer::checkTensors(std::string &error) {
       return false;
     }
     Type element;
-    if (view->dtype == qfe::DType::BF16)
+    if (view->dtype == qrt::DType::BF16)
       element = b.getBF16Type();
-    else if (view->dtype == qfe::DType::F16)
+    else if (view->dtype == qrt::DType::F16)
       element = b.getF16Type();
-    else if (view->dtype == qfe::DType::F32)
+    else if (view->dtype == qrt::DType::F32)
       element = b.getF32Type();
     else {
-      error = "tensor '" + name + "' has dtype " + qfe::dtypeName(view->dtype) +
+      error = "tensor '" + name + "' has dtype " + qrt::dtypeName(view->dtype) +
               "; expected BF16, F16 or F32";
       return false;
     }
@@ -112,7 +112,7 @@ Value Importer::rmsNorm(Value x, const std::string &weightName) {
 
 OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
                                     StringRef tokenizerPath) {
-  const qfe::ModelConfig &c = config;
+  const qrt::ModelConfig &c = config;
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   SmallVector<NamedAttribute> info = {
       b.getNamedAttr("architecture", b.getStringAttr(c.modelType)),
@@ -146,11 +146,11 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
   Value x = EmbeddingOp::create(b, loc, act(c.hiddenSize), embedTable, ids);
   FloatAttr theta = b.getF64FloatAttr(c.ropeTheta);
   RopeScalingAttr scaling;
-  if (c.ropeScaling == qfe::RopeScaling::Linear)
+  if (c.ropeScaling == qrt::RopeScaling::Linear)
     scaling = RopeScalingAttr::get(ctx, RopeScalingKind::Linear,
                                    b.getF64FloatAttr(c.ropeFactor), {}, {},
                                    std::nullopt);
-  else if (c.ropeScaling == qfe::RopeScaling::Llama3)
+  else if (c.ropeScaling == qrt::RopeScaling::Llama3)
     scaling = RopeScalingAttr::get(
         ctx, RopeScalingKind::Llama3, b.getF64FloatAttr(c.ropeFactor),
         b.getF64FloatAttr(c.ropeLowFreqFactor),
@@ -174,7 +174,11 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
         b, loc, act(qDim), rope(q, c.numHeads), rope(k, c.numKvHeads), v,
         b.getI64IntegerAttr(l), b.getI64IntegerAttr(c.numHeads),
         b.getI64IntegerAttr(c.numKvHeads), b.getI64IntegerAttr(c.headDim),
-        b.getBoolAttr(true), FloatAttr(), QuantSchemeAttr(), QuantSchemeAttr());
+        b.getBoolAttr(true), FloatAttr(),
+        c.slidingWindowOfLayer(l) > 0
+            ? b.getI64IntegerAttr(c.slidingWindowOfLayer(l))
+            : IntegerAttr(),
+        QuantSchemeAttr(), QuantSchemeAttr());
     Value o = linear(attn, p + ".self_attn.o_proj", c.oBias, LinearRole::OProj);
     Value res1 = AddOp::create(b, loc, x, o);
     Value ln2 = rmsNorm(res1, p + ".post_attention_layernorm.weight");
@@ -221,12 +225,12 @@ OwningOpRef<ModuleOp> mlir::qopt::importHuggingFaceCheckpoint(
     error = checkpointDir + ": not a checkpoint directory";
     return nullptr;
   }
-  std::optional<qfe::ModelConfig> config =
-      qfe::ModelConfig::fromFile((dir / "config.json").string(), error);
+  std::optional<qrt::ModelConfig> config =
+      qrt::ModelConfig::fromFile((dir / "config.json").string(), error);
   if (!config)
     return nullptr;
-  std::unique_ptr<qfe::TensorStore> store =
-      qfe::TensorStore::open(dir.string(), error);
+  std::unique_ptr<qrt::TensorStore> store =
+      qrt::TensorStore::open(dir.string(), error);
   if (!store)
     return nullptr;
   fs::path storeFile = fs::exists(dir / "model.safetensors.index.json")

@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/Safetensors.h"
+#include "qopt-runtime/Safetensors.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
@@ -125,7 +125,7 @@ int main(int argc, char **argv) {
 
   std::vector<int32_t> tokens;
   std::vector<int64_t> shape;
-  if (!qfe::readTokenTensor(tokensSpec, tokens, shape, error))
+  if (!qrt::readTokenTensor(tokensSpec, tokens, shape, error))
     return fail(error);
   if (shape.size() != 1 && shape.size() != 2)
     return fail("--tokens tensor must be [T] or [S, T]");
@@ -165,7 +165,7 @@ int main(int argc, char **argv) {
     return DenseElementsAttr::get(type, llvm::ArrayRef<float>(v));
   };
   int64_t attached = 0;
-  std::vector<qfe::TensorData> hessians;
+  std::vector<qrt::TensorData> hessians;
   llvm::SmallString<256> hessianPath(output.getValue());
   llvm::sys::path::replace_extension(hessianPath, "hessians.safetensors");
   std::string hessianRef = llvm::sys::path::filename(hessianPath).str();
@@ -189,7 +189,7 @@ int main(int argc, char **argv) {
           full[i * k + j] = static_cast<float>(i <= j ? st.hessian[i * k + j]
                                                       : st.hessian[j * k + i]);
       std::string name = obsOp.getLabel().str() + ".hessian";
-      hessians.push_back(qfe::TensorData::fromFloats(name, {k, k}, full));
+      hessians.push_back(qrt::TensorData::fromFloats(name, {k, k}, full));
       hessianKey = StringAttr::get(&context, name);
     }
     obsOp.setStatsAttr(qopt::ActStatsAttr::get(&context, vector(absmax),
@@ -209,7 +209,7 @@ int main(int argc, char **argv) {
       qopt::rebaseWeightStorePaths(*module, std::string(from), std::string(to));
   }
   if (!hessians.empty()) {
-    if (!qfe::writeSafetensors(std::string(hessianPath), hessians,
+    if (!qrt::writeSafetensors(std::string(hessianPath), hessians,
                                {{"format", "pt"}}, error))
       return fail(error);
     // The Hessians live in the store @calib.

@@ -11,11 +11,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/Safetensors.h"
-#include "qopt-frontend/Tokenizer.h"
+#include "qopt-runtime/QuantMath.h"
+#include "qopt-runtime/Safetensors.h"
+#include "qopt-runtime/Tokenizer.h"
 #include "qopt/Executor/CpuExecutor.h"
 #include "qopt/InitAllDialects.h"
-#include "qopt/Support/QuantMath.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/SmallString.h"
@@ -147,7 +147,7 @@ int main(int argc, char **argv) {
   if (!ppl.empty()) {
     std::vector<int32_t> tokens;
     std::vector<int64_t> shape;
-    if (!qfe::readTokenTensor(ppl, tokens, shape, error))
+    if (!qrt::readTokenTensor(ppl, tokens, shape, error))
       return fail(error);
     int64_t windows = (static_cast<int64_t>(tokens.size()) - 1) / seqLen;
     if (maxWindows > 0)
@@ -189,7 +189,7 @@ int main(int argc, char **argv) {
   if (!logitsSpec.empty()) {
     std::vector<int32_t> tokens;
     std::vector<int64_t> shape;
-    if (!qfe::readTokenTensor(logitsSpec, tokens, shape, error))
+    if (!qrt::readTokenTensor(logitsSpec, tokens, shape, error))
       return fail(error);
     if (shape.size() != 1 && shape.size() != 2)
       return fail("--logits tensor must be [T] or [S, T]");
@@ -206,8 +206,8 @@ int main(int argc, char **argv) {
     }
     std::vector<int64_t> outShape = shape;
     outShape.push_back(vocab);
-    if (!qfe::writeSafetensors(
-            output, {qfe::TensorData::fromFloats("logits", outShape, all)}, {},
+    if (!qrt::writeSafetensors(
+            output, {qrt::TensorData::fromFloats("logits", outShape, all)}, {},
             error))
       return fail(error);
     llvm::outs() << "logits: " << ::qnum::shapeToString(outShape) << " -> "
@@ -229,8 +229,8 @@ int main(int argc, char **argv) {
     }
     tokPath = std::string(p);
   }
-  std::unique_ptr<qfe::Tokenizer> tok =
-      qfe::Tokenizer::fromFile(tokPath, error);
+  std::unique_ptr<qrt::Tokenizer> tok =
+      qrt::Tokenizer::fromFile(tokPath, error);
   if (!tok)
     return fail(error);
   auto idAttr = [&](StringRef key) -> int64_t {

@@ -20,8 +20,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/Safetensors.h"
-#include "qopt-frontend/Tokenizer.h"
+#include "qopt-runtime/Safetensors.h"
+#include "qopt-runtime/Tokenizer.h"
 
 #include <cerrno>
 #include <cstdint>
@@ -194,7 +194,7 @@ bool parseArgs(int argc, char **argv, Options &opts, bool &help,
   return true;
 }
 
-int runDecode(const Options &opts, const qfe::Tokenizer &tok) {
+int runDecode(const Options &opts, const qrt::Tokenizer &tok) {
   size_t colon = opts.decode.rfind(':');
   if (colon == std::string::npos || colon == 0 ||
       colon + 1 == opts.decode.size())
@@ -202,20 +202,20 @@ int runDecode(const Options &opts, const qfe::Tokenizer &tok) {
   std::string file = opts.decode.substr(0, colon);
   std::string name = opts.decode.substr(colon + 1);
   std::string err;
-  std::unique_ptr<qfe::SafetensorsFile> st =
-      qfe::SafetensorsFile::open(file, err);
+  std::unique_ptr<qrt::SafetensorsFile> st =
+      qrt::SafetensorsFile::open(file, err);
   if (!st)
     return error(err);
-  const qfe::TensorView *view = st->find(name);
+  const qrt::TensorView *view = st->find(name);
   if (!view)
     return error(file + ": no tensor named '" + name + "'");
-  if (view->dtype != qfe::DType::I32 && view->dtype != qfe::DType::I64)
+  if (view->dtype != qrt::DType::I32 && view->dtype != qrt::DType::I64)
     return error(file + ": tensor '" + name + "' has dtype " +
-                 qfe::dtypeName(view->dtype) + ", expected I32 or I64");
+                 qrt::dtypeName(view->dtype) + ", expected I32 or I64");
   size_t n = static_cast<size_t>(view->numElements());
   std::vector<int32_t> ids(n);
   for (size_t i = 0; i < n; ++i) {
-    if (view->dtype == qfe::DType::I32) {
+    if (view->dtype == qrt::DType::I32) {
       std::memcpy(&ids[i], view->data + 4 * i, 4);
     } else {
       int64_t v;
@@ -254,8 +254,8 @@ int run(int argc, char **argv) {
       return error("--bos-id needs --bos-per-paragraph");
   }
 
-  std::unique_ptr<qfe::Tokenizer> tok =
-      qfe::Tokenizer::fromFile(opts.tokenizer, err);
+  std::unique_ptr<qrt::Tokenizer> tok =
+      qrt::Tokenizer::fromFile(opts.tokenizer, err);
   if (!tok)
     return error(err);
   if (!opts.decode.empty())
@@ -273,17 +273,17 @@ int run(int argc, char **argv) {
     if (bos < 0)
       return error(opts.tokenizer +
                    ": the tokenizer defines no BOS token; pass --bos-id N");
-    ids = qfe::encodeParagraphsWithBos(*tok, text, bos, &paragraphs);
+    ids = qrt::encodeParagraphsWithBos(*tok, text, bos, &paragraphs);
   } else {
     ids = tok->encode(text);
   }
   if (opts.haveMaxTokens && ids.size() > static_cast<size_t>(opts.maxTokens))
     ids.resize(static_cast<size_t>(opts.maxTokens));
 
-  std::vector<qfe::TensorData> tensors;
-  tensors.push_back(qfe::TensorData::fromInt32(
+  std::vector<qrt::TensorData> tensors;
+  tensors.push_back(qrt::TensorData::fromInt32(
       "tokens", {static_cast<int64_t>(ids.size())}, ids));
-  if (!qfe::writeSafetensors(opts.output, tensors, {}, err))
+  if (!qrt::writeSafetensors(opts.output, tensors, {}, err))
     return error(err);
 
   std::printf("tokens: %zu\n", ids.size());

@@ -33,6 +33,11 @@
 
 using namespace mlir;
 
+namespace mlir::qopt::test {
+/// qopt's test-only passes (test/lib), under the qopt-test- prefix.
+void registerTestPasses();
+} // namespace mlir::qopt::test
+
 static std::string absoluteDirectory(llvm::StringRef file) {
   llvm::SmallString<256> path(file);
   llvm::sys::fs::make_absolute(path);
@@ -46,6 +51,7 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   qopt::registerAllDialects(registry);
   qopt::registerAllPasses();
+  qopt::test::registerTestPasses();
   auto [inputFile, outputFile] = registerAndParseCLIOptions(
       argc, argv, "qopt: quantization compiler for transformer LLMs\n",
       registry);

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/Safetensors.h"
+#include "qopt-runtime/Safetensors.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Executor/CpuExecutor.h"
 #include "qopt/InitAllDialects.h"
@@ -35,9 +35,9 @@ TEST(ObserverStats, EmbeddingRowsOverSeveralCalls) {
     v = dist(rng);
   char tmpl[] = "/tmp/qopt-obs-XXXXXX";
   std::string dir = mkdtemp(tmpl), error;
-  ASSERT_TRUE(qfe::writeSafetensors(
+  ASSERT_TRUE(qrt::writeSafetensors(
       dir + "/w.safetensors",
-      {qfe::TensorData::fromFloats("embed", {kVocab, kHidden}, embed)}, {},
+      {qrt::TensorData::fromFloats("embed", {kVocab, kHidden}, embed)}, {},
       error));
   std::string source = llvm::formatv(R"mlir(
 qopt.weight_store @s "{0}/w.safetensors"

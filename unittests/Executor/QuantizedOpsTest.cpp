@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/Safetensors.h"
+#include "qopt-runtime/Safetensors.h"
 #include "qopt/Executor/CpuExecutor.h"
 #include "qopt/InitAllDialects.h"
 
@@ -73,10 +73,10 @@ TEST(QuantizedOps, DynamicInt8ActivationsStaticFp8Weights) {
   char tmpl[] = "/tmp/qopt-qops-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   std::string error;
-  ASSERT_TRUE(qfe::writeSafetensors(
+  ASSERT_TRUE(qrt::writeSafetensors(
       dir + "/w.safetensors",
-      {qfe::TensorData::fromFloats("embed", {kVocab, kHidden}, embed),
-       qfe::TensorData::fromFloats("w", {kOut, kHidden}, w)},
+      {qrt::TensorData::fromFloats("embed", {kVocab, kHidden}, embed),
+       qrt::TensorData::fromFloats("w", {kOut, kHidden}, w)},
       {}, error))
       << error;
   std::string scales;
@@ -135,9 +135,9 @@ TEST(QuantizedOps, StoreDtypeMustMatchTheIR) {
   char tmpl[] = "/tmp/qopt-qops-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   std::string error;
-  ASSERT_TRUE(qfe::writeSafetensors(
+  ASSERT_TRUE(qrt::writeSafetensors(
       dir + "/w.safetensors",
-      {qfe::TensorData::fromFloats("embed", {2, 4}, std::vector<float>(8, 1))},
+      {qrt::TensorData::fromFloats("embed", {2, 4}, std::vector<float>(8, 1))},
       {}, error));
   std::string source = llvm::formatv(R"mlir(
 qopt.weight_store @s "{0}/w.safetensors"

@@ -12,7 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt-frontend/Importer.h"
-#include "qopt-frontend/Safetensors.h"
+#include "qopt-runtime/Safetensors.h"
 #include "qopt/Executor/CpuExecutor.h"
 #include "qopt/InitAllDialects.h"
 
@@ -38,7 +38,7 @@ protected:
         context, std::string(QOPT_SHARED_MODELS_DIR) + "/qopt-tiny-llama", {},
         error));
     ASSERT_TRUE(*module) << error;
-    ref = qfe::SafetensorsFile::open(std::string(QOPT_SHARED_DATA_DIR) +
+    ref = qrt::SafetensorsFile::open(std::string(QOPT_SHARED_DATA_DIR) +
                                          "/tiny-llama-reference.safetensors",
                                      error)
               .release();
@@ -54,7 +54,7 @@ protected:
   }
 
   static std::vector<int32_t> ints(const std::string &name) {
-    const qfe::TensorView *t = ref->find(name);
+    const qrt::TensorView *t = ref->find(name);
     std::vector<int32_t> out(t->numElements());
     for (size_t i = 0; i < out.size(); ++i)
       out[i] = static_cast<int32_t>(t->getFloat(i));
@@ -71,14 +71,14 @@ protected:
 
   static MLIRContext *context;
   static OwningOpRef<ModuleOp> *module;
-  static qfe::SafetensorsFile *ref;
+  static qrt::SafetensorsFile *ref;
   static qopt::CpuExecutor *exec;
   static constexpr int64_t kVocab = 32000;
 };
 
 MLIRContext *ReferenceTest::context;
 OwningOpRef<ModuleOp> *ReferenceTest::module;
-qfe::SafetensorsFile *ReferenceTest::ref;
+qrt::SafetensorsFile *ReferenceTest::ref;
 qopt::CpuExecutor *ReferenceTest::exec;
 
 double logSoftmaxAt(const float *row, int64_t vocab, int64_t target) {

@@ -4,11 +4,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/ModelConfig.h"
+#include "qopt-runtime/ModelConfig.h"
 
 #include <gtest/gtest.h>
 
-using namespace qfe;
+using namespace qrt;
 
 namespace {
 

@@ -11,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/Tokenizer.h"
-#include "qopt-frontend/Safetensors.h"
+#include "qopt-runtime/Tokenizer.h"
+#include "qopt-runtime/Safetensors.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -26,7 +26,7 @@
 #include <sstream>
 #include <thread>
 
-using namespace qfe;
+using namespace qrt;
 using json = nlohmann::json;
 
 namespace {

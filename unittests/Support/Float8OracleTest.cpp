@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt/Support/QuantMath.h"
+#include "qopt-runtime/QuantMath.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt/Support/QuantMath.h"
+#include "qopt-runtime/QuantMath.h"
 
 #include <gtest/gtest.h>
 

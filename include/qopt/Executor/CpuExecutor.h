@@ -1,5 +1,4 @@
-//===- CpuExecutor.h - Reference execution of qopt IR on the CPU -*- C++
-//-*-===//
+//===- CpuExecutor.h - Reference execution of qopt IR on the CPU *- C++ -*-===//
 //
 // Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -14,6 +13,8 @@
 
 #ifndef QOPT_EXECUTOR_CPUEXECUTOR_H
 #define QOPT_EXECUTOR_CPUEXECUTOR_H
+
+#include "qopt/Executor/ObserverStats.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -41,27 +42,6 @@ struct CpuExecutorOptions {
   /// users are all linear layers (GPTQ and AWQ need it).
   bool collectHessians = false;
 };
-
-/// Per-channel statistics of the values an observer saw: over all tokens
-/// (every index but the innermost), for each channel of the innermost axis.
-struct ObservedStats {
-  std::vector<float> absmax, min, max;
-  int64_t numTokens = 0;
-  /// Per-channel histograms of |x| (kHistogramBins bins over [0,
-  /// histogramRange[c])), for the percentile and mse observers.
-  static constexpr int kHistogramBins = 512;
-  std::vector<uint32_t> histogram;
-  std::vector<float> histogramRange;
-  /// X^T X, channels x channels, with CpuExecutorOptions::collectHessians.
-  std::vector<double> hessian;
-};
-
-/// The per-channel clipping threshold an observer's rule gives: the
-/// `percentile`-th percentile of |x| (mse = false), or the threshold that
-/// minimizes the int8 quantization error of the channel's values
-/// (mse = true); never above absmax. Needs the histogram.
-std::vector<float> clippedAbsmax(const ObservedStats &stats, bool mse,
-                                 double percentile);
 
 /// Reads and parses the model file `path` (or "-" for stdin) into `context`.
 /// Parse errors are reported with their file locations through the

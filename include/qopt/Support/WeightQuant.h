@@ -30,7 +30,7 @@
 #ifndef QOPT_SUPPORT_WEIGHTQUANT_H
 #define QOPT_SUPPORT_WEIGHTQUANT_H
 
-#include "qopt/Support/QuantMath.h"
+#include "qopt-runtime/QuantMath.h"
 
 #include <cstdint>
 #include <string>

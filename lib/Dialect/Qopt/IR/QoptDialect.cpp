@@ -337,6 +337,7 @@ void QuantSchemeAttr::print(AsmPrinter &printer) const {
   t.kind = getStorageKind();
   t.symmetric = isSymmetric();
   t.granularity = getGranularity().getGranularity();
+  t.dynamic = isDynamic();
   t.scales.assign(getScaleValues().begin(), getScaleValues().end());
   if (getZeroPoints()) {
     SmallVector<int32_t> zps = getZeroPointValues();

@@ -281,6 +281,13 @@ LogicalResult AttentionOp::verify() {
     return emitOpError() << "layer must be non-negative";
   if (getScale() && !(getScale()->convertToDouble() > 0.0))
     return emitOpError() << "scale must be positive";
+  if (std::optional<int64_t> window = getSlidingWindow()) {
+    if (*window <= 0)
+      return emitOpError() << "sliding_window must be positive, got "
+                           << *window;
+    if (!getCausal())
+      return emitOpError() << "sliding_window needs causal attention";
+  }
   ShapedType q = getQuery().getType(), k = getKey().getType(),
              v = getValue().getType();
   if (q.getRank() < 1 || k.getRank() != q.getRank() ||

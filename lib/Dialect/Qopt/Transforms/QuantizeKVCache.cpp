@@ -4,10 +4,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qopt-runtime/QuantMath.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
-#include "qopt/Support/QuantMath.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"

@@ -5,9 +5,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
-#include "qopt/Support/QuantMath.h"
+#include "qopt-runtime/QuantMath.h"
 
-#include "qopt-frontend/Safetensors.h"
+#include "qopt-runtime/Kernels.h"
+#include "qopt-runtime/Safetensors.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/Support/FileSystem.h"
@@ -129,7 +130,7 @@ void mlir::qopt::rebaseWeightStorePaths(ModuleOp module,
 namespace mlir {
 namespace qopt {
 struct TensorLookup {
-  const qfe::TensorView *view;
+  const qrt::TensorView *view;
 };
 } // namespace qopt
 } // namespace mlir
@@ -152,8 +153,8 @@ std::unique_ptr<WeightReader> WeightReader::open(ModuleOp module,
       else if (std::filesystem::path(irPath).is_relative())
         path = (std::filesystem::path(base) / irPath).string();
     }
-    std::unique_ptr<qfe::TensorStore> opened =
-        qfe::TensorStore::open(path, error);
+    std::unique_ptr<qrt::TensorStore> opened =
+        qrt::TensorStore::open(path, error);
     if (!opened) {
       error = "weight store @" + store.getSymName().str() + ": " + error;
       return nullptr;
@@ -183,7 +184,7 @@ const TensorLookup *WeightReader::lookup(WeightOp op, std::string &error) {
     error = "weight store @" + op.getStore().str() + " is not declared";
     return nullptr;
   }
-  const qfe::TensorView *view = it->second->find(op.getName().str());
+  const qrt::TensorView *view = it->second->find(op.getName().str());
   if (!view) {
     error = "weight store @" + op.getStore().str() + " has no tensor '" +
             op.getName().str() + "'";
@@ -209,11 +210,11 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
       return failure();
     }
     Type e = type.getElementType();
-    qfe::DType d = t->view->dtype;
-    if (!((e.isBF16() && d == qfe::DType::BF16) ||
-          (e.isF16() && d == qfe::DType::F16) ||
-          (e.isF32() && d == qfe::DType::F32))) {
-      error = "tensor '" + w.getName().str() + "' is " + qfe::dtypeName(d) +
+    qrt::DType d = t->view->dtype;
+    if (!((e.isBF16() && d == qrt::DType::BF16) ||
+          (e.isF16() && d == qrt::DType::F16) ||
+          (e.isF32() && d == qrt::DType::F32))) {
+      error = "tensor '" + w.getName().str() + "' is " + qrt::dtypeName(d) +
               " in the store but " + typeString(e) + " in the IR";
       return failure();
     }
@@ -225,8 +226,9 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
     if (failed(evaluate(sc.getInput(), out, error)) ||
         failed(evaluate(sc.getScales(), scales, error)))
       return failure();
-    scaleAlongAxis(out.data(), sc.getInput().getType().getShape(),
-                   scales.data(), sc.getAxis());
+    ArrayRef<int64_t> shape = sc.getInput().getType().getShape();
+    qrt::kernels::scaleChannels(out.data(), {shape.begin(), shape.end()},
+                                scales.data(), sc.getAxis());
     return success();
   }
   error = "value is not a weight expression (qopt.weight, or "
@@ -239,7 +241,7 @@ LogicalResult WeightReader::readStorage(WeightOp op, std::vector<float> &out,
   const TensorLookup *t = lookup(op, error);
   if (!t)
     return failure();
-  const qfe::TensorView &v = *t->view;
+  const qrt::TensorView &v = *t->view;
   RankedTensorType type = op.getResult().getType();
   Type e = type.getElementType();
   std::vector<int64_t> logical(type.getShape().begin(), type.getShape().end());
@@ -247,19 +249,19 @@ LogicalResult WeightReader::readStorage(WeightOp op, std::vector<float> &out,
   for (int64_t d : logical)
     count *= d;
   std::vector<int64_t> expected = logical;
-  qfe::DType want;
+  qrt::DType want;
   Packing packing = op.getPacking() ? *op.getPacking() : Packing::None;
   if (e.isSignlessInteger(8))
-    want = qfe::DType::I8;
+    want = qrt::DType::I8;
   else if (isa<Float8E4M3FNType>(e))
-    want = qfe::DType::F8_E4M3;
+    want = qrt::DType::F8_E4M3;
   else if (isa<Float8E5M2Type>(e))
-    want = qfe::DType::F8_E5M2;
+    want = qrt::DType::F8_E5M2;
   else if (e.isSignlessInteger(4) && packing == Packing::Int4x2) {
-    want = qfe::DType::U8;
+    want = qrt::DType::U8;
     expected.back() = (expected.back() + 1) / 2;
   } else if (e.isSignlessInteger(4) && packing == Packing::Int4x8Offset) {
-    want = qfe::DType::I32;
+    want = qrt::DType::I32;
     expected.back() = expected.back() / 8;
   } else {
     error = "tensor '" + op.getName().str() + "' has element type " +
@@ -268,13 +270,13 @@ LogicalResult WeightReader::readStorage(WeightOp op, std::vector<float> &out,
   }
   if (v.dtype != want || v.shape != expected) {
     error = "tensor '" + op.getName().str() + "' is " +
-            qfe::dtypeName(v.dtype) + " " + ::qnum::shapeToString(v.shape) +
-            " in the store but the IR needs " + qfe::dtypeName(want) + " " +
+            qrt::dtypeName(v.dtype) + " " + ::qnum::shapeToString(v.shape) +
+            " in the store but the IR needs " + qrt::dtypeName(want) + " " +
             ::qnum::shapeToString(expected);
     return failure();
   }
   out.resize(count);
-  if (want == qfe::DType::U8) {
+  if (want == qrt::DType::U8) {
     // Rows are packed independently (an odd row length pads its last byte).
     int64_t cols = logical.back(), rows = count / cols;
     int64_t bytesPerRow = expected.back();
@@ -287,7 +289,7 @@ LogicalResult WeightReader::readStorage(WeightOp op, std::vector<float> &out,
     }
     return success();
   }
-  if (want == qfe::DType::I32) {
+  if (want == qrt::DType::I32) {
     std::vector<int32_t> packed(count / 8);
     std::memcpy(packed.data(), v.data, packed.size() * 4);
     std::vector<int8_t> vals = ::qnum::unpackInt4x8Offset(packed, count);
@@ -297,8 +299,8 @@ LogicalResult WeightReader::readStorage(WeightOp op, std::vector<float> &out,
   }
   for (int64_t i = 0; i < count; ++i) {
     uint8_t byte = v.data[i];
-    out[i] = want == qfe::DType::I8        ? static_cast<int8_t>(byte)
-             : want == qfe::DType::F8_E4M3 ? ::qnum::e4m3fnToFloat(byte)
+    out[i] = want == qrt::DType::I8        ? static_cast<int8_t>(byte)
+             : want == qrt::DType::F8_E4M3 ? ::qnum::e4m3fnToFloat(byte)
                                            : ::qnum::e5m2ToFloat(byte);
   }
   return success();
@@ -313,7 +315,7 @@ LogicalResult WeightReader::readTensor(StringRef store, StringRef name,
     error = "the module has no weight store @" + store.str();
     return failure();
   }
-  const qfe::TensorView *view = it->second->find(name.str());
+  const qrt::TensorView *view = it->second->find(name.str());
   if (!view) {
     error =
         "weight store @" + store.str() + " has no tensor '" + name.str() + "'";
@@ -331,11 +333,11 @@ LogicalResult WeightReader::readInt32(WeightOp op, std::vector<int32_t> &out,
     return failure();
   RankedTensorType type = op.getResult().getType();
   if (!type.getElementType().isSignlessInteger(32) ||
-      t->view->dtype != qfe::DType::I32 ||
+      t->view->dtype != qrt::DType::I32 ||
       ArrayRef<int64_t>(t->view->shape) != type.getShape()) {
     error =
         "tensor '" + op.getName().str() + "' is " +
-        qfe::dtypeName(t->view->dtype) + " " +
+        qrt::dtypeName(t->view->dtype) + " " +
         ::qnum::shapeToString(t->view->shape) +
         " in the store but the IR needs I32 " +
         ::qnum::shapeToString({type.getShape().begin(), type.getShape().end()});
@@ -350,7 +352,7 @@ void WeightReader::release(Value value) {
   if (auto w = value.getDefiningOp<WeightOp>()) {
     std::string ignored;
     if (const TensorLookup *t = lookup(w, ignored))
-      qfe::releasePages(*t->view);
+      qrt::releasePages(*t->view);
     return;
   }
   if (auto sc = value.getDefiningOp<ScaleChannelsOp>()) {
@@ -422,7 +424,7 @@ void mlir::qopt::removeWrittenStores() {
   writtenStores().clear();
 }
 
-LogicalResult WeightWriter::add(qfe::TensorData &&tensor, std::string &error) {
+LogicalResult WeightWriter::add(qrt::TensorData &&tensor, std::string &error) {
   if (weightMap.count(tensor.name)) {
     error = "the side store '" + name + "' already has a tensor '" +
             tensor.name + "'";
@@ -443,10 +445,10 @@ LogicalResult WeightWriter::flush(std::string &error) {
   std::snprintf(file, sizeof(file), "-%05d.safetensors", ++shard);
   std::string shardName = name + file;
   std::string path = directory + "/" + shardName;
-  if (!qfe::writeSafetensors(path, pending, {{"format", "pt"}}, error))
+  if (!qrt::writeSafetensors(path, pending, {{"format", "pt"}}, error))
     return failure();
   written.push_back(path);
-  for (const qfe::TensorData &t : pending)
+  for (const qrt::TensorData &t : pending)
     weightMap[t.name] = shardName;
   totalBytes += pendingBytes;
   pending.clear();
@@ -458,7 +460,7 @@ LogicalResult WeightWriter::addFloat(const std::string &tensorName,
                                      std::vector<int64_t> shape,
                                      const std::vector<float> &values,
                                      std::string &error) {
-  return add(qfe::TensorData::fromFloats(tensorName, std::move(shape), values),
+  return add(qrt::TensorData::fromFloats(tensorName, std::move(shape), values),
              error);
 }
 
@@ -466,7 +468,7 @@ LogicalResult WeightWriter::addInt32(const std::string &tensorName,
                                      std::vector<int64_t> shape,
                                      const std::vector<int32_t> &values,
                                      std::string &error) {
-  return add(qfe::TensorData::fromInt32(tensorName, std::move(shape), values),
+  return add(qrt::TensorData::fromInt32(tensorName, std::move(shape), values),
              error);
 }
 
@@ -475,23 +477,23 @@ LogicalResult WeightWriter::addStorage(const std::string &tensorName,
                                        const std::vector<float> &values,
                                        Type storage, Packing packing,
                                        std::string &error) {
-  qfe::TensorData t;
+  qrt::TensorData t;
   t.name = tensorName;
   t.shape = shape;
   if (storage.isSignlessInteger(8)) {
-    t.dtype = qfe::DType::I8;
+    t.dtype = qrt::DType::I8;
     t.data.resize(values.size());
     for (size_t i = 0; i < values.size(); ++i)
       t.data[i] = static_cast<uint8_t>(static_cast<int8_t>(values[i]));
   } else if (isa<Float8E4M3FNType, Float8E5M2Type>(storage)) {
     bool e4m3 = isa<Float8E4M3FNType>(storage);
-    t.dtype = e4m3 ? qfe::DType::F8_E4M3 : qfe::DType::F8_E5M2;
+    t.dtype = e4m3 ? qrt::DType::F8_E4M3 : qrt::DType::F8_E5M2;
     t.data.resize(values.size());
     for (size_t i = 0; i < values.size(); ++i)
       t.data[i] = e4m3 ? ::qnum::floatToE4M3FN(values[i])
                        : ::qnum::floatToE5M2(values[i]);
   } else if (storage.isSignlessInteger(4) && packing == Packing::Int4x2) {
-    t.dtype = qfe::DType::U8;
+    t.dtype = qrt::DType::U8;
     int64_t cols = shape.back(), rows = values.size() / cols;
     t.shape.back() = (cols + 1) / 2;
     for (int64_t r = 0; r < rows; ++r) {
@@ -506,7 +508,7 @@ LogicalResult WeightWriter::addStorage(const std::string &tensorName,
       error = "int4x8_offset packing needs an innermost size divisible by 8";
       return failure();
     }
-    t.dtype = qfe::DType::I32;
+    t.dtype = qrt::DType::I32;
     t.shape.back() /= 8;
     std::vector<int8_t> vals(values.size());
     for (size_t i = 0; i < values.size(); ++i)
@@ -552,7 +554,7 @@ LogicalResult WeightWriter::finish(std::string &error) {
   if (failed(flush(error)))
     return failure();
   std::string index = directory + "/" + name + ".safetensors.index.json";
-  if (!qfe::writeSafetensorsIndex(index, weightMap, totalBytes, error))
+  if (!qrt::writeSafetensorsIndex(index, weightMap, totalBytes, error))
     return failure();
   written.push_back(index);
   finished = true;
@@ -565,22 +567,6 @@ LogicalResult WeightWriter::finish(std::string &error) {
 //===----------------------------------------------------------------------===//
 // Statistics
 //===----------------------------------------------------------------------===//
-
-void mlir::qopt::scaleAlongAxis(float *x, ArrayRef<int64_t> shape,
-                                const float *scales, int64_t axis) {
-  int64_t n = shape[axis], inner = 1, total = 1;
-  for (size_t d = axis + 1; d < shape.size(); ++d)
-    inner *= shape[d];
-  for (int64_t d : shape)
-    total *= d;
-  for (int64_t b = 0; b < total; b += n * inner)
-    for (int64_t j = 0; j < n; ++j) {
-      float f = scales[j];
-      float *p = x + b + j * inner;
-      for (int64_t i = 0; i < inner; ++i)
-        p[i] *= f;
-    }
-}
 
 ActStatsAttr mlir::qopt::findStats(Value value) {
   if (auto obs = value.getDefiningOp<ObserveOp>())

@@ -11,7 +11,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Dialect.h"
-#include "qopt/Support/QuantMath.h"
+#include "qopt-runtime/QuantMath.h"
 
 #include "qopt/Dialect/Qopt/IR/QoptOpsDialect.h.inc"
 

@@ -19,6 +19,15 @@
 
 #include "qopt/Dialect/Qopt/IR/QoptOpInterfaces.h.inc"
 
+namespace mlir {
+namespace qopt {
+/// The KV cache that `qopt.attention` reads and appends to.
+struct KVCacheResource : public SideEffects::Resource::Base<KVCacheResource> {
+  StringRef getName() final { return "qopt::KVCache"; }
+};
+} // namespace qopt
+} // namespace mlir
+
 #define GET_OP_CLASSES
 #include "qopt/Dialect/Qopt/IR/QoptOps.h.inc"
 

@@ -170,7 +170,13 @@ def Qopt_RopeOp : Qopt_Op<"rope", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Qopt_AttentionOp : Qopt_Op<"attention", [Pure,
+/// The KV cache of a model: every attention op reads and appends to its
+/// slot, so no transformation may drop, merge, hoist or reorder it.
+def Qopt_KVCacheResource : Resource<"::mlir::qopt::KVCacheResource">;
+
+def Qopt_AttentionOp : Qopt_Op<"attention", [
+    MemoryEffects<[MemRead<Qopt_KVCacheResource>,
+                   MemWrite<Qopt_KVCacheResource>]>,
     DeclareOpInterfaceMethods<Qopt_QuantSchemeOpInterface>]> {
   let summary = "Multi-head attention over a KV cache (MHA, GQA, MQA)";
   let description = [{
@@ -178,7 +184,10 @@ def Qopt_AttentionOp : Qopt_Op<"attention", [Pure,
     `[tokens, num_kv_heads * head_dim]`; query head `h` uses KV head
     `h / (num_heads / num_kv_heads)`. The new keys and values are appended to
     the KV cache of slot `layer`; a query attends to every cached position at
-    or before its own when `causal` is set. Scores are scaled by `scale`
+    or before its own when `causal` is set, and with `sliding_window = W`
+    (causal only) to the last `W` of those: a query at position `p` sees
+    positions `p - W + 1 .. p` (Mistral's and Qwen2's sliding window, as
+    Hugging Face masks it). Scores are scaled by `scale`
     (default `1 / sqrt(head_dim)`). `key_scheme` and `value_scheme`, given
     together, quantize the cache: each new key (after RoPE) and value is
     quantized with its scheme when it is appended, and attention reads the
@@ -186,8 +195,13 @@ def Qopt_AttentionOp : Qopt_Op<"attention", [Pure,
     tensor, or one per KV head); dynamic per-token schemes compute one scale
     per cached position.
 
+    Appending to the cache is a side effect, declared as a read and a write
+    of the `qopt::KVCache` resource: two identical attention ops are not
+    merged, an unused one is not erased, and none moves across another.
+
     ```mlir
     %o = qopt.attention %q, %k, %v {layer = 0, num_heads = 6, num_kv_heads = 2, head_dim = 64} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
+    %w = qopt.attention %q, %k, %v {layer = 1, num_heads = 6, num_kv_heads = 2, head_dim = 64, sliding_window = 4096} : (tensor<?x384xf32>, tensor<?x128xf32>, tensor<?x128xf32>) -> tensor<?x384xf32>
     ```
   }];
   let arguments = (ins Qopt_FloatTensor:$query, Qopt_FloatTensor:$key,
@@ -196,6 +210,7 @@ def Qopt_AttentionOp : Qopt_Op<"attention", [Pure,
                        I64Attr:$head_dim,
                        DefaultValuedAttr<BoolAttr, "true">:$causal,
                        OptionalAttr<F64Attr>:$scale,
+                       OptionalAttr<I64Attr>:$sliding_window,
                        OptionalAttr<Qopt_QuantSchemeAttr>:$key_scheme,
                        OptionalAttr<Qopt_QuantSchemeAttr>:$value_scheme);
   let results = (outs Qopt_FloatTensor:$result);

@@ -382,31 +382,6 @@ def QoptAWQ : Pass<"qopt-awq", "::mlir::ModuleOp"> {
   ];
 }
 
-def QoptInjectOutliers : Pass<"qopt-inject-outliers", "::mlir::ModuleOp"> {
-  let summary = "Makes an equivalent model with outlier activation channels";
-  let description = [{
-    An evaluation aid for smoothing: in every normalization group (q/k/v
-    after the input norm, gate/up after the post-attention norm) it
-    multiplies `channels` evenly spaced channels of the norm weight by
-    `factor` and divides the matching weight columns of the linears by
-    `factor`. The model computes the same function (up to float rounding),
-    but those activation channels are `factor` times larger, like the
-    outlier channels of large LLMs that make per-tensor activation
-    quantization fail and that SmoothQuant migrates into the weights.
-    Calibration statistics, when present, are scaled too (their Hessians
-    are dropped, as smoothing does). The rewritten weights go to a side
-    store (`@outliers`).
-  }];
-  let options = [
-    Option<"channels", "channels", "int64_t", /*default=*/"4",
-           "Outlier channels per normalization group">,
-    Option<"factor", "factor", "double", /*default=*/"50.0",
-           "How much larger the outlier channels become">,
-    Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
-           "Directory of the side store (default: beside the -o file)">,
-  ];
-}
-
 def QoptRebaseWeightStores
     : Pass<"qopt-rebase-weight-stores", "::mlir::ModuleOp"> {
   let summary = "Rewrites relative weight-store paths for another directory";

@@ -14,8 +14,8 @@
 #ifndef QOPT_DIALECT_QOPT_TRANSFORMS_QUANTIZELINEAR_H
 #define QOPT_DIALECT_QOPT_TRANSFORMS_QUANTIZELINEAR_H
 
+#include "qopt-runtime/QuantMath.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
-#include "qopt/Support/QuantMath.h"
 #include "qopt/Support/WeightQuant.h"
 
 #include <string>

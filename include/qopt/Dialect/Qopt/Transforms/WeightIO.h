@@ -26,10 +26,10 @@
 #include <string>
 #include <vector>
 
-namespace qfe {
+namespace qrt {
 class TensorStore;
 struct TensorData;
-} // namespace qfe
+} // namespace qrt
 
 namespace mlir {
 namespace qopt {
@@ -93,7 +93,7 @@ public:
 private:
   WeightReader() = default;
   const struct TensorLookup *lookup(WeightOp op, std::string &error);
-  std::map<std::string, std::unique_ptr<qfe::TensorStore>> stores;
+  std::map<std::string, std::unique_ptr<qrt::TensorStore>> stores;
 };
 
 /// Writes tensors into a new side store of a module.
@@ -133,13 +133,13 @@ public:
 
 private:
   WeightWriter() = default;
-  LogicalResult add(qfe::TensorData &&tensor, std::string &error);
+  LogicalResult add(qrt::TensorData &&tensor, std::string &error);
   LogicalResult flush(std::string &error);
 
   ModuleOp module;
   WeightStoreOp storeOp;
   std::string symbol, directory, irDirectory, name;
-  std::vector<qfe::TensorData> pending;
+  std::vector<qrt::TensorData> pending;
   size_t pendingBytes = 0;
   uint64_t totalBytes = 0;
   std::map<std::string, std::string> weightMap;
@@ -147,12 +147,6 @@ private:
   int shard = 0;
   bool finished = false;
 };
-
-/// The semantics of qopt.scale_channels, in place: multiplies the row-major
-/// tensor `x` of `shape` by `scales[i]` along `axis`. Shared by weight
-/// evaluation and the CPU executor.
-void scaleAlongAxis(float *x, ArrayRef<int64_t> shape, const float *scales,
-                    int64_t axis);
 
 /// The calibration statistics of `value`: those of the `qopt.observe` that
 /// defines it, or null.

@@ -4,14 +4,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/ModelConfig.h"
+#include "qopt-runtime/ModelConfig.h"
 
 #include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <sstream>
 
-using namespace qfe;
+using namespace qrt;
 using json = nlohmann::json;
 
 namespace {
@@ -242,6 +242,40 @@ std::optional<ModelConfig> ModelConfig::fromJson(const std::string &text,
         c.modelType == "mistral" || r.boolean("use_sliding_window", false);
     if (useSliding && r.has("sliding_window"))
       c.slidingWindow = r.optionalPositiveInt("sliding_window", 0);
+    // Which layers use the window: `layer_types` when the config lists them
+    // (transformers 5), else Mistral's every layer and Qwen2's layers from
+    // max_window_layers on (its default is 28).
+    if (c.slidingWindow > 0 && r.has("layer_types")) {
+      const json &types = r.object["layer_types"];
+      if (!types.is_array())
+        r.fail("'layer_types' must be a list");
+      else
+        for (const json &t : types) {
+          if (!t.is_string() ||
+              (t != "sliding_attention" && t != "full_attention")) {
+            r.fail("'layer_types' entries must be \"sliding_attention\" or "
+                   "\"full_attention\"");
+            break;
+          }
+          c.slidingLayers.push_back(t == "sliding_attention");
+        }
+    } else if (c.slidingWindow > 0 && c.modelType == "qwen2") {
+      int64_t first = 28;
+      if (r.has("max_window_layers")) {
+        const json &v = r.object["max_window_layers"];
+        if (!v.is_number_integer() || v.get<int64_t>() < 0)
+          r.fail("'max_window_layers' must be a non-negative integer");
+        else
+          first = v.get<int64_t>();
+      }
+      for (int64_t l = 0; l < c.numLayers; ++l)
+        c.slidingLayers.push_back(l >= first);
+    }
+    if (r.ok() && !c.slidingLayers.empty() &&
+        static_cast<int64_t>(c.slidingLayers.size()) != c.numLayers)
+      r.fail("'layer_types' has " + std::to_string(c.slidingLayers.size()) +
+             " entries but num_hidden_layers is " +
+             std::to_string(c.numLayers));
   }
   c.dtype = r.string("dtype", r.string("torch_dtype", "float32"));
   if (r.ok() && c.dtype != "bfloat16" && c.dtype != "float16" &&
@@ -253,6 +287,14 @@ std::optional<ModelConfig> ModelConfig::fromJson(const std::string &text,
   if (!r.ok())
     return std::nullopt;
   return c;
+}
+
+int64_t ModelConfig::slidingWindowOfLayer(int64_t layer) const {
+  if (slidingWindow <= 0)
+    return 0;
+  if (slidingLayers.empty())
+    return slidingWindow;
+  return slidingLayers[layer] ? slidingWindow : 0;
 }
 
 std::vector<TensorSpec> ModelConfig::checkpointTensors() const {

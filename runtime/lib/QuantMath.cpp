@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt/Support/QuantMath.h"
+#include "qopt-runtime/QuantMath.h"
 
 #include <algorithm>
 #include <cassert>

@@ -19,7 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/Tokenizer.h"
+#include "qopt-runtime/Tokenizer.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -45,7 +45,7 @@
 #include <unordered_set>
 #include <utility>
 
-using namespace qfe;
+using namespace qrt;
 using json = nlohmann::json;
 
 namespace {
@@ -1993,7 +1993,7 @@ bool isBlankLine(const std::string &s, size_t b, size_t e) {
 
 } // namespace
 
-std::vector<std::string> qfe::splitParagraphs(const std::string &input) {
+std::vector<std::string> qrt::splitParagraphs(const std::string &input) {
   std::vector<std::string> out;
   try {
     std::string text = toValidUtf8(input);
@@ -2036,13 +2036,13 @@ std::vector<std::string> qfe::splitParagraphs(const std::string &input) {
   return out;
 }
 
-std::vector<int32_t> qfe::encodeParagraphsWithBos(const Tokenizer &tok,
+std::vector<int32_t> qrt::encodeParagraphsWithBos(const Tokenizer &tok,
                                                   const std::string &text,
                                                   int32_t bos) {
   return encodeParagraphsWithBos(tok, text, bos, nullptr);
 }
 
-std::vector<int32_t> qfe::encodeParagraphsWithBos(const Tokenizer &tok,
+std::vector<int32_t> qrt::encodeParagraphsWithBos(const Tokenizer &tok,
                                                   const std::string &text,
                                                   int32_t bos,
                                                   size_t *numParagraphs) {

@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-namespace qfe {
+namespace qrt {
 
 class Tokenizer {
 public:
@@ -97,6 +97,6 @@ std::vector<int32_t> encodeParagraphsWithBos(const Tokenizer &tok,
 /// The paragraphs of `text` as encodeParagraphsWithBos sees them.
 std::vector<std::string> splitParagraphs(const std::string &text);
 
-} // namespace qfe
+} // namespace qrt
 
 #endif // QOPT_FRONTEND_TOKENIZER_H

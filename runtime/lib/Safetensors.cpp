@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/Safetensors.h"
+#include "qopt-runtime/Safetensors.h"
 
 #include <nlohmann/json.hpp>
 
@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-using namespace qfe;
+using namespace qrt;
 using json = nlohmann::json;
 
 /// The largest header accepted (the safetensors format's own bound).
@@ -47,21 +47,21 @@ constexpr DTypeInfo kDTypes[] = {
 };
 } // namespace
 
-size_t qfe::dtypeSize(DType dtype) {
+size_t qrt::dtypeSize(DType dtype) {
   for (const DTypeInfo &i : kDTypes)
     if (i.dtype == dtype)
       return i.size;
   return 0;
 }
 
-const char *qfe::dtypeName(DType dtype) {
+const char *qrt::dtypeName(DType dtype) {
   for (const DTypeInfo &i : kDTypes)
     if (i.dtype == dtype)
       return i.name;
   return "?";
 }
 
-bool qfe::parseDType(const std::string &name, DType &out) {
+bool qrt::parseDType(const std::string &name, DType &out) {
   for (const DTypeInfo &i : kDTypes)
     if (name == i.name) {
       out = i.dtype;
@@ -111,7 +111,7 @@ static float fp8Value(uint8_t b, int mantBits, int bias, bool hasInf) {
                     static_cast<int>(exp) - bias);
 }
 
-uint16_t qfe::floatToBF16(float x) {
+uint16_t qrt::floatToBF16(float x) {
   uint32_t u;
   std::memcpy(&u, &x, 4);
   if (std::isnan(x))
@@ -120,7 +120,7 @@ uint16_t qfe::floatToBF16(float x) {
   return static_cast<uint16_t>((u + rounding) >> 16);
 }
 
-uint16_t qfe::floatToHalf(float x) {
+uint16_t qrt::floatToHalf(float x) {
   uint32_t u;
   std::memcpy(&u, &x, 4);
   uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000);
@@ -485,7 +485,7 @@ std::vector<std::string> TensorStore::names() const {
   return out;
 }
 
-bool qfe::readTokenTensor(const std::string &spec, std::vector<int32_t> &tokens,
+bool qrt::readTokenTensor(const std::string &spec, std::vector<int32_t> &tokens,
                           std::vector<int64_t> &shape, std::string &error) {
   size_t colon = spec.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size()) {
@@ -568,7 +568,7 @@ TensorData TensorData::fromInt32(std::string name, std::vector<int64_t> shape,
   return t;
 }
 
-bool qfe::writeSafetensorsIndex(
+bool qrt::writeSafetensorsIndex(
     const std::string &path,
     const std::map<std::string, std::string> &weightMap, uint64_t totalSize,
     std::string &error) {
@@ -591,7 +591,7 @@ bool qfe::writeSafetensorsIndex(
   return true;
 }
 
-void qfe::releasePages(const TensorView &view) {
+void qrt::releasePages(const TensorView &view) {
   if (!view.data || view.nbytes == 0)
     return;
   uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
@@ -600,7 +600,7 @@ void qfe::releasePages(const TensorView &view) {
   ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
 }
 
-bool qfe::writeSafetensors(const std::string &path,
+bool qrt::writeSafetensors(const std::string &path,
                            const std::vector<TensorData> &tensors,
                            const std::map<std::string, std::string> &metadata,
                            std::string &error) {

@@ -1,10 +1,10 @@
-// qopt-inject-outliers makes an equivalent model with outlier activation
+// qopt-test-inject-outliers makes an equivalent model with outlier activation
 // channels: in each normalization group, `channels` evenly spaced channels
 // of the norm weight grow by `factor` (side store @outliers) and the
 // matching weight columns of the linears shrink by it (qopt.scale_channels).
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: qopt-import %shared_models/qopt-tiny-llama -o %t/m.mlir
-// RUN: qopt %t/m.mlir --qopt-inject-outliers -o %t/outliers.mlir
+// RUN: qopt %t/m.mlir --qopt-test-inject-outliers -o %t/outliers.mlir
 // RUN: FileCheck %s < %t/outliers.mlir
 // CHECK: qopt.weight_store @outliers "outliers.weights/outliers.safetensors.index.json"
 // CHECK: %[[N:.*]] = qopt.weight @outliers["model.layers.0.input_layernorm.weight.smoothed"] : tensor<384xf32>
@@ -44,7 +44,7 @@
 // PPL: perplexity: [[PPL]]{{[0-9]*$}}
 
 // Options: 2 channels (96 and 288) by 10.
-// RUN: qopt %t/m.mlir --qopt-inject-outliers="channels=2 factor=10" -o %t/two.mlir
+// RUN: qopt %t/m.mlir --qopt-test-inject-outliers="channels=2 factor=10" -o %t/two.mlir
 // RUN: %python %S/Inputs/pipeline_tensors.py ratio %t/two.weights/outliers.safetensors.index.json model.layers.0.input_layernorm.weight.smoothed %shared_models/qopt-tiny-llama/model.safetensors.index.json model.layers.0.input_layernorm.weight | FileCheck %s --check-prefix=TWO
 // TWO: ratio 1 at 382 elements:
 // TWO-NEXT: ratio 10 at 2 elements: 96 288{{$}}
@@ -53,7 +53,7 @@
 // too (2 channels in each of the 12 groups), and the Hessians of the
 // rescaled inputs, which no longer apply, are dropped.
 // RUN: qopt-calibrate %t/m.mlir --tokens %shared_data/tiny-llama-reference.safetensors:calib_tokens --max-sequences 1 -o %t/calib.mlir 2>/dev/null
-// RUN: qopt %t/calib.mlir --qopt-inject-outliers="channels=2 factor=10" -o %t/calib-outliers.mlir
+// RUN: qopt %t/calib.mlir --qopt-test-inject-outliers="channels=2 factor=10" -o %t/calib-outliers.mlir
 // RUN: %python %S/Inputs/pipeline_stats.py %t/calib-outliers.mlir %t/calib.mlir | FileCheck %s --check-prefix=STATS
 // STATS: absmax: 37 observers, 14976 channels: 14952 equal, 0 lower, 24 higher
 // STATS-NEXT: min: 37 observers, 14976 channels: 14952 equal, 24 lower, 0 higher
@@ -63,10 +63,10 @@
 // HESSIANS: {label = "model.layers.0.self_attn.o_proj.input", stats = #qopt.stats<{{.*}}, num_tokens = 512, hessian = "model.layers.0.self_attn.o_proj.input.hessian">}
 
 // Errors.
-// RUN: not qopt %t/m.mlir --qopt-inject-outliers=channels=0 -o %t/bad.mlir 2>&1 | FileCheck %s --check-prefix=POSITIVE
-// RUN: not qopt %t/m.mlir --qopt-inject-outliers=factor=0 -o %t/bad.mlir 2>&1 | FileCheck %s --check-prefix=POSITIVE
-// RUN: not qopt %t/m.mlir --qopt-inject-outliers=factor=-50 -o %t/bad.mlir 2>&1 | FileCheck %s --check-prefix=POSITIVE
-// POSITIVE: error: qopt-inject-outliers: channels and factor must be positive
-// RUN: not qopt %t/m.mlir --qopt-inject-outliers 2>&1 | FileCheck %s --check-prefix=NODIR
-// NODIR: error: qopt-inject-outliers: no directory for the weights this pass writes
+// RUN: not qopt %t/m.mlir --qopt-test-inject-outliers=channels=0 -o %t/bad.mlir 2>&1 | FileCheck %s --check-prefix=POSITIVE
+// RUN: not qopt %t/m.mlir --qopt-test-inject-outliers=factor=0 -o %t/bad.mlir 2>&1 | FileCheck %s --check-prefix=POSITIVE
+// RUN: not qopt %t/m.mlir --qopt-test-inject-outliers=factor=-50 -o %t/bad.mlir 2>&1 | FileCheck %s --check-prefix=POSITIVE
+// POSITIVE: error: qopt-test-inject-outliers: channels and factor must be positive
+// RUN: not qopt %t/m.mlir --qopt-test-inject-outliers 2>&1 | FileCheck %s --check-prefix=NODIR
+// NODIR: error: qopt-test-inject-outliers: no directory for the weights this pass writes
 // RUN: not test -e %t/bad.mlir

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-namespace qfe {
+namespace qrt {
 
 /// safetensors element types.
 enum class DType {
@@ -160,6 +160,6 @@ bool readTokenTensor(const std::string &spec, std::vector<int32_t> &tokens,
 uint16_t floatToBF16(float x);
 uint16_t floatToHalf(float x);
 
-} // namespace qfe
+} // namespace qrt
 
 #endif // QOPT_FRONTEND_SAFETENSORS_H

@@ -23,18 +23,19 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QOPT_FRONTEND_TESTMODEL_H
-#define QOPT_FRONTEND_TESTMODEL_H
+#ifndef QOPT_TEST_TESTMODEL_H
+#define QOPT_TEST_TESTMODEL_H
 
-#include "qopt-frontend/ModelConfig.h"
-#include "qopt-frontend/Safetensors.h"
+#include "qopt-runtime/ModelConfig.h"
+#include "qopt-runtime/Safetensors.h"
 
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
-namespace qfe {
+namespace qtest {
+using namespace qrt;
 
 /// The hyper-parameters of a test checkpoint. `headDim` 0 means
 /// hiddenSize / numHeads.
@@ -153,6 +154,6 @@ struct TestModelWriteOptions {
 bool writeTestModel(const TestModelSpec &spec, const std::string &dir,
                     const TestModelWriteOptions &options, std::string &error);
 
-} // namespace qfe
+} // namespace qtest
 
-#endif // QOPT_FRONTEND_TESTMODEL_H
+#endif // QOPT_TEST_TESTMODEL_H

@@ -182,6 +182,9 @@ struct TensorScheme {
   Granularity granularity;
   std::vector<float> scales;
   std::vector<int32_t> zeroPoints;
+  /// The parameters are computed from the values at run time
+  /// (computeDynamicParams) rather than calibrated.
+  bool dynamic = false;
 };
 
 /// Fills `scheme.scales` (and, when asymmetric, `scheme.zeroPoints`) from the

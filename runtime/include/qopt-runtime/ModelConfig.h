@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace qfe {
+namespace qrt {
 
 enum class RopeScaling { None, Linear, Llama3 };
 
@@ -53,11 +53,17 @@ struct ModelConfig {
   bool oBias = false;
   /// Biases on gate/up/down (mlp_bias).
   bool mlpBias = false;
-  /// Sliding-window attention size (Mistral), 0 when absent.
+  /// Sliding-window attention size (Mistral; Qwen2 with use_sliding_window),
+  /// 0 when absent.
   int64_t slidingWindow = 0;
+  /// Which layers use the window (empty: all of them).
+  std::vector<bool> slidingLayers;
   std::string dtype = "float32"; // "bfloat16", "float16" or "float32"
   int64_t bosTokenId = -1;
   int64_t eosTokenId = -1;
+
+  /// The sliding window of layer `layer`, 0 when it attends to everything.
+  int64_t slidingWindowOfLayer(int64_t layer) const;
 
   /// Every tensor a checkpoint of this config holds, with its shape, in the
   /// order of a PyTorch state dict (the importer checks them, the test-model
@@ -74,6 +80,6 @@ struct ModelConfig {
                                              std::string &error);
 };
 
-} // namespace qfe
+} // namespace qrt
 
 #endif // QOPT_FRONTEND_MODELCONFIG_H

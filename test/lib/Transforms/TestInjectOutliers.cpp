@@ -1,17 +1,22 @@
-//===- InjectOutliers.cpp - Equivalent model with outlier channels --------===//
+//===- TestInjectOutliers.cpp - Equivalent model with outlier channels ----===//
 //
 // Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/SmoothingGroups.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
 
+#include "mlir/Pass/Pass.h"
+
 namespace mlir {
 namespace qopt {
-#define GEN_PASS_DEF_QOPTINJECTOUTLIERS
-#include "qopt/Dialect/Qopt/Transforms/Passes.h.inc"
+namespace test {
+#define GEN_PASS_DECL_QOPTTESTINJECTOUTLIERS
+#define GEN_PASS_DEF_QOPTTESTINJECTOUTLIERS
+#define GEN_PASS_REGISTRATION
+#include "TestPasses.h.inc"
+} // namespace test
 } // namespace qopt
 } // namespace mlir
 
@@ -19,15 +24,17 @@ using namespace mlir;
 using namespace mlir::qopt;
 
 namespace {
-struct QoptInjectOutliersPass
-    : public mlir::qopt::impl::QoptInjectOutliersBase<QoptInjectOutliersPass> {
+struct QoptTestInjectOutliersPass
+    : public mlir::qopt::test::impl::QoptTestInjectOutliersBase<
+          QoptTestInjectOutliersPass> {
   using Base::Base;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (channels <= 0 || !(factor > 0.0)) {
-      module.emitError() << "qopt-inject-outliers: channels and factor must "
-                            "be positive";
+      module.emitError()
+          << "qopt-test-inject-outliers: channels and factor must "
+             "be positive";
       return signalPassFailure();
     }
     std::vector<SmoothGroup> groups;
@@ -42,7 +49,7 @@ struct QoptInjectOutliersPass
         reader ? WeightWriter::create(module, weightsOut, "outliers", error)
                : nullptr;
     if (!writer) {
-      module.emitError() << "qopt-inject-outliers: " << error;
+      module.emitError() << "qopt-test-inject-outliers: " << error;
       return signalPassFailure();
     }
     for (SmoothGroup &g : groups) {
@@ -54,14 +61,20 @@ struct QoptInjectOutliersPass
       for (int64_t i = 0; i < n; ++i)
         s[(2 * i + 1) * k / (2 * n)] = 1.0 / factor;
       if (failed(applySmoothing(g, s, *reader, *writer, error))) {
-        g.linears.front().emitError() << "qopt-inject-outliers: " << error;
+        g.linears.front().emitError() << "qopt-test-inject-outliers: " << error;
         return signalPassFailure();
       }
     }
     if (failed(writer->finish(error))) {
-      module.emitError() << "qopt-inject-outliers: " << error;
+      module.emitError() << "qopt-test-inject-outliers: " << error;
       return signalPassFailure();
     }
   }
 };
 } // namespace
+
+namespace mlir::qopt::test {
+void registerTestPasses();
+} // namespace mlir::qopt::test
+
+void mlir::qopt::test::registerTestPasses() { registerQoptTestPasses(); }

@@ -14,7 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/TestModel.h"
+#include "TestModel.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
@@ -130,14 +130,14 @@ int main(int argc, char **argv) {
   if (output.empty())
     return fail("-o DIR is required");
 
-  qfe::TestModelSpec spec;
+  qtest::TestModelSpec spec;
   spec.modelType = arch;
   if (spec.modelType != "llama" && spec.modelType != "mistral" &&
       spec.modelType != "qwen2")
     return fail("unknown --arch '" + arch +
                 "'; expected llama, mistral or qwen2");
   std::string error;
-  if (!qfe::applyTestModelPreset(preset, spec, error))
+  if (!qtest::applyTestModelPreset(preset, spec, error))
     return fail(error);
 
   // Parses a given integer option into `field`; false (error printed) when
@@ -184,25 +184,25 @@ int main(int argc, char **argv) {
     spec.tieWordEmbeddings = true;
   spec.oldStyleConfig = oldStyleConfig;
   if (dtype == "bf16" || dtype == "bfloat16")
-    spec.dtype = qfe::DType::BF16;
+    spec.dtype = qrt::DType::BF16;
   else if (dtype == "f16" || dtype == "float16")
-    spec.dtype = qfe::DType::F16;
+    spec.dtype = qrt::DType::F16;
   else if (dtype == "f32" || dtype == "float32")
-    spec.dtype = qfe::DType::F32;
+    spec.dtype = qrt::DType::F32;
   else
     return fail("unknown --dtype '" + dtype + "'; expected bf16, f16 or f32");
   if (shardMb == 0 || shardMb > (uint64_t(1) << 40))
     return fail("--shard-size-mb must be between 1 and 2^40");
   spec.shardSizeBytes = shardMb * 1000 * 1000;
-  if (!qfe::validateTestModelSpec(spec, error))
+  if (!qtest::validateTestModelSpec(spec, error))
     return fail(error);
 
-  qfe::TestModelWriteOptions options;
+  qtest::TestModelWriteOptions options;
   options.force = force;
   options.threads = jobs;
   if (!quiet)
     options.progress = [](const std::string &line) { errs() << line << "\n"; };
-  if (!qfe::writeTestModel(spec, output, options, error))
+  if (!qtest::writeTestModel(spec, output, options, error))
     return fail(error);
   return 0;
 }

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-frontend/TestModel.h"
+#include "TestModel.h"
 
 #include <nlohmann/json.hpp>
 
@@ -24,7 +24,8 @@
 #include <thread>
 #include <utility>
 
-using namespace qfe;
+using namespace qrt;
+using namespace qtest;
 using json = nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
@@ -44,8 +45,8 @@ static constexpr int64_t kMaxDim = int64_t(1) << 24;
 // Presets and validation
 //===----------------------------------------------------------------------===//
 
-bool qfe::applyTestModelPreset(const std::string &preset, TestModelSpec &spec,
-                               std::string &error) {
+bool qtest::applyTestModelPreset(const std::string &preset, TestModelSpec &spec,
+                                 std::string &error) {
   if (preset == "tiny") {
     spec.hiddenSize = 64;
     spec.numLayers = 2;
@@ -100,7 +101,7 @@ bool qfe::applyTestModelPreset(const std::string &preset, TestModelSpec &spec,
   return false;
 }
 
-bool qfe::validateTestModelSpec(const TestModelSpec &s, std::string &error) {
+bool qtest::validateTestModelSpec(const TestModelSpec &s, std::string &error) {
   auto fail = [&](const std::string &msg) {
     error = msg;
     return false;
@@ -186,7 +187,7 @@ ModelConfig TestModelSpec::toModelConfig() const {
   return c;
 }
 
-std::vector<TestTensor> qfe::testModelTensors(const TestModelSpec &s) {
+std::vector<TestTensor> qtest::testModelTensors(const TestModelSpec &s) {
   std::vector<TestTensor> out;
   for (TensorSpec &t : s.toModelConfig().checkpointTensors()) {
     // Norm weights start around 1, everything else around 0.
@@ -241,7 +242,7 @@ static void generateChunk(uint64_t seed, const TestTensor &t, uint64_t chunk,
   }
 }
 
-void qfe::generateTestTensor(uint64_t seed, const TestTensor &tensor,
+void qrt::generateTestTensor(uint64_t seed, const TestTensor &tensor,
                              uint64_t begin, uint64_t end, float *out) {
   end = std::min(end, tensor.numElements());
   for (uint64_t pos = begin; pos < end;) {
@@ -457,7 +458,7 @@ static ordered_json mergesJson(const BpeTrainer &trainer) {
   return merges;
 }
 
-bool qfe::makeSentencePieceTestTokenizer(int64_t maxVocab,
+bool qrt::makeSentencePieceTestTokenizer(int64_t maxVocab,
                                          int64_t modelMaxLength,
                                          TestTokenizer &out,
                                          std::string &error) {
@@ -694,7 +695,7 @@ static std::vector<std::string> qwen2SplitAscii(const std::string &s) {
   return out;
 }
 
-bool qfe::makeByteLevelTestTokenizer(int64_t maxVocab, int64_t modelMaxLength,
+bool qrt::makeByteLevelTestTokenizer(int64_t maxVocab, int64_t modelMaxLength,
                                      TestTokenizer &out, std::string &error) {
   try {
     std::vector<std::pair<uint8_t, std::string>> alphabet = byteLevelAlphabet();
@@ -796,7 +797,7 @@ bool qfe::makeByteLevelTestTokenizer(int64_t maxVocab, int64_t modelMaxLength,
   }
 }
 
-bool qfe::makeTestTokenizer(const TestModelSpec &spec, TestTokenizer &out,
+bool qrt::makeTestTokenizer(const TestModelSpec &spec, TestTokenizer &out,
                             std::string &error) {
   if (spec.modelType == "qwen2")
     return makeByteLevelTestTokenizer(spec.vocabSize,
@@ -820,8 +821,8 @@ static const char *torchDtypeName(DType dtype) {
   }
 }
 
-std::string qfe::testModelConfigJson(const TestModelSpec &s,
-                                     const TestTokenizer &tokenizer) {
+std::string qtest::testModelConfigJson(const TestModelSpec &s,
+                                       const TestTokenizer &tokenizer) {
   // transformers writes config.json with sorted keys; so does json.
   json c;
   bool qwen = s.modelType == "qwen2", mistral = s.modelType == "mistral";
@@ -1211,9 +1212,9 @@ static bool writeTestModelImpl(const TestModelSpec &spec,
   return true;
 }
 
-bool qfe::writeTestModel(const TestModelSpec &spec, const std::string &dir,
-                         const TestModelWriteOptions &options,
-                         std::string &error) {
+bool qtest::writeTestModel(const TestModelSpec &spec, const std::string &dir,
+                           const TestModelWriteOptions &options,
+                           std::string &error) {
   try {
     return writeTestModelImpl(spec, dir, options, error);
   } catch (const std::exception &e) {

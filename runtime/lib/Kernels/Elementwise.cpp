@@ -1,0 +1,107 @@
+//===- Elementwise.cpp - Embedding, normalization, elementwise kernels ----===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt-runtime/Kernels.h"
+#include "qopt-runtime/Parallel.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace qrt;
+
+bool kernels::embedding(const float *table, int64_t rows, int64_t hidden,
+                        const int32_t *ids, int64_t n, float *out,
+                        std::string &error) {
+  for (int64_t t = 0; t < n; ++t) {
+    int32_t id = ids[t];
+    if (id < 0 || id >= rows) {
+      error = "token id " + std::to_string(id) +
+              " is out of range for an embedding table of " +
+              std::to_string(rows) + " rows";
+      return false;
+    }
+    std::copy_n(table + int64_t(id) * hidden, hidden, out + t * hidden);
+  }
+  return true;
+}
+
+void kernels::rmsNorm(const float *x, const float *w, int64_t rows,
+                      int64_t hidden, float eps, float *out, unsigned threads) {
+  parallelFor(rows, threads, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; ++row) {
+      const float *xr = x + row * hidden;
+      double ss = 0;
+      for (int64_t c = 0; c < hidden; ++c)
+        ss += double(xr[c]) * xr[c];
+      float var = static_cast<float>(ss / hidden);
+      float inv = 1.0f / std::sqrt(var + eps);
+      for (int64_t c = 0; c < hidden; ++c)
+        out[row * hidden + c] = w[c] * (xr[c] * inv);
+    }
+  });
+}
+
+void kernels::layerNorm(const float *x, const float *w, const float *bias,
+                        int64_t rows, int64_t hidden, double eps, float *out) {
+  for (int64_t row = 0; row < rows; ++row) {
+    const float *xr = x + row * hidden;
+    double mean = 0, var = 0;
+    for (int64_t c = 0; c < hidden; ++c)
+      mean += xr[c];
+    mean /= hidden;
+    for (int64_t c = 0; c < hidden; ++c)
+      var += (xr[c] - mean) * (xr[c] - mean);
+    var /= hidden;
+    double inv = 1.0 / std::sqrt(var + eps);
+    for (int64_t c = 0; c < hidden; ++c)
+      out[row * hidden + c] = static_cast<float>((xr[c] - mean) * inv) * w[c] +
+                              (bias ? bias[c] : 0.0f);
+  }
+}
+
+void kernels::silu(const float *x, int64_t n, float *out, unsigned threads) {
+  parallelFor(n, threads, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      out[i] = x[i] / (1.0f + std::exp(-x[i]));
+  });
+}
+
+void kernels::gelu(const float *x, int64_t n, bool approximate, float *out) {
+  for (int64_t i = 0; i < n; ++i) {
+    double v = x[i];
+    double r = approximate ? 0.5 * v *
+                                 (1 + std::tanh(std::sqrt(2 / M_PI) *
+                                                (v + 0.044715 * v * v * v)))
+                           : 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+    out[i] = static_cast<float>(r);
+  }
+}
+
+void kernels::mul(const float *a, const float *b, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = a[i] * b[i];
+}
+
+void kernels::add(const float *a, const float *b, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = a[i] + b[i];
+}
+
+void kernels::scaleChannels(float *x, const std::vector<int64_t> &shape,
+                            const float *scales, int64_t axis) {
+  int64_t n = shape[axis], inner = 1, total = 1;
+  for (size_t d = axis + 1; d < shape.size(); ++d)
+    inner *= shape[d];
+  for (int64_t d : shape)
+    total *= d;
+  for (int64_t b = 0; b < total; b += n * inner)
+    for (int64_t j = 0; j < n; ++j) {
+      float f = scales[j];
+      float *p = x + b + j * inner;
+      for (int64_t i = 0; i < inner; ++i)
+        p[i] *= f;
+    }
+}
