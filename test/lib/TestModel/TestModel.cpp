@@ -242,7 +242,7 @@ static void generateChunk(uint64_t seed, const TestTensor &t, uint64_t chunk,
   }
 }
 
-void qrt::generateTestTensor(uint64_t seed, const TestTensor &tensor,
+void qtest::generateTestTensor(uint64_t seed, const TestTensor &tensor,
                              uint64_t begin, uint64_t end, float *out) {
   end = std::min(end, tensor.numElements());
   for (uint64_t pos = begin; pos < end;) {
@@ -458,7 +458,7 @@ static ordered_json mergesJson(const BpeTrainer &trainer) {
   return merges;
 }
 
-bool qrt::makeSentencePieceTestTokenizer(int64_t maxVocab,
+bool qtest::makeSentencePieceTestTokenizer(int64_t maxVocab,
                                          int64_t modelMaxLength,
                                          TestTokenizer &out,
                                          std::string &error) {
@@ -695,7 +695,7 @@ static std::vector<std::string> qwen2SplitAscii(const std::string &s) {
   return out;
 }
 
-bool qrt::makeByteLevelTestTokenizer(int64_t maxVocab, int64_t modelMaxLength,
+bool qtest::makeByteLevelTestTokenizer(int64_t maxVocab, int64_t modelMaxLength,
                                      TestTokenizer &out, std::string &error) {
   try {
     std::vector<std::pair<uint8_t, std::string>> alphabet = byteLevelAlphabet();
@@ -797,7 +797,7 @@ bool qrt::makeByteLevelTestTokenizer(int64_t maxVocab, int64_t modelMaxLength,
   }
 }
 
-bool qrt::makeTestTokenizer(const TestModelSpec &spec, TestTokenizer &out,
+bool qtest::makeTestTokenizer(const TestModelSpec &spec, TestTokenizer &out,
                             std::string &error) {
   if (spec.modelType == "qwen2")
     return makeByteLevelTestTokenizer(spec.vocabSize,
