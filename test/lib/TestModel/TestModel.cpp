@@ -243,7 +243,7 @@ static void generateChunk(uint64_t seed, const TestTensor &t, uint64_t chunk,
 }
 
 void qtest::generateTestTensor(uint64_t seed, const TestTensor &tensor,
-                             uint64_t begin, uint64_t end, float *out) {
+                               uint64_t begin, uint64_t end, float *out) {
   end = std::min(end, tensor.numElements());
   for (uint64_t pos = begin; pos < end;) {
     uint64_t chunk = pos / kChunkElements;
@@ -459,9 +459,9 @@ static ordered_json mergesJson(const BpeTrainer &trainer) {
 }
 
 bool qtest::makeSentencePieceTestTokenizer(int64_t maxVocab,
-                                         int64_t modelMaxLength,
-                                         TestTokenizer &out,
-                                         std::string &error) {
+                                           int64_t modelMaxLength,
+                                           TestTokenizer &out,
+                                           std::string &error) {
   try {
     const std::string meta = "\xE2\x96\x81"; // U+2581 "▁"
     BpeTrainer trainer;
@@ -696,7 +696,7 @@ static std::vector<std::string> qwen2SplitAscii(const std::string &s) {
 }
 
 bool qtest::makeByteLevelTestTokenizer(int64_t maxVocab, int64_t modelMaxLength,
-                                     TestTokenizer &out, std::string &error) {
+                                       TestTokenizer &out, std::string &error) {
   try {
     std::vector<std::pair<uint8_t, std::string>> alphabet = byteLevelAlphabet();
     std::string byteSymbol[256];
@@ -798,7 +798,7 @@ bool qtest::makeByteLevelTestTokenizer(int64_t maxVocab, int64_t modelMaxLength,
 }
 
 bool qtest::makeTestTokenizer(const TestModelSpec &spec, TestTokenizer &out,
-                            std::string &error) {
+                              std::string &error) {
   if (spec.modelType == "qwen2")
     return makeByteLevelTestTokenizer(spec.vocabSize,
                                       spec.maxPositionEmbeddings, out, error);
