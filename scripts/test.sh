@@ -44,7 +44,7 @@ if [ $sanitize -eq 1 ]; then
   }
   cmake --build "$build"
   # lit resolves qopt's tools in $build/bin: make sure they are instrumented.
-  nm "$build/bin/qopt" | grep __asan_init >/dev/null || {
+  llvm-nm "$build/bin/qopt" | grep __asan_init >/dev/null || {
     echo "test: $build/bin/qopt is not built with AddressSanitizer" >&2
     exit 1
   }
