@@ -7,22 +7,70 @@
 # build-fuzz/fuzz-artifacts/<fuzzer>/ (copy one to fuzz/regressions/<fuzzer>/
 # once it is fixed).
 #
-# Usage: ./scripts/fuzz.sh [SECONDS] [FUZZER...]
+# Usage: ./scripts/fuzz.sh [--runs=N] [--jobs=J] [SECONDS] [FUZZER...]
+#   SECONDS    fuzz each fuzzer for this long (default 20; with --runs, a time
+#              cap, default none)
+#   --runs=N   stop each fuzzer after N executions in all (libFuzzer -runs=N)
+#   --jobs=J   fuzz each fuzzer with J processes that share its corpus
+#              (libFuzzer -fork=J); N counts the executions of all of them
+# Each fuzzer reports its executions and executions per second, e.g.
+#   ./scripts/fuzz.sh --runs=10000000 --jobs=2     # a 10M-execution campaign
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-seconds=${1:-20}
-shift || true
+runs=""
+jobs=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --runs=*) runs=${1#--runs=} ;;
+  --jobs=*) jobs=${1#--jobs=} ;;
+  -h | --help)
+    sed -n '2,/^set -euo/p' scripts/fuzz.sh | sed '$d; s/^# \{0,1\}//'
+    exit 0
+    ;;
+  --*)
+    echo "fuzz: unknown option '$1' (try --help)" >&2
+    exit 2
+    ;;
+  *) break ;;
+  esac
+  shift
+done
+whole_number() {
+  case "$2" in
+  '' | *[!0-9]*)
+    echo "fuzz: $1 must be a whole number (got '$2')" >&2
+    exit 2
+    ;;
+  esac
+}
+[ -z "$runs" ] || whole_number --runs "$runs"
+whole_number --jobs "$jobs"
+[ "$jobs" -ge 1 ] || { echo "fuzz: --jobs must be at least 1" >&2; exit 2; }
+
+# SECONDS is optional: a first argument that is not a number names a fuzzer.
+seconds=""
+case "${1:-}" in
+'' | *[!0-9]*) ;;
+*)
+  seconds=$1
+  shift
+  ;;
+esac
+if [ -z "$seconds" ]; then
+  seconds=20
+  [ -z "$runs" ] || seconds=0
+fi
 fuzzers=("$@")
 [ ${#fuzzers[@]} -gt 0 ] ||
   fuzzers=(SafetensorsHeaderFuzzer ModelConfigFuzzer TokenizerFuzzer)
-case "$seconds" in
-'' | *[!0-9]*)
-  echo "fuzz: SECONDS must be a whole number (got '$seconds')" >&2
-  exit 2
-  ;;
-esac
+for f in "${fuzzers[@]}"; do
+  [ -f "fuzz/$f.cpp" ] || {
+    echo "fuzz: no fuzzer '$f' (fuzz/$f.cpp); SECONDS must be a whole number" >&2
+    exit 2
+  }
+done
 
 build="build-fuzz"
 mkdir -p "$build"
@@ -70,8 +118,21 @@ for f in "${fuzzers[@]}"; do
     fi
   fi
 
-  echo "fuzz: $f: fuzzing for ${seconds}s"
-  if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  limits=(-max_total_time="$seconds")
+  what="for ${seconds}s"
+  if [ -n "$runs" ]; then
+    limits+=(-runs="$runs")
+    what="for $runs runs"
+    [ "$seconds" -eq 0 ] || what+=" (at most ${seconds}s)"
+  fi
+  parallel=()
+  if [ "$jobs" -gt 1 ]; then
+    parallel=(-fork="$jobs")
+    what+=" with $jobs jobs"
+  fi
+  echo "fuzz: $f: fuzzing $what"
+  start=$(date +%s)
+  if ! "$bin" "${limits[@]}" "${parallel[@]}" -timeout=10 -rss_limit_mb=2048 \
     -max_len=65536 -print_final_stats=1 "${dict_arg[@]}" \
     -artifact_prefix="$artifacts/" "$work" "fuzz/corpus/$f" \
     >"$artifacts/fuzz.log" 2>&1; then
@@ -80,8 +141,16 @@ for f in "${fuzzers[@]}"; do
     status=1
     failed+=("$f")
   else
-    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$artifacts/fuzz.log")
-    echo "fuzz: $f: ok (${runs:-?} runs)"
+    elapsed=$(($(date +%s) - start))
+    if [ "$jobs" -gt 1 ]; then
+      # The fork-mode parent's last status line: "#RUNS: cov: ... exec/s: E".
+      done_runs=$(sed -n 's/^#\([0-9]*\): cov:.*/\1/p' "$artifacts/fuzz.log" | tail -1)
+    else
+      done_runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$artifacts/fuzz.log")
+    fi
+    rate="?"
+    [ -z "$done_runs" ] || rate=$((done_runs / (elapsed > 0 ? elapsed : 1)))
+    echo "fuzz: $f: ok (${done_runs:-?} runs in ${elapsed}s, $rate exec/s)"
   fi
 done
 

@@ -13,6 +13,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 using namespace mlir;
 using namespace mlir::qopt;
 
@@ -134,6 +138,44 @@ TEST_F(QuantSchemeAttrTest, Uniquing) {
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
   EXPECT_EQ(a.withoutValues(), c.withoutValues());
+}
+
+// getTensorScheme once built its scales from the begin() and end() of two
+// different getScaleValues() temporaries (undefined behaviour: ASan reports a
+// stack-buffer-overflow while the scales fit SmallVector's inline storage, a
+// heap one beyond it). A few channels, and many, must come back as the
+// attribute's values.
+TEST_F(QuantSchemeAttrTest, TensorSchemeCopiesScales) {
+  for (int channels : {3, 256}) {
+    std::string values;
+    std::vector<float> expected;
+    std::vector<int32_t> zeroPoints;
+    std::string zpValues;
+    for (int i = 0; i < channels; ++i) {
+      // k / 64 prints exactly with six decimals.
+      expected.push_back(static_cast<float>(i + 1) / 64.0f);
+      zeroPoints.push_back(i % 255 - 127);
+      values += (i ? ", " : "") + std::to_string(expected.back());
+      zpValues += (i ? ", " : "") + std::to_string(zeroPoints.back());
+    }
+    std::string type = "tensor<" + std::to_string(channels);
+    QuantSchemeAttr s =
+        parse("#qopt.scheme<i8, #qopt.per_channel<axis = 0>, asym, static, "
+              "scales = dense<[" +
+              values + "]> : " + type + "xf32>, zero_points = dense<[" +
+              zpValues + "]> : " + type + "xi32>>");
+    ASSERT_TRUE(s) << diagnostics;
+    SmallVector<float> attrScales = s.getScaleValues();
+    ASSERT_EQ(attrScales.size(), expected.size());
+    EXPECT_TRUE(
+        std::equal(attrScales.begin(), attrScales.end(), expected.begin()));
+
+    ::qnum::TensorScheme t = s.getTensorScheme();
+    EXPECT_EQ(t.scales, expected) << channels << " channels";
+    EXPECT_EQ(t.zeroPoints, zeroPoints) << channels << " channels";
+    EXPECT_FALSE(t.symmetric);
+    EXPECT_EQ(t.kind, ::qnum::StorageKind::Int8);
+  }
 }
 
 } // namespace

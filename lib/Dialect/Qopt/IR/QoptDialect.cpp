@@ -338,7 +338,9 @@ void QuantSchemeAttr::print(AsmPrinter &printer) const {
   t.symmetric = isSymmetric();
   t.granularity = getGranularity().getGranularity();
   t.dynamic = isDynamic();
-  t.scales.assign(getScaleValues().begin(), getScaleValues().end());
+  // One vector: two calls would give iterators into two different temporaries.
+  SmallVector<float> scales = getScaleValues();
+  t.scales.assign(scales.begin(), scales.end());
   if (getZeroPoints()) {
     SmallVector<int32_t> zps = getZeroPointValues();
     t.zeroPoints.assign(zps.begin(), zps.end());
