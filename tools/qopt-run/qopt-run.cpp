@@ -132,14 +132,17 @@ int main(int argc, char **argv) {
       "generate", llvm::cl::desc("Greedy generation from this prompt"),
       llvm::cl::cat(category));
   llvm::cl::opt<int64_t> maxNewTokens(
-      "max-new-tokens", llvm::cl::desc("Tokens to generate"),
+      "max-new-tokens",
+      llvm::cl::desc("Tokens to generate (generation stops earlier, with a "
+                     "warning, at the model's max_position_embeddings)"),
       llvm::cl::init(32), llvm::cl::cat(category));
   llvm::cl::opt<std::string> tokenizerPath(
       "tokenizer",
       llvm::cl::desc("tokenizer.json (default: the one recorded in the model)"),
       llvm::cl::cat(category));
   llvm::cl::opt<unsigned> threads(
-      "num-threads", llvm::cl::desc("Worker threads (0 = all cores)"),
+      "num-threads",
+      llvm::cl::desc("Worker threads (0 = all cores, at most 1024)"),
       llvm::cl::init(0), llvm::cl::cat(category));
   llvm::cl::opt<bool> profile(
       "profile", llvm::cl::desc("Print the time spent per op kind to stderr"),
