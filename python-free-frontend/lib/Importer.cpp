@@ -8,6 +8,7 @@
 
 #include "qopt-runtime/ModelConfig.h"
 #include "qopt-runtime/Safetensors.h"
+#include "qopt-runtime/Tokenizer.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -31,13 +32,15 @@ public:
         store(store) {}
 
   /// Checks that the store holds every tensor the config implies, with the
-  /// right shape and a float dtype; sets `error` naming the first that does
-  /// not.
+  /// right shape and a float dtype, and nothing else; sets `error` naming the
+  /// first tensor that is missing, wrong or unexpected.
   bool checkTensors(std::string &error);
   /// Builds the module; only called once checkTensors succeeded.
   OwningOpRef<ModuleOp> run(StringRef storePath, StringRef tokenizerPath);
 
 private:
+  /// Fails on store tensors the config does not imply (see checkTensors).
+  bool checkUnexpectedTensors(std::string &error);
   /// A `qopt.weight` of the (checked) checkpoint tensor `name`.
   Value weight(const std::string &name);
   Value linear(Value x, const std::string &prefix, bool bias, LinearRole role);
@@ -84,6 +87,70 @@ bool Importer::checkTensors(std::string &error) {
       return false;
     }
     weightTypes[name] = RankedTensorType::get(shape, element);
+  }
+  return checkUnexpectedTensors(error);
+}
+
+/// N of a tensor named "model.layers.N.*", else -1.
+static int64_t layerOf(StringRef name) {
+  int64_t layer;
+  if (!name.consume_front("model.layers.") || name.consumeInteger(10, layer) ||
+      !name.starts_with("."))
+    return -1;
+  return layer;
+}
+
+/// Buffers some checkpoints carry that hold no parameters: RoPE's inverse
+/// frequencies, which qopt (like transformers) computes from the config.
+static bool isDerivedBuffer(StringRef name) {
+  return name.ends_with(".rotary_emb.inv_freq");
+}
+
+// A tensor the config does not imply is an error, never dropped silently:
+// it is a layer beyond num_hidden_layers (a config that lies about the
+// depth), or a parameter qopt would not apply (a bias the config does not
+// declare, a quantization scale, a module of another architecture), and
+// importing without it gives a model that computes something else. Only the
+// derived rotary_emb.inv_freq buffers are skipped.
+bool Importer::checkUnexpectedTensors(std::string &error) {
+  int64_t extraLayer = -1;
+  std::vector<std::string> unexpected;
+  for (const std::string &name : store.names()) {
+    if (weightTypes.count(name) || isDerivedBuffer(name))
+      continue;
+    int64_t layer = layerOf(name);
+    if (layer >= config.numLayers)
+      extraLayer = extraLayer < 0 ? layer : std::min(extraLayer, layer);
+    else
+      unexpected.push_back(name);
+  }
+  if (extraLayer >= 0) {
+    // Name the layer's first tensor in state-dict order (q_proj first).
+    std::string prefix = "model.layers." + std::to_string(extraLayer) + ".";
+    qrt::ModelConfig deeper = config;
+    deeper.numLayers = extraLayer + 1;
+    std::string first;
+    for (const qrt::TensorSpec &spec : deeper.checkpointTensors())
+      if (StringRef(spec.name).starts_with(prefix) && store.find(spec.name)) {
+        first = spec.name;
+        break;
+      }
+    for (const std::string &name : store.names())
+      if (first.empty() && StringRef(name).starts_with(prefix))
+        first = name;
+    error = "checkpoint has tensor '" + first + "' of layer " +
+            std::to_string(extraLayer) +
+            " but config.json's num_hidden_layers is " +
+            std::to_string(config.numLayers);
+    return false;
+  }
+  if (!unexpected.empty()) {
+    error = "checkpoint has tensor '" + unexpected.front() + "'";
+    if (unexpected.size() > 1)
+      error += " (and " + std::to_string(unexpected.size() - 1) + " more)";
+    error += " that config.json does not imply; qopt does not drop weights "
+             "it cannot place";
+    return false;
   }
   return true;
 }
@@ -236,9 +303,15 @@ OwningOpRef<ModuleOp> mlir::qopt::importHuggingFaceCheckpoint(
   fs::path storeFile = fs::exists(dir / "model.safetensors.index.json")
                            ? dir / "model.safetensors.index.json"
                            : dir / "model.safetensors";
+  // The tokenizer the model records is loaded here, so that a broken one
+  // fails the import rather than a later qopt-run --generate.
   fs::path tokenizer = dir / "tokenizer.json";
-  std::string tokenizerPath =
-      fs::exists(tokenizer) ? recordedPath(tokenizer, options.outputDir) : "";
+  std::string tokenizerPath;
+  if (fs::exists(tokenizer)) {
+    if (!qrt::Tokenizer::fromFile(tokenizer.string(), error))
+      return nullptr;
+    tokenizerPath = recordedPath(tokenizer, options.outputDir);
+  }
   Importer importer(context, *config, *store);
   if (!importer.checkTensors(error)) {
     error = checkpointDir + ": " + error;

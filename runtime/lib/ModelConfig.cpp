@@ -99,6 +99,90 @@ private:
 };
 } // namespace
 
+/// The RoPE object of `key` (`rope_parameters` or `rope_scaling`), or null
+/// when it is absent, null or empty (transformers treats `{}` as absent).
+static const json *ropeObject(Reader &r, const char *key) {
+  if (!r.has(key))
+    return nullptr;
+  const json &o = r.object[key];
+  if (!o.is_object()) {
+    r.fail(std::string("'") + key + "' must be an object");
+    return nullptr;
+  }
+  return o.empty() ? nullptr : &o;
+}
+
+/// The scaling type of a RoPE object: `rope_type`, else the legacy `type`,
+/// else "default".
+static std::string ropeType(const json &o) {
+  for (const char *key : {"rope_type", "type"})
+    if (o.contains(key) && o[key].is_string() &&
+        !o[key].get<std::string>().empty())
+      return o[key].get<std::string>();
+  return "default";
+}
+
+/// Resolves rope_theta and picks the object that describes the RoPE scaling,
+/// with transformers 5's precedence (PreTrainedConfig's
+/// convert_rope_params_to_dict): a non-empty legacy `rope_scaling` replaces
+/// `rope_parameters`, and the chosen object's `rope_theta` wins over the
+/// top-level `rope_theta` (default 10000). What that precedence ignores must
+/// agree with what it keeps: a `rope_parameters` key or a top-level
+/// `rope_theta` that says something else is an error naming both, never
+/// silently dropped. Returns the chosen object (null: no scaling).
+static const json *parseRope(Reader &r, const json &root, ModelConfig &c) {
+  const json *params = ropeObject(r, "rope_parameters");
+  const json *legacy = ropeObject(r, "rope_scaling");
+  if (!r.ok())
+    return nullptr;
+  const json *chosen = legacy ? legacy : params;
+  const char *chosenKey = legacy ? "rope_scaling" : "rope_parameters";
+  bool topLevel = r.has("rope_theta");
+  double top = r.positiveNumber(root, "rope_theta", 10000.0);
+  c.ropeTheta = top;
+  if (chosen && chosen->contains("rope_theta")) {
+    c.ropeTheta = r.positiveNumber(*chosen, "rope_theta", 10000.0);
+    if (r.ok() && topLevel && top != c.ropeTheta)
+      r.fail("'rope_theta' " + root["rope_theta"].dump() + " disagrees with '" +
+             chosenKey + ".rope_theta' " + (*chosen)["rope_theta"].dump() +
+             ", which transformers 5 uses; make them agree or remove one");
+  }
+  if (!r.ok() || !legacy || !params)
+    return chosen;
+  // Both objects: every key of the ignored `rope_parameters` must agree.
+  auto disagree = [&](const std::string &key, const std::string &kept,
+                      const std::string &ignored) {
+    r.fail("'rope_scaling' and 'rope_parameters' disagree on '" + key + "' (" +
+           kept + " vs " + ignored +
+           "); transformers 5 uses 'rope_scaling': make them agree or remove "
+           "one");
+    return nullptr;
+  };
+  if (ropeType(*legacy) != ropeType(*params))
+    return disagree("rope_type", ropeType(*legacy), ropeType(*params));
+  for (auto it = params->begin(); it != params->end(); ++it) {
+    const std::string &key = it.key();
+    const json &value = it.value();
+    if (key == "rope_type" || key == "type") {
+      continue;
+    } else if (key == "rope_theta") {
+      if (!value.is_number() || value.get<double>() != c.ropeTheta) {
+        std::string kept = json(c.ropeTheta).dump();
+        if (!legacy->contains(key))
+          kept +=
+              topLevel ? " from the top-level 'rope_theta'" : " (the default)";
+        return disagree(key, kept, value.dump());
+      }
+    } else if (!legacy->contains(key) || (*legacy)[key] != value) {
+      return disagree(key,
+                      legacy->contains(key) ? (*legacy)[key].dump()
+                                            : std::string("absent"),
+                      value.dump());
+    }
+  }
+  return chosen;
+}
+
 std::optional<ModelConfig> ModelConfig::fromFile(const std::string &path,
                                                  std::string &error) {
   std::ifstream in(path);
@@ -173,35 +257,12 @@ std::optional<ModelConfig> ModelConfig::fromJson(const std::string &text,
     return std::nullopt;
   }
 
-  // RoPE: the newer `rope_parameters` object, or top-level `rope_theta` and
-  // `rope_scaling`.
-  const json *scaling = nullptr;
-  if (r.has("rope_parameters")) {
-    const json &p = root["rope_parameters"];
-    if (!p.is_object()) {
-      r.fail("'rope_parameters' must be an object");
-      return std::nullopt;
-    }
-    c.ropeTheta = r.positiveNumber(p, "rope_theta", 10000.0);
-    scaling = &p;
-  } else {
-    c.ropeTheta = r.positiveNumber(root, "rope_theta", 10000.0);
-    if (r.has("rope_scaling")) {
-      if (!root["rope_scaling"].is_object()) {
-        r.fail("'rope_scaling' must be an object");
-        return std::nullopt;
-      }
-      scaling = &root["rope_scaling"];
-    }
-  }
+  const json *scaling = parseRope(r, root, c);
+  if (!r.ok())
+    return std::nullopt;
   if (scaling) {
-    std::string type;
-    for (const char *key : {"rope_type", "type"})
-      if (scaling->contains(key) && (*scaling)[key].is_string()) {
-        type = (*scaling)[key].get<std::string>();
-        break;
-      }
-    if (type.empty() || type == "default") {
+    std::string type = ropeType(*scaling);
+    if (type == "default") {
       c.ropeScaling = RopeScaling::None;
     } else if (type == "linear") {
       c.ropeScaling = RopeScaling::Linear;

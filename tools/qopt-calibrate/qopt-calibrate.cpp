@@ -143,6 +143,16 @@ int main(int argc, char **argv) {
       qopt::CpuExecutor::create(*module, options, error);
   if (!exec)
     return fail(input + ": " + error);
+  // Every token used is an id of the vocabulary.
+  for (int64_t i = 0; i < seqs * len; ++i)
+    if (tokens[i] < 0 || tokens[i] >= exec->vocabSize())
+      return fail(tokensSpec + ": token at index " +
+                  (shape.size() == 2 ? "[" + std::to_string(i / len) + ", " +
+                                           std::to_string(i % len) + "]"
+                                     : std::to_string(i)) +
+                  " is " + std::to_string(tokens[i]) +
+                  ", outside the model's vocabulary [0, " +
+                  std::to_string(exec->vocabSize()) + ")");
   std::vector<float> logits;
   for (int64_t s = 0; s < seqs; ++s) {
     exec->resetCache();

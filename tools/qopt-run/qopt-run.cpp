@@ -58,6 +58,46 @@ double logProb(const float *row, int64_t vocab, int32_t target) {
 int64_t argmax(const float *row, int64_t vocab) {
   return std::max_element(row, row + vocab) - row;
 }
+
+/// Most threads --num-threads accepts (more only fails to start threads).
+constexpr unsigned kMaxThreads = 1024;
+
+/// The model's max_position_embeddings, 0 when the model does not record it.
+/// The one place qopt-run reads it from the `qopt.model` attribute.
+int64_t maxPositionEmbeddings(ModuleOp module) {
+  auto info = module->getAttrOfType<DictionaryAttr>("qopt.model");
+  auto value =
+      info ? info.getAs<IntegerAttr>("max_position_embeddings") : IntegerAttr();
+  return value && value.getInt() > 0 ? value.getInt() : 0;
+}
+
+/// Checks that every token (inputs and labels alike) is an id of the model's
+/// vocabulary [0, vocab); sets `error` naming `what` (FILE:TENSOR), the
+/// first bad token's index and its value.
+bool checkVocab(const std::string &what, const std::vector<int32_t> &tokens,
+                const std::vector<int64_t> &shape, int64_t vocab,
+                std::string &error) {
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] >= 0 && tokens[i] < vocab)
+      continue;
+    std::string index = std::to_string(i);
+    if (shape.size() > 1) {
+      std::vector<int64_t> at(shape.size());
+      for (int64_t d = static_cast<int64_t>(shape.size()) - 1, rest = i; d >= 0;
+           --d) {
+        at[d] = shape[d] ? rest % shape[d] : 0;
+        rest = shape[d] ? rest / shape[d] : 0;
+      }
+      index = ::qnum::shapeToString(at);
+    }
+    error = what + ": token at index " + index + " is " +
+            std::to_string(tokens[i]) +
+            ", outside the model's vocabulary [0, " + std::to_string(vocab) +
+            ")";
+    return false;
+  }
+  return true;
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -92,14 +132,17 @@ int main(int argc, char **argv) {
       "generate", llvm::cl::desc("Greedy generation from this prompt"),
       llvm::cl::cat(category));
   llvm::cl::opt<int64_t> maxNewTokens(
-      "max-new-tokens", llvm::cl::desc("Tokens to generate"),
+      "max-new-tokens",
+      llvm::cl::desc("Tokens to generate (generation stops earlier, with a "
+                     "warning, at the model's max_position_embeddings)"),
       llvm::cl::init(32), llvm::cl::cat(category));
   llvm::cl::opt<std::string> tokenizerPath(
       "tokenizer",
       llvm::cl::desc("tokenizer.json (default: the one recorded in the model)"),
       llvm::cl::cat(category));
   llvm::cl::opt<unsigned> threads(
-      "num-threads", llvm::cl::desc("Worker threads (0 = all cores)"),
+      "num-threads",
+      llvm::cl::desc("Worker threads (0 = all cores, at most 1024)"),
       llvm::cl::init(0), llvm::cl::cat(category));
   llvm::cl::opt<bool> profile(
       "profile", llvm::cl::desc("Print the time spent per op kind to stderr"),
@@ -107,15 +150,24 @@ int main(int argc, char **argv) {
   llvm::cl::HideUnrelatedOptions(category);
   llvm::cl::ParseCommandLineOptions(argc, argv, "qopt-run: run a qopt model\n");
 
-  int modes = !ppl.empty() + !logitsSpec.empty() + !generate.empty();
+  // An empty --generate "" prompt is a mode too: generation from BOS alone.
+  bool generating = generate.getNumOccurrences() > 0;
+  int modes = !ppl.empty() + !logitsSpec.empty() + generating;
   if (modes != 1)
     return fail("give exactly one of --ppl, --logits and --generate");
   if (!logitsSpec.empty() && output.empty())
     return fail("--logits needs -o OUT.safetensors");
   if (seqLen <= 0)
     return fail("--seq-len must be positive");
+  if (maxWindows < 0)
+    return fail("--max-windows must be non-negative (0 scores every window), "
+                "got " +
+                std::to_string(maxWindows));
   if (maxNewTokens < 0)
     return fail("--max-new-tokens must be non-negative");
+  if (threads > kMaxThreads)
+    return fail("--num-threads must be at most " + std::to_string(kMaxThreads) +
+                " (0 uses every core), got " + std::to_string(threads));
 
   DialectRegistry registry;
   qopt::registerAllDialects(registry);
@@ -133,6 +185,7 @@ int main(int argc, char **argv) {
   if (!exec)
     return fail(input + ": " + error);
   int64_t vocab = exec->vocabSize();
+  int64_t maxPositions = maxPositionEmbeddings(*module);
   auto start = std::chrono::steady_clock::now();
   // Prints the per-op profile (when asked) on every exit from here on.
   struct ProfileReport {
@@ -147,8 +200,13 @@ int main(int argc, char **argv) {
   if (!ppl.empty()) {
     std::vector<int32_t> tokens;
     std::vector<int64_t> shape;
-    if (!qrt::readTokenTensor(ppl, tokens, shape, error))
+    if (!qrt::readTokenTensor(ppl, tokens, shape, error) ||
+        !checkVocab(ppl, tokens, shape, vocab, error))
       return fail(error);
+    if (maxPositions > 0 && seqLen > maxPositions)
+      return fail("--seq-len " + std::to_string(seqLen) +
+                  " is longer than the model's max_position_embeddings " +
+                  std::to_string(maxPositions));
     int64_t windows = (static_cast<int64_t>(tokens.size()) - 1) / seqLen;
     if (maxWindows > 0)
       windows = std::min<int64_t>(windows, maxWindows);
@@ -189,11 +247,20 @@ int main(int argc, char **argv) {
   if (!logitsSpec.empty()) {
     std::vector<int32_t> tokens;
     std::vector<int64_t> shape;
-    if (!qrt::readTokenTensor(logitsSpec, tokens, shape, error))
+    if (!qrt::readTokenTensor(logitsSpec, tokens, shape, error) ||
+        !checkVocab(logitsSpec, tokens, shape, vocab, error))
       return fail(error);
     if (shape.size() != 1 && shape.size() != 2)
       return fail("--logits tensor must be [T] or [S, T]");
     int64_t seqs = shape.size() == 2 ? shape[0] : 1, len = shape.back();
+    if (seqs == 0 || len == 0)
+      return fail(logitsSpec + ": no tokens (shape " +
+                  ::qnum::shapeToString(shape) + ")");
+    if (maxPositions > 0 && len > maxPositions)
+      return fail(logitsSpec + ": sequences of " + std::to_string(len) +
+                  " tokens are longer than the model's "
+                  "max_position_embeddings " +
+                  std::to_string(maxPositions));
     std::vector<float> all, logits;
     all.reserve(seqs * len * vocab);
     for (int64_t s = 0; s < seqs; ++s) {
@@ -243,18 +310,39 @@ int main(int argc, char **argv) {
     ids.push_back(static_cast<int32_t>(bos));
   std::vector<int32_t> prompt = tok->encode(generate);
   ids.insert(ids.end(), prompt.begin(), prompt.end());
+  if (ids.empty())
+    return fail("--generate: the prompt has no tokens and the model records "
+                "no bos_token_id");
+  if (!checkVocab("--generate: the prompt encoded by " + tokPath, ids,
+                  {static_cast<int64_t>(ids.size())}, vocab, error))
+    return fail(error);
+  // The sequence (prompt and generated tokens) holds at most
+  // max_position_embeddings tokens: generation stops there with a warning.
+  int64_t limit = maxPositions > 0 ? maxPositions : INT64_MAX;
+  if (static_cast<int64_t>(ids.size()) > limit)
+    return fail("--generate: the prompt has " + std::to_string(ids.size()) +
+                " tokens, more than the model's max_position_embeddings " +
+                std::to_string(maxPositions));
   std::vector<int32_t> all = ids;
   std::vector<float> logits;
   if (!exec->forward(ids, 0, logits, error))
     return fail(error);
   for (int64_t step = 0; step < maxNewTokens; ++step) {
+    if (static_cast<int64_t>(all.size()) >= limit) {
+      llvm::errs() << "qopt-run: warning: stopped after " << step
+                   << " of --max-new-tokens " << maxNewTokens
+                   << ": the sequence reached the model's "
+                      "max_position_embeddings "
+                   << maxPositions << "\n";
+      break;
+    }
     int64_t rows = static_cast<int64_t>(logits.size()) / vocab;
     int32_t next =
         static_cast<int32_t>(argmax(logits.data() + (rows - 1) * vocab, vocab));
     all.push_back(next);
     if (next == eos)
       break;
-    if (step + 1 < maxNewTokens &&
+    if (step + 1 < maxNewTokens && static_cast<int64_t>(all.size()) < limit &&
         !exec->forward({next}, exec->cachedPositions(), logits, error))
       return fail(error);
   }

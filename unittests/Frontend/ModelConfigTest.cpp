@@ -109,4 +109,109 @@ TEST(ModelConfig, Errors) {
   }
 }
 
+/// A minimal llama config with `rope` (JSON members, comma-led) appended.
+std::string withRope(const std::string &rope) {
+  return R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":1,
+    "num_attention_heads":4,"intermediate_size":8,"vocab_size":10)" +
+         rope + "}";
+}
+
+// transformers 5 (PreTrainedConfig.convert_rope_params_to_dict) takes a
+// non-empty legacy `rope_scaling` over `rope_parameters`, and the chosen
+// object's rope_theta over the top-level one.
+TEST(ModelConfig, RopeScalingAndRopeParametersThatAgree) {
+  std::string error;
+  auto c = parse(withRope(R"(,"rope_theta":500000,
+    "rope_parameters":{"rope_type":"linear","factor":4,"rope_theta":500000.0},
+    "rope_scaling":{"type":"linear","factor":4.0})"),
+                 error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->ropeScaling, RopeScaling::Linear);
+  EXPECT_DOUBLE_EQ(c->ropeFactor, 4.0);
+  EXPECT_DOUBLE_EQ(c->ropeTheta, 500000.0);
+}
+
+TEST(ModelConfig, RopeScalingAloneBesideDefaultParameters) {
+  // An empty rope_scaling is no scaling: rope_parameters describes RoPE.
+  std::string error;
+  auto c = parse(withRope(R"(,"rope_scaling":{},
+    "rope_parameters":{"rope_type":"linear","factor":2.0,"rope_theta":1e6})"),
+                 error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->ropeScaling, RopeScaling::Linear);
+  EXPECT_DOUBLE_EQ(c->ropeFactor, 2.0);
+  EXPECT_DOUBLE_EQ(c->ropeTheta, 1e6);
+}
+
+TEST(ModelConfig, TopLevelRopeThetaFillsRopeParameters) {
+  std::string error;
+  auto c = parse(withRope(R"(,"rope_theta":500000.0,
+    "rope_parameters":{"rope_type":"default"})"),
+                 error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_DOUBLE_EQ(c->ropeTheta, 500000.0);
+  EXPECT_EQ(c->ropeScaling, RopeScaling::None);
+}
+
+TEST(ModelConfig, RopeScalingWinsOverRopeParameters) {
+  // Without rope_parameters' own keys disagreeing, the legacy object's
+  // scaling is the one used (it used to be ignored).
+  std::string error;
+  auto c = parse(withRope(R"(,"rope_parameters":{"rope_theta":10000.0},
+    "rope_scaling":{"rope_type":"default"}, "rope_theta":10000)"),
+                 error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->ropeScaling, RopeScaling::None);
+  c = parse(withRope(R"(,"rope_parameters":{},
+    "rope_scaling":{"rope_type":"linear","factor":8.0})"),
+            error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->ropeScaling, RopeScaling::Linear);
+  EXPECT_DOUBLE_EQ(c->ropeFactor, 8.0);
+}
+
+TEST(ModelConfig, RopeDisagreementsAreErrors) {
+  struct Case {
+    const char *rope, *message;
+  };
+  Case cases[] = {
+      {R"(,"rope_parameters":{"rope_type":"default","rope_theta":10000.0},
+        "rope_scaling":{"type":"linear","factor":4.0})",
+       "config.json: 'rope_scaling' and 'rope_parameters' disagree on "
+       "'rope_type' (linear vs default); transformers 5 uses 'rope_scaling': "
+       "make them agree or remove one"},
+      {R"(,"rope_parameters":{"rope_theta":10000.0},
+        "rope_scaling":{"type":"linear","factor":4.0})",
+       "disagree on 'rope_type' (linear vs default)"},
+      {R"(,"rope_parameters":{"rope_type":"linear","factor":2.0},
+        "rope_scaling":{"rope_type":"linear","factor":4.0})",
+       "disagree on 'factor' (4.0 vs 2.0)"},
+      {R"(,"rope_parameters":{"rope_type":"llama3","factor":8.0,
+        "low_freq_factor":1.0,"high_freq_factor":4.0,
+        "original_max_position_embeddings":8192},
+        "rope_scaling":{"rope_type":"llama3","factor":8.0,
+        "low_freq_factor":1.0,"high_freq_factor":4.0})",
+       "disagree on 'original_max_position_embeddings' (absent vs 8192)"},
+      {R"(,"rope_parameters":{"rope_type":"linear","factor":2.0,
+        "rope_theta":500000.0},"rope_scaling":{"type":"linear","factor":2.0})",
+       "disagree on 'rope_theta' (10000.0 (the default) vs 500000.0)"},
+      {R"(,"rope_theta":20000,"rope_parameters":{"rope_theta":500000.0},
+        "rope_scaling":{"type":"default"})",
+       "disagree on 'rope_theta' (20000.0 from the top-level 'rope_theta' vs "
+       "500000.0)"},
+      {R"(,"rope_theta":20000,"rope_parameters":{"rope_theta":500000.0})",
+       "config.json: 'rope_theta' 20000 disagrees with "
+       "'rope_parameters.rope_theta' 500000.0, which transformers 5 uses; "
+       "make them agree or remove one"},
+      {R"(,"rope_scaling":[1])", "'rope_scaling' must be an object"},
+  };
+  for (const Case &c : cases) {
+    std::string error;
+    std::string text = withRope(c.rope);
+    EXPECT_FALSE(parse(text, error)) << text;
+    EXPECT_NE(error.find(c.message), std::string::npos)
+        << text << "\n  got: " << error;
+  }
+}
+
 } // namespace

@@ -7,7 +7,10 @@
 // The architecture hyper-parameters of a Hugging Face causal LM checkpoint
 // (model_type llama, mistral or qwen2), read from config.json. Both the older
 // top-level `rope_theta` / `torch_dtype` keys and the newer `rope_parameters`
-// / `dtype` keys are understood. Pure C++.
+// / `dtype` keys are understood, with transformers 5's precedence (a
+// non-empty `rope_scaling` over `rope_parameters`, the chosen object's
+// `rope_theta` over the top-level one); keys that precedence would ignore must
+// agree with the ones it keeps. Pure C++.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Makes a variant of a Hugging Face checkpoint directory for importer tests.
 
-Usage: checkpoint_variant.py SRC_DIR DST_DIR KIND
+Usage: checkpoint_variant.py SRC_DIR DST_DIR KIND [ARG...]
 
 The variant links every file of SRC_DIR into DST_DIR, then damages or
-rewrites one piece according to KIND. Standard library only.
+rewrites one piece according to KIND. Standard library only. KINDs with
+arguments:
+  config-set KEY=JSON...   sets config.json keys (JSON null removes the key)
+  tokenizer FILE           replaces tokenizer.json by FILE
+  extra-tensor NAME        adds an F32 [2] tensor NAME to the smallest shard
 """
 import json
 import os
@@ -12,6 +16,7 @@ import struct
 import sys
 
 src, dst, kind = sys.argv[1], sys.argv[2], sys.argv[3]
+args = sys.argv[4:]
 os.makedirs(dst, exist_ok=True)
 for name in os.listdir(src):
     target = os.path.join(dst, name)
@@ -61,6 +66,16 @@ elif kind == "unsupported-arch":
 elif kind == "missing-tensor":
     config["num_hidden_layers"] += 1
     replace("config.json", json.dumps(config).encode())
+elif kind == "config-set":
+    for arg in args:
+        key, value = arg.split("=", 1)
+        config[key] = json.loads(value)
+        if config[key] is None:
+            del config[key]
+    replace("config.json", json.dumps(config, indent=2).encode())
+elif kind == "tokenizer":
+    with open(args[0], "rb") as f:
+        replace("tokenizer.json", f.read())
 elif kind == "malformed-index":
     replace("model.safetensors.index.json", b'{"weight_map": ')
 else:
@@ -88,6 +103,10 @@ else:
     elif kind == "shape-mismatch":
         header[a]["shape"] = [1, 1]
         data = join(header, body)
+    elif kind == "extra-tensor":
+        header[args[0]] = {"dtype": "F32", "shape": [2],
+                           "data_offsets": [len(body), len(body) + 8]}
+        data = join(header, body + struct.pack("<2f", 1.0, 2.0))
     else:
         sys.exit("unknown variant " + kind)
     replace(shard, data)
