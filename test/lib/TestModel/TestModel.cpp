@@ -242,8 +242,8 @@ static void generateChunk(uint64_t seed, const TestTensor &t, uint64_t chunk,
   }
 }
 
-void qrt::generateTestTensor(uint64_t seed, const TestTensor &tensor,
-                             uint64_t begin, uint64_t end, float *out) {
+void qtest::generateTestTensor(uint64_t seed, const TestTensor &tensor,
+                               uint64_t begin, uint64_t end, float *out) {
   end = std::min(end, tensor.numElements());
   for (uint64_t pos = begin; pos < end;) {
     uint64_t chunk = pos / kChunkElements;
@@ -458,10 +458,10 @@ static ordered_json mergesJson(const BpeTrainer &trainer) {
   return merges;
 }
 
-bool qrt::makeSentencePieceTestTokenizer(int64_t maxVocab,
-                                         int64_t modelMaxLength,
-                                         TestTokenizer &out,
-                                         std::string &error) {
+bool qtest::makeSentencePieceTestTokenizer(int64_t maxVocab,
+                                           int64_t modelMaxLength,
+                                           TestTokenizer &out,
+                                           std::string &error) {
   try {
     const std::string meta = "\xE2\x96\x81"; // U+2581 "▁"
     BpeTrainer trainer;
@@ -695,8 +695,8 @@ static std::vector<std::string> qwen2SplitAscii(const std::string &s) {
   return out;
 }
 
-bool qrt::makeByteLevelTestTokenizer(int64_t maxVocab, int64_t modelMaxLength,
-                                     TestTokenizer &out, std::string &error) {
+bool qtest::makeByteLevelTestTokenizer(int64_t maxVocab, int64_t modelMaxLength,
+                                       TestTokenizer &out, std::string &error) {
   try {
     std::vector<std::pair<uint8_t, std::string>> alphabet = byteLevelAlphabet();
     std::string byteSymbol[256];
@@ -797,8 +797,8 @@ bool qrt::makeByteLevelTestTokenizer(int64_t maxVocab, int64_t modelMaxLength,
   }
 }
 
-bool qrt::makeTestTokenizer(const TestModelSpec &spec, TestTokenizer &out,
-                            std::string &error) {
+bool qtest::makeTestTokenizer(const TestModelSpec &spec, TestTokenizer &out,
+                              std::string &error) {
   if (spec.modelType == "qwen2")
     return makeByteLevelTestTokenizer(spec.vocabSize,
                                       spec.maxPositionEmbeddings, out, error);
