@@ -1,4 +1,4 @@
-module attributes {qopt.model = {architecture = "llama", bos_token_id = 1 : i64, checkpoint = "../../shared/models/qopt-tiny-llama/model.safetensors.index.json", eos_token_id = 2 : i64, max_position_embeddings = 1024 : i64, tokenizer = "../../shared/models/qopt-tiny-llama/tokenizer.json", vocab_size = 32000 : i64}} {
+module attributes {qopt.model = #qopt.model<architecture = "llama", checkpoint = "../../shared/models/qopt-tiny-llama/model.safetensors.index.json", tokenizer = "../../shared/models/qopt-tiny-llama/tokenizer.json", vocab_size = 32000, max_position_embeddings = 1024, bos_token_id = 1, eos_token_id = 2>} {
   qopt.weight_store @ckpt "../../shared/models/qopt-tiny-llama/model.safetensors.index.json"
   func.func @forward(%arg0: tensor<?xi32>, %arg1: tensor<?xi32>) -> tensor<?x32000xf32> {
     %0 = qopt.weight @ckpt["model.embed_tokens.weight"] : tensor<32000x384xbf16>

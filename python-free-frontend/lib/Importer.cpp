@@ -181,20 +181,10 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
                                     StringRef tokenizerPath) {
   const qrt::ModelConfig &c = config;
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  SmallVector<NamedAttribute> info = {
-      b.getNamedAttr("architecture", b.getStringAttr(c.modelType)),
-      b.getNamedAttr("vocab_size", b.getI64IntegerAttr(c.vocabSize)),
-      b.getNamedAttr("bos_token_id", b.getI64IntegerAttr(c.bosTokenId)),
-      b.getNamedAttr("eos_token_id", b.getI64IntegerAttr(c.eosTokenId)),
-      b.getNamedAttr("max_position_embeddings",
-                     b.getI64IntegerAttr(c.maxPositionEmbeddings)),
-      b.getNamedAttr("checkpoint", b.getStringAttr(storePath))};
-  if (!tokenizerPath.empty())
-    info.push_back(b.getNamedAttr("tokenizer", b.getStringAttr(tokenizerPath)));
-  if (c.slidingWindow > 0)
-    info.push_back(
-        b.getNamedAttr("sliding_window", b.getI64IntegerAttr(c.slidingWindow)));
-  (*module)->setAttr("qopt.model", b.getDictionaryAttr(info));
+  setModelAttr(*module,
+               ModelAttr::get(ctx, c.modelType, storePath, tokenizerPath,
+                              c.vocabSize, c.maxPositionEmbeddings,
+                              c.bosTokenId, c.eosTokenId, c.slidingWindow));
 
   b.setInsertionPointToEnd(module->getBody());
   WeightStoreOp::create(b, loc, "ckpt", storePath);

@@ -8,10 +8,10 @@
 // RUN: not qopt %t/model.mlir --qopt-awq=group-size=-128 -o %t/out.mlir 2>&1 | FileCheck %s --check-prefix=GROUPNEG
 // RUN: not qopt %t/model.mlir --qopt-awq=packing=int8 -o %t/out.mlir 2>&1 | FileCheck %s --check-prefix=PACKING
 // RUN: not qopt %t/model.mlir --qopt-awq=clip=maybe -o %t/out.mlir 2>&1 | FileCheck %s --check-prefix=CLIP
-// DTYPE: error: qopt-awq: dtype must be i4 or i8, got 'f8E4M3FN'
+// DTYPE: for the --dtype option: 'f8E4M3FN' is not a valid value (valid values: i8, i4)
 // GRID: error: qopt-awq: grid must be positive, got 0
 // GROUPNEG: error: qopt-awq: group-size must be non-negative, got -128
-// PACKING: error: qopt-awq: packing must be int4x2 or int4x8_offset, got 'int8'
+// PACKING: for the --packing option: 'int8' is not a valid value (valid values: int4x2, int4x8_offset)
 // CLIP: for the --clip option: '{{.*}}maybe' is invalid value for boolean argument! Try 0 or 1
 
 // A group size must divide the input channels (256).

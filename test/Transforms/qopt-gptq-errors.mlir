@@ -12,15 +12,15 @@
 // RUN: not qopt %t/model.mlir --qopt-gptq=group-size=-1 -o %t/out.mlir 2>&1 | FileCheck %s --check-prefix=GROUPNEG
 // RUN: not qopt %t/model.mlir --qopt-gptq=packing=int4x4 -o %t/out.mlir 2>&1 | FileCheck %s --check-prefix=PACKING
 // RUN: not qopt %t/model.mlir --qopt-awq=dtype=f8E4M3FN -o %t/out.mlir 2>&1 | FileCheck %s --check-prefix=AWQ-DTYPE
-// DTYPE: error: qopt-gptq: dtype must be i4 or i8, got 'f8E4M3FN'
-// DTYPE-I2: error: qopt-gptq: dtype must be i4 or i8, got 'i2'
+// DTYPE: for the --dtype option: 'f8E4M3FN' is not a valid value (valid values: i8, i4)
+// DTYPE-I2: for the --dtype option: 'i2' is not a valid value (valid values: i8, i4)
 // DAMP0: error: qopt-gptq: dampening must be in (0, 1), got 0
 // DAMP1: error: qopt-gptq: dampening must be in (0, 1), got 1
 // DAMPNEG: error: qopt-gptq: dampening must be in (0, 1), got -0.5
 // BLOCK: error: qopt-gptq: block-size must be positive, got 0
 // GROUPNEG: error: qopt-gptq: group-size must be non-negative, got -1
-// PACKING: error: qopt-gptq: packing must be int4x2 or int4x8_offset, got 'int4x4'
-// AWQ-DTYPE: error: qopt-awq: dtype must be i4 or i8, got 'f8E4M3FN'
+// PACKING: for the --packing option: 'int4x4' is not a valid value (valid values: int4x2, int4x8_offset)
+// AWQ-DTYPE: for the --dtype option: 'f8E4M3FN' is not a valid value (valid values: i8, i4)
 // RUN: not test -e %t/out.mlir
 
 // A group size must divide the input channels (256 here).

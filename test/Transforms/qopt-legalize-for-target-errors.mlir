@@ -19,7 +19,7 @@
 // RUN: not qopt %s --qopt-legalize-for-target=target=sm_70 2>&1 | FileCheck %s --check-prefix=TARGET -DT=sm_70
 // RUN: not qopt %s --qopt-legalize-for-target=target=sm_90 2>&1 | FileCheck %s --check-prefix=TARGET -DT=sm_90
 // RUN: not qopt %s --qopt-legalize-for-target=target= 2>&1 | FileCheck %s --check-prefix=TARGET -DT=
-// TARGET: error: qopt-legalize-for-target: unsupported target '[[T]]' (supported: sm_80, sm_89, sm_90a)
+// TARGET: for the --target option: '[[T]]' is not a valid value (valid values: sm_90a, sm_89, sm_80)
 
 // Integer W8A8 with per-group int8 weights.
 func.func @int8_group(%x: tensor<?x256xf32>, %w: tensor<4x256xi8>, %s: tensor<4x2xf32>) -> tensor<?x4xf32> {

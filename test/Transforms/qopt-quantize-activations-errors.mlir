@@ -17,9 +17,9 @@
 // RUN: not qopt %t.dir/errors.mlir --qopt-quantize-activations=granularity=channel -split-input-file 2>&1 | FileCheck %s --check-prefix=GRAN
 // STATIC-TOKEN: error: qopt-quantize-activations: per-token activation scales are dynamic; use mode=dynamic or granularity=tensor
 // ASYM: error: qopt-quantize-activations: asymmetric activations need mode=static, granularity=tensor and dtype=i8
-// DTYPE: error: qopt-quantize-activations: dtype must be i8 or f8E4M3FN, got 'i4'
-// MODE: error: qopt-quantize-activations: mode must be dynamic or static, got 'lazy'
-// GRAN: error: qopt-quantize-activations: granularity must be token or tensor, got 'channel'
+// DTYPE: for the --dtype option: 'i4' is not a valid value (valid values: i8, f8E4M3FN)
+// MODE: for the --mode option: 'lazy' is not a valid value (valid values: dynamic, static)
+// GRAN: for the --granularity option: 'channel' is not a valid value (valid values: token, tensor)
 
 // Static asymmetric inputs write int_bias: they need a directory, min/max
 // statistics and weights in a store.

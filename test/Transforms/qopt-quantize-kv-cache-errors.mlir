@@ -21,10 +21,17 @@
 // RUN: not qopt %s --qopt-quantize-kv-cache=dtype=f8E5M2 2>&1 | FileCheck %s --check-prefix=DTYPE-E5
 // RUN: not qopt %s --qopt-quantize-kv-cache=granularity=channel 2>&1 | FileCheck %s --check-prefix=GRAN
 // RUN: not qopt %s --kv-cache=granularity=group 2>&1 | FileCheck %s --check-prefix=GRAN-GROUP
-// DTYPE: error: qopt-quantize-kv-cache: dtype must be i8 or f8E4M3FN, got 'i4'
-// DTYPE-E5: error: qopt-quantize-kv-cache: dtype must be i8 or f8E4M3FN, got 'f8E5M2'
-// GRAN: error: qopt-quantize-kv-cache: granularity must be tensor, head or token, got 'channel'
-// GRAN-GROUP: error: qopt-quantize-kv-cache: granularity must be tensor, head or token, got 'group'
+// DTYPE: for the --dtype option: 'i4' is not a valid value (valid values: i8, f8E4M3FN)
+// DTYPE-E5: for the --dtype option: 'f8E5M2' is not a valid value (valid values: i8, f8E4M3FN)
+// GRAN: for the --granularity option: 'channel' is not a valid value (valid values: token, head, tensor)
+// GRAN-GROUP: for the --granularity option: 'group' is not a valid value (valid values: token, head, tensor)
+
+// Aliases users type are accepted, in passes and pipelines alike.
+// RUN: qopt %s --qopt-quantize-kv-cache="dtype=fp8 granularity=per-token" | FileCheck %s --check-prefix=ALIAS-F8
+// RUN: qopt %s --kv-cache="dtype=e4m3 granularity=per-token" | FileCheck %s --check-prefix=ALIAS-F8
+// RUN: qopt %s --kv-cache=dtype=int8 | FileCheck %s --check-prefix=ALIAS-I8
+// ALIAS-F8-COUNT-2: qopt.attention {{.*}}key_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_token, sym, dynamic>
+// ALIAS-I8-COUNT-2: qopt.attention {{.*}}key_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>
 
 // A scales file gives per-layer scales only.
 // RUN: not qopt %s --qopt-quantize-kv-cache="granularity=head scales=%t.good.json" 2>&1 | FileCheck %s --check-prefix=HEAD

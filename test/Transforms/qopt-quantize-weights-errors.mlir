@@ -13,12 +13,12 @@
 // RUN: not qopt %t.dir/errors.mlir -split-input-file --qopt-quantize-weights="granularity=block block-size=-1" 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not qopt %t.dir/errors.mlir -split-input-file --qopt-quantize-weights="dtype=f8E4M3FN symmetric=false" 2>&1 | FileCheck %s --check-prefix=F8ASYM
 // RUN: not qopt %t.dir/errors.mlir -split-input-file --qopt-quantize-weights="dtype=i4 packing=int8x4" 2>&1 | FileCheck %s --check-prefix=PACKING
-// DTYPE: error: qopt-quantize-weights: dtype must be i8, i4 or f8E4M3FN, got 'i2'
-// GRAN: error: qopt-quantize-weights: granularity must be channel, group, block or tensor, got 'row'
+// DTYPE: for the --dtype option: 'i2' is not a valid value (valid values: i8, i4, f8E4M3FN)
+// GRAN: for the --granularity option: 'row' is not a valid value (valid values: channel, group, block, tensor)
 // GROUP: error: qopt-quantize-weights: group-size must be positive, got 0
 // BLOCK: error: qopt-quantize-weights: block-size must be positive, got -1
 // F8ASYM: error: qopt-quantize-weights: float8 weights are symmetric; symmetric=false needs i8 or i4
-// PACKING: error: qopt-quantize-weights: packing must be int4x2 or int4x8_offset, got 'int8x4'
+// PACKING: for the --packing option: 'int8x4' is not a valid value (valid values: int4x2, int4x8_offset)
 
 // int4x8_offset packs eight values a word: the input dimension must divide.
 // RUN: not qopt %t.dir/errors.mlir -split-input-file --qopt-quantize-weights="dtype=i4 packing=int4x8_offset weights-out=%t.dir/w2" 2>&1 | FileCheck %s --check-prefix=PACK8

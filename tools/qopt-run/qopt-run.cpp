@@ -14,6 +14,7 @@
 #include "qopt-runtime/QuantMath.h"
 #include "qopt-runtime/Safetensors.h"
 #include "qopt-runtime/Tokenizer.h"
+#include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Executor/CpuExecutor.h"
 #include "qopt/InitAllDialects.h"
 
@@ -283,16 +284,16 @@ int main(int argc, char **argv) {
   }
 
   // --generate
-  auto info = (*module)->getAttrOfType<DictionaryAttr>("qopt.model");
+  qopt::ModelAttr info = qopt::getModelAttr(*module);
   std::string tokPath = tokenizerPath;
   if (tokPath.empty()) {
-    auto recorded = info ? info.getAs<StringAttr>("tokenizer") : StringAttr();
-    if (!recorded)
+    StringRef recorded = info ? info.getTokenizer() : StringRef();
+    if (recorded.empty())
       return fail("the model records no tokenizer; pass --tokenizer");
-    llvm::SmallString<256> p(recorded.getValue());
+    llvm::SmallString<256> p(recorded);
     if (llvm::sys::path::is_relative(p)) {
       p = options.baseDir;
-      llvm::sys::path::append(p, recorded.getValue());
+      llvm::sys::path::append(p, recorded);
     }
     tokPath = std::string(p);
   }
@@ -300,11 +301,8 @@ int main(int argc, char **argv) {
       qrt::Tokenizer::fromFile(tokPath, error);
   if (!tok)
     return fail(error);
-  auto idAttr = [&](StringRef key) -> int64_t {
-    auto a = info ? info.getAs<IntegerAttr>(key) : IntegerAttr();
-    return a ? a.getInt() : -1;
-  };
-  int64_t bos = idAttr("bos_token_id"), eos = idAttr("eos_token_id");
+  int64_t bos = info ? info.getBosTokenId() : -1,
+          eos = info ? info.getEosTokenId() : -1;
   std::vector<int32_t> ids;
   if (bos >= 0)
     ids.push_back(static_cast<int32_t>(bos));

@@ -45,6 +45,30 @@ void QoptDialect::initialize() {
       >();
 }
 
+LogicalResult QoptDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attr) {
+  if (attr.getName().getValue() != getModelAttrName())
+    return success();
+  // Reported at the op's location only: attaching the op would print the
+  // whole module.
+  if (!isa<ModelAttr>(attr.getValue()))
+    return emitError(op->getLoc())
+           << "'" << getModelAttrName()
+           << "' must be a #qopt.model attribute, got " << attr.getValue();
+  if (!isa<ModuleOp>(op))
+    return emitError(op->getLoc())
+           << "'" << getModelAttrName() << "' is a module attribute";
+  return success();
+}
+
+ModelAttr mlir::qopt::getModelAttr(ModuleOp module) {
+  return module->getAttrOfType<ModelAttr>(QoptDialect::getModelAttrName());
+}
+
+void mlir::qopt::setModelAttr(ModuleOp module, ModelAttr model) {
+  module->setAttr(QoptDialect::getModelAttrName(), model);
+}
+
 Operation *QoptDialect::materializeConstant(OpBuilder &builder, Attribute value,
                                             Type type, Location loc) {
   return arith::ConstantOp::materialize(builder, value, type, loc);
@@ -409,4 +433,45 @@ RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "original_max_position must be positive";
   }
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ModelAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult ModelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                StringRef architecture, StringRef checkpoint,
+                                StringRef tokenizer, int64_t vocabSize,
+                                int64_t maxPositionEmbeddings,
+                                int64_t bosTokenId, int64_t eosTokenId,
+                                int64_t slidingWindow) {
+  if (!llvm::is_contained({"llama", "mistral", "qwen2"}, architecture))
+    return emitError() << "unknown architecture '" << architecture
+                       << "' (known: llama, mistral, qwen2)";
+  if (checkpoint.empty())
+    return emitError() << "checkpoint must name the model's weights";
+  if (vocabSize <= 0)
+    return emitError() << "vocab_size must be positive, got " << vocabSize;
+  if (maxPositionEmbeddings < 0)
+    return emitError() << "max_position_embeddings must be positive, got "
+                       << maxPositionEmbeddings;
+  if (slidingWindow < 0)
+    return emitError() << "sliding_window must be positive, got "
+                       << slidingWindow;
+  // -1: the config has none.
+  auto checkId = [&](StringRef name, int64_t id) -> LogicalResult {
+    if (id >= -1 && id < vocabSize)
+      return success();
+    return emitError() << name << " must be a token id in [0, " << vocabSize
+                       << "), got " << id;
+  };
+  return success(succeeded(checkId("bos_token_id", bosTokenId)) &&
+                 succeeded(checkId("eos_token_id", eosTokenId)));
+}
+
+ModelAttr ModelAttr::mapPaths(function_ref<std::string(StringRef)> fn) const {
+  std::string tokenizer = getTokenizer().empty() ? "" : fn(getTokenizer());
+  return ModelAttr::get(getContext(), getArchitecture(), fn(getCheckpoint()),
+                        tokenizer, getVocabSize(), getMaxPositionEmbeddings(),
+                        getBosTokenId(), getEosTokenId(), getSlidingWindow());
 }

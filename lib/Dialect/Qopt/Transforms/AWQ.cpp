@@ -33,7 +33,7 @@ struct QoptAWQPass : public mlir::qopt::impl::QoptAWQBase<QoptAWQPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto fail = [&](Operation *at, const Twine &msg) {
-      at->emitError() << "qopt-awq: " << msg;
+      emitPassError(at) << "qopt-awq: " << msg;
       signalPassFailure();
     };
     std::string error;

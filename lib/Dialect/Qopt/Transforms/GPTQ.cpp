@@ -29,7 +29,7 @@ struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto fail = [&](Operation *at, const Twine &msg) {
-      at->emitError() << "qopt-gptq: " << msg;
+      emitPassError(at) << "qopt-gptq: " << msg;
       signalPassFailure();
     };
     std::string error;

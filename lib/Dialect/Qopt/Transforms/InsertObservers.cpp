@@ -54,9 +54,10 @@ struct QoptInsertObserversPass
     });
     unsigned unnamed = 0;
     for (auto &[value, users] : inputs) {
-      auto labelAttr = users.front()->getAttrOfType<StringAttr>("label");
+      StringRef name =
+          cast<LinearLikeOpInterface>(users.front()).getLayerName();
       std::string label =
-          labelAttr ? labelAttr.str() : "linear" + std::to_string(unnamed++);
+          !name.empty() ? name.str() : "linear" + std::to_string(unnamed++);
       observe(value, users, label + ".input");
     }
     if (!kv)

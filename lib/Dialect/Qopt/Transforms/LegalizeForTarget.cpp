@@ -22,9 +22,9 @@ using namespace mlir;
 using namespace mlir::qopt;
 
 namespace {
-std::string layerName(QuantizedLinearOp op) {
-  return op.getLabelAttr() ? "'" + op.getLabelAttr().str() + "'"
-                           : std::string("(unnamed)");
+std::string layerName(LinearLikeOpInterface op) {
+  StringRef name = op.getLayerName();
+  return !name.empty() ? "'" + name.str() + "'" : std::string("(unnamed)");
 }
 
 /// A copy of `op` reading `input` with `inputScheme` (null: weight-only).
@@ -51,12 +51,8 @@ struct QoptLegalizeForTargetPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    if (target != "sm_80" && target != "sm_89" && target != "sm_90a") {
-      module.emitError() << "qopt-legalize-for-target: unsupported target '"
-                         << target << "' (supported: sm_80, sm_89, sm_90a)";
-      return signalPassFailure();
-    }
-    bool hasFp8 = target != "sm_80";
+    bool hasFp8 = target != Target::SM80;
+    StringRef targetName = stringifyTarget(target);
 
     llvm::DenseMap<Operation *, QuantizeOp> perTokenOf;
     SmallVector<QuantizedLinearOp> ops;
@@ -80,12 +76,12 @@ struct QoptLegalizeForTargetPass
       if (x.isFloat8() && !hasFp8) {
         if (!quantize) {
           op.emitError() << "qopt-legalize-for-target: layer " << layerName(op)
-                         << " has float8 inputs, which " << target
+                         << " has float8 inputs, which " << targetName
                          << " cannot multiply, and they do not come from a "
                             "qopt.quantize that could be dropped";
           return signalPassFailure();
         }
-        op.emitRemark() << "qopt-legalize-for-target: " << target
+        op.emitRemark() << "qopt-legalize-for-target: " << targetName
                         << " has no float8 tensor cores; layer "
                         << layerName(op)
                         << " now runs float8 weights with 16-bit "

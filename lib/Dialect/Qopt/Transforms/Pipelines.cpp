@@ -5,18 +5,105 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt/Dialect/Qopt/Transforms/Pipelines.h"
+#include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+
+namespace mlir {
+namespace qopt {
+#define GEN_PASS_DEF_QOPTCHECKPIPELINEINPUT
+#include "qopt/Dialect/Qopt/Transforms/Passes.h.inc"
+} // namespace qopt
+} // namespace mlir
 
 using namespace mlir;
 using namespace mlir::qopt;
 
+static std::string flagOf(QuantPipeline pipeline) {
+  return "--" + optionName(quantPipelineSpellings(), pipeline).str();
+}
+
+namespace {
+struct QoptCheckPipelineInputPass
+    : public mlir::qopt::impl::QoptCheckPipelineInputBase<
+          QoptCheckPipelineInputPass> {
+  using Base::Base;
+
+  QuantPipeline getPipeline() const { return pipeline; }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::string flag = flagOf(pipeline);
+    if (module.getOps<func::FuncOp>().empty()) {
+      emitPassError(module) << flag << ": the module has no model function";
+      return signalPassFailure();
+    }
+    if (pipeline == QuantPipeline::KVCache)
+      return;
+    Operation *quantized = nullptr, *smoothed = nullptr;
+    module.walk([&](Operation *op) {
+      if (isa<QuantizedLinearOp>(op) && !quantized)
+        quantized = op;
+      if (isa<ScaleChannelsOp>(op) && !smoothed)
+        smoothed = op;
+    });
+    if (quantized) {
+      emitPassError(quantized)
+          << flag
+          << ": the model is already quantized (it has qopt.quantized_linear "
+             "layers); weight pipelines take the float model from "
+             "qopt-calibrate";
+      return signalPassFailure();
+    }
+    if (smoothed) {
+      emitPassError(smoothed)
+          << flag
+          << ": the model is already smoothed (qopt.scale_channels of a "
+             "previous smoothing); weight pipelines take the float model "
+             "from qopt-calibrate";
+      return signalPassFailure();
+    }
+  }
+};
+} // namespace
+
+/// The weight pipeline already in `pm`, if any.
+static std::optional<QuantPipeline> weightPipelineIn(OpPassManager &pm) {
+  for (Pass &pass : pm.getPasses()) {
+    if (pass.getTypeID() != TypeID::get<QoptCheckPipelineInputPass>())
+      continue;
+    QuantPipeline p =
+        static_cast<QoptCheckPipelineInputPass &>(pass).getPipeline();
+    if (p != QuantPipeline::KVCache)
+      return p;
+  }
+  return std::nullopt;
+}
+
+/// The passes every pipeline starts with: the input check, after checking
+/// that `pm` holds no other weight pipeline.
+static LogicalResult addPrologue(OpPassManager &pm, QuantPipeline pipeline,
+                                 std::string &error) {
+  if (pipeline != QuantPipeline::KVCache)
+    if (std::optional<QuantPipeline> prev = weightPipelineIn(pm)) {
+      error = flagOf(*prev) + " already quantizes the weights in this run; " +
+              "give one weight pipeline (--smoothquant, --fp8, --w8a16 or " +
+              "--w4a16) per run";
+      return failure();
+    }
+  QoptCheckPipelineInputOptions check;
+  check.pipeline = pipeline;
+  pm.addPass(createQoptCheckPipelineInput(check));
+  return success();
+}
+
 /// The passes every quantization pipeline ends with: legalization for the
 /// target, observer removal, cleanup, and the contract check.
-static void addEpilogue(OpPassManager &pm, const std::string &target) {
+static void addEpilogue(OpPassManager &pm, Target target) {
   QoptLegalizeForTargetOptions legal;
   legal.target = target;
   pm.addPass(createQoptLegalizeForTarget(legal));
@@ -28,45 +115,33 @@ static void addEpilogue(OpPassManager &pm, const std::string &target) {
   pm.addPass(createQoptVerifyContract(contract));
 }
 
-static LogicalResult checkTarget(const std::string &target,
-                                 std::string &error) {
-  if (target == "sm_80" || target == "sm_89" || target == "sm_90a")
-    return success();
-  error = "target must be sm_80, sm_89 or sm_90a, got '" + target + "'";
-  return failure();
-}
-
 LogicalResult
 mlir::qopt::buildSmoothQuantPipeline(OpPassManager &pm,
                                      const SmoothQuantPipelineOptions &options,
                                      std::string &error) {
-  if (failed(checkTarget(options.target, error)))
-    return failure();
   if (!(options.alpha >= 0.0 && options.alpha <= 1.0)) {
     error = "alpha must be in [0, 1], got " + formatDouble(options.alpha);
     return failure();
   }
+  if (failed(addPrologue(pm, QuantPipeline::SmoothQuant, error)))
+    return failure();
   QoptQuantizeActivationsOptions act;
   act.weightsOut = options.weightsOut;
-  if (options.act == "dynamic") {
-    act.mode = "dynamic";
-    act.granularity = "token";
-  } else if (options.act == "static-sym" || options.act == "static-asym") {
-    act.mode = "static";
-    act.granularity = "tensor";
-    act.symmetric = options.act == "static-sym";
+  if (options.act == SmoothQuantActivations::Dynamic) {
+    act.mode = ScaleMode::Dynamic;
+    act.granularity = ::qnum::GranularityKind::PerToken;
   } else {
-    error = "act must be dynamic, static-sym or static-asym, got '" +
-            options.act + "'";
-    return failure();
+    act.mode = ScaleMode::Static;
+    act.granularity = ::qnum::GranularityKind::PerTensor;
+    act.symmetric = options.act == SmoothQuantActivations::StaticSym;
   }
   QoptSmoothOptions smooth;
   smooth.alpha = options.alpha;
   smooth.weightsOut = options.weightsOut;
   pm.addPass(createQoptSmooth(smooth));
   QoptQuantizeWeightsOptions weights;
-  weights.dtype = "i8";
-  weights.granularity = "channel";
+  weights.dtype = ::qnum::StorageKind::Int8;
+  weights.granularity = ::qnum::GranularityKind::PerChannel;
   weights.weightsOut = options.weightsOut;
   pm.addPass(createQoptQuantizeWeights(weights));
   pm.addPass(createQoptQuantizeActivations(act));
@@ -77,31 +152,24 @@ mlir::qopt::buildSmoothQuantPipeline(OpPassManager &pm,
 LogicalResult mlir::qopt::buildFP8Pipeline(OpPassManager &pm,
                                            const FP8PipelineOptions &options,
                                            std::string &error) {
-  if (failed(checkTarget(options.target, error)))
-    return failure();
-  if (options.weights != "channel" && options.weights != "tensor" &&
-      options.weights != "block") {
-    error = "weights must be channel, tensor or block, got '" +
-            options.weights + "'";
+  if (options.weights == ::qnum::GranularityKind::Block &&
+      options.blockSize <= 0) {
+    error =
+        "block-size must be positive, got " + std::to_string(options.blockSize);
     return failure();
   }
+  if (failed(addPrologue(pm, QuantPipeline::FP8, error)))
+    return failure();
   QoptQuantizeActivationsOptions act;
-  act.dtype = "f8E4M3FN";
+  act.dtype = ::qnum::StorageKind::Float8E4M3FN;
   act.weightsOut = options.weightsOut;
-  if (options.act == "token") {
-    act.mode = "dynamic";
-    act.granularity = "token";
-  } else if (options.act == "tensor-dynamic" ||
-             options.act == "tensor-static") {
-    act.mode = options.act == "tensor-static" ? "static" : "dynamic";
-    act.granularity = "tensor";
-  } else {
-    error = "act must be token, tensor-dynamic or tensor-static, got '" +
-            options.act + "'";
-    return failure();
-  }
+  act.mode = options.act == FP8Activations::TensorStatic ? ScaleMode::Static
+                                                         : ScaleMode::Dynamic;
+  act.granularity = options.act == FP8Activations::Token
+                        ? ::qnum::GranularityKind::PerToken
+                        : ::qnum::GranularityKind::PerTensor;
   QoptQuantizeWeightsOptions weights;
-  weights.dtype = "f8E4M3FN";
+  weights.dtype = ::qnum::StorageKind::Float8E4M3FN;
   weights.granularity = options.weights;
   weights.blockSize = options.blockSize;
   weights.weightsOut = options.weightsOut;
@@ -115,11 +183,11 @@ LogicalResult
 mlir::qopt::buildW8A16Pipeline(OpPassManager &pm,
                                const W8A16PipelineOptions &options,
                                std::string &error) {
-  if (failed(checkTarget(options.target, error)))
+  if (failed(addPrologue(pm, QuantPipeline::W8A16, error)))
     return failure();
   QoptQuantizeWeightsOptions weights;
-  weights.dtype = "i8";
-  weights.granularity = "channel";
+  weights.dtype = ::qnum::StorageKind::Int8;
+  weights.granularity = ::qnum::GranularityKind::PerChannel;
   weights.weightsOut = options.weightsOut;
   pm.addPass(createQoptQuantizeWeights(weights));
   addEpilogue(pm, options.target);
@@ -130,35 +198,39 @@ LogicalResult
 mlir::qopt::buildW4A16Pipeline(OpPassManager &pm,
                                const W4A16PipelineOptions &options,
                                std::string &error) {
-  if (failed(checkTarget(options.target, error)))
-    return failure();
   if (options.group <= 0) {
     error = "group must be positive, got " + std::to_string(options.group);
     return failure();
   }
-  if (options.method == "rtn") {
+  if (failed(addPrologue(pm, QuantPipeline::W4A16, error)))
+    return failure();
+  switch (options.method.getValue()) {
+  case W4A16Method::RTN: {
     QoptQuantizeWeightsOptions weights;
-    weights.dtype = "i4";
-    weights.granularity = "group";
+    weights.dtype = ::qnum::StorageKind::Int4;
+    weights.granularity = ::qnum::GranularityKind::PerGroup;
     weights.groupSize = options.group;
     weights.symmetric = options.sym;
     weights.weightsOut = options.weightsOut;
     pm.addPass(createQoptQuantizeWeights(weights));
-  } else if (options.method == "awq") {
+    break;
+  }
+  case W4A16Method::AWQ: {
     QoptAWQOptions awq;
     awq.groupSize = options.group;
     awq.symmetric = options.sym;
     awq.weightsOut = options.weightsOut;
     pm.addPass(createQoptAWQ(awq));
-  } else if (options.method == "gptq") {
+    break;
+  }
+  case W4A16Method::GPTQ: {
     QoptGPTQOptions gptq;
     gptq.groupSize = options.group;
     gptq.symmetric = options.sym;
     gptq.weightsOut = options.weightsOut;
     pm.addPass(createQoptGPTQ(gptq));
-  } else {
-    error = "method must be rtn, awq or gptq, got '" + options.method + "'";
-    return failure();
+    break;
+  }
   }
   addEpilogue(pm, options.target);
   return success();
@@ -168,6 +240,8 @@ LogicalResult
 mlir::qopt::buildKVCachePipeline(OpPassManager &pm,
                                  const KVCachePipelineOptions &options,
                                  std::string &error) {
+  if (failed(addPrologue(pm, QuantPipeline::KVCache, error)))
+    return failure();
   QoptQuantizeKVCacheOptions kv;
   kv.dtype = options.dtype;
   kv.granularity = options.granularity;
@@ -186,8 +260,10 @@ static void registerPipeline(StringRef arg, StringRef description,
       [build, arg](OpPassManager &pm, StringRef optionsStr,
                    function_ref<LogicalResult(const Twine &)> errorHandler) {
         Options options;
+        // The option parser has printed what is wrong with which option.
         if (failed(options.parseFromString(optionsStr)))
-          return failure();
+          return errorHandler("--" + arg + ": bad options '" + optionsStr +
+                              "'");
         std::string error;
         if (failed(build(pm, options, error)))
           return errorHandler("--" + arg + ": " + error);

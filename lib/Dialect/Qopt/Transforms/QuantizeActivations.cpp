@@ -32,8 +32,9 @@ struct QoptQuantizeActivationsPass
           QoptQuantizeActivationsPass> {
   using Base::Base;
 
-  std::string name(QuantizedLinearOp op) {
-    return op.getLabelAttr() ? op.getLabelAttr().str() : std::string("?");
+  std::string name(LinearLikeOpInterface op) {
+    StringRef layer = op.getLayerName();
+    return !layer.empty() ? layer.str() : std::string("?");
   }
 
   void runOnOperation() override {
@@ -41,23 +42,13 @@ struct QoptQuantizeActivationsPass
     MLIRContext *ctx = &getContext();
     Builder b(ctx);
     auto fail = [&](Operation *at, const Twine &msg) {
-      at->emitError() << "qopt-quantize-activations: " << msg;
+      emitPassError(at) << "qopt-quantize-activations: " << msg;
       signalPassFailure();
     };
-    Type storage;
-    if (dtype == "i8")
-      storage = b.getIntegerType(8);
-    else if (dtype == "f8E4M3FN")
-      storage = b.getType<Float8E4M3FNType>();
-    else
-      return fail(module, "dtype must be i8 or f8E4M3FN, got '" + dtype + "'");
-    if (mode != "dynamic" && mode != "static")
-      return fail(module, "mode must be dynamic or static, got '" + mode + "'");
-    if (granularity != "token" && granularity != "tensor")
-      return fail(module, "granularity must be token or tensor, got '" +
-                              granularity + "'");
-    bool isStatic = mode == "static";
-    if (isStatic && granularity == "token")
+    Type storage = getStorageType(ctx, dtype);
+    bool isStatic = mode == ScaleMode::Static;
+    bool perToken = granularity == ::qnum::GranularityKind::PerToken;
+    if (isStatic && perToken)
       return fail(module, "per-token activation scales are dynamic; use "
                           "mode=dynamic or granularity=tensor");
     bool isFloat8 = !storage.isInteger();
@@ -80,7 +71,8 @@ struct QoptQuantizeActivationsPass
       if (w.isFloat8() != isFloat8)
         return fail(op, "layer '" + name(op) + "' has " +
                             (w.isFloat8() ? "float8" : "integer") +
-                            " weights but dtype=" + dtype);
+                            " weights but dtype=" +
+                            optionName(dtypeSpellings(), dtype).str());
       if (!isFloat8 && !w.isSymmetric())
         return fail(op, "layer '" + name(op) +
                             "' has asymmetric weights; W8A8 needs symmetric "
@@ -119,9 +111,8 @@ struct QoptQuantizeActivationsPass
       QuantSchemeAttr scheme;
       if (!isStatic) {
         GranularityAttrInterface g =
-            granularity == "token"
-                ? GranularityAttrInterface(PerTokenAttr::get(ctx))
-                : GranularityAttrInterface(PerTensorAttr::get(ctx));
+            perToken ? GranularityAttrInterface(PerTokenAttr::get(ctx))
+                     : GranularityAttrInterface(PerTensorAttr::get(ctx));
         scheme = QuantSchemeAttr::get(ctx, storage, g, Symmetry::Symmetric,
                                       ScaleMode::Dynamic, ElementsAttr(),
                                       ElementsAttr(), Packing::None);
@@ -174,9 +165,8 @@ struct QoptQuantizeActivationsPass
         Type sType;
         if (!isStatic)
           sType = RankedTensorType::get(
-              granularity == "token"
-                  ? ArrayRef<int64_t>{xType.getShape().drop_back()}
-                  : ArrayRef<int64_t>{},
+              perToken ? ArrayRef<int64_t>{xType.getShape().drop_back()}
+                       : ArrayRef<int64_t>{},
               b.getF32Type());
         qop = QuantizeOp::create(ob, op.getLoc(), qType, sType, Type(), x,
                                  scheme);

@@ -93,28 +93,14 @@ struct QoptQuantizeKVCachePass
     MLIRContext *ctx = &getContext();
     Builder b(ctx);
     auto fail = [&](Operation *at, const Twine &msg) {
-      at->emitError() << "qopt-quantize-kv-cache: " << msg;
+      emitPassError(at) << "qopt-quantize-kv-cache: " << msg;
       signalPassFailure();
     };
-    Type storage;
-    ::qnum::StorageKind kind;
-    StringRef vllmDtype;
-    if (dtype == "i8") {
-      storage = b.getIntegerType(8);
-      kind = ::qnum::StorageKind::Int8;
-      vllmDtype = "int8";
-    } else if (dtype == "f8E4M3FN") {
-      storage = b.getType<Float8E4M3FNType>();
-      kind = ::qnum::StorageKind::Float8E4M3FN;
-      vllmDtype = "float8_e4m3fn";
-    } else {
-      return fail(module, "dtype must be i8 or f8E4M3FN, got '" + dtype + "'");
-    }
-    if (granularity != "tensor" && granularity != "head" &&
-        granularity != "token")
-      return fail(module, "granularity must be tensor, head or token, got '" +
-                              granularity + "'");
-    if (!scales.empty() && granularity != "tensor")
+    ::qnum::StorageKind kind = dtype;
+    Type storage = getStorageType(ctx, kind);
+    StringRef vllmDtype = ::qnum::isFloat8(kind) ? "float8_e4m3fn" : "int8";
+    bool perHead = granularity == ::qnum::GranularityKind::PerHead;
+    if (!scales.empty() && granularity != ::qnum::GranularityKind::PerTensor)
       return fail(module, "scales= gives per-layer (per-tensor) scales; use "
                           "granularity=tensor");
 
@@ -145,7 +131,7 @@ struct QoptQuantizeKVCachePass
     for (AttentionOp a : attns) {
       int64_t kvHeads = a.getNumKvHeads(), d = a.getHeadDim();
       auto schemeFor = [&](Value kvValue) -> QuantSchemeAttr {
-        if (granularity == "token")
+        if (granularity == ::qnum::GranularityKind::PerToken)
           return QuantSchemeAttr::get(ctx, storage, PerTokenAttr::get(ctx),
                                       Symmetry::Symmetric, ScaleMode::Dynamic,
                                       ElementsAttr(), ElementsAttr(),
@@ -158,7 +144,7 @@ struct QoptQuantizeKVCachePass
           if (!st)
             return {};
           std::vector<float> absmax = statValues(st.getAbsmax());
-          int64_t groups = granularity == "head" ? kvHeads : 1;
+          int64_t groups = perHead ? kvHeads : 1;
           int64_t per = static_cast<int64_t>(absmax.size()) / groups;
           for (int64_t g = 0; g < groups; ++g) {
             float m = 0;
@@ -169,13 +155,11 @@ struct QoptQuantizeKVCachePass
         }
         auto rank = cast<RankedTensorType>(kvValue.getType()).getRank();
         GranularityAttrInterface g =
-            granularity == "head"
-                ? GranularityAttrInterface(
-                      PerHeadAttr::get(ctx, rank - 1, kvHeads))
-                : GranularityAttrInterface(PerTensorAttr::get(ctx));
-        auto sType = granularity == "head"
-                         ? RankedTensorType::get({kvHeads}, b.getF32Type())
-                         : RankedTensorType::get({}, b.getF32Type());
+            perHead ? GranularityAttrInterface(
+                          PerHeadAttr::get(ctx, rank - 1, kvHeads))
+                    : GranularityAttrInterface(PerTensorAttr::get(ctx));
+        auto sType = perHead ? RankedTensorType::get({kvHeads}, b.getF32Type())
+                             : RankedTensorType::get({}, b.getF32Type());
         return QuantSchemeAttr::get(
             ctx, storage, g, Symmetry::Symmetric, ScaleMode::Static,
             DenseElementsAttr::get(sType, ArrayRef<float>(s)), ElementsAttr(),

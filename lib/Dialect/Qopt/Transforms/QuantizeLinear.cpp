@@ -15,40 +15,38 @@
 using namespace mlir;
 using namespace mlir::qopt;
 
-FailureOr<WeightSchemeSpec> WeightSchemeSpec::parse(
-    MLIRContext *ctx, StringRef dtype, StringRef granularity, int64_t groupSize,
-    int64_t blockSize, bool symmetric, StringRef packing, std::string &error) {
+FailureOr<WeightSchemeSpec>
+WeightSchemeSpec::parse(MLIRContext *ctx, ::qnum::StorageKind dtype,
+                        ::qnum::GranularityKind granularity, int64_t groupSize,
+                        int64_t blockSize, bool symmetric, Packing packing,
+                        std::string &error) {
   WeightSchemeSpec spec;
-  Builder b(ctx);
-  if (dtype == "i8")
-    spec.storage = b.getIntegerType(8);
-  else if (dtype == "i4")
-    spec.storage = b.getIntegerType(4);
-  else if (dtype == "f8E4M3FN")
-    spec.storage = b.getType<Float8E4M3FNType>();
-  else {
-    error = "dtype must be i8, i4 or f8E4M3FN, got '" + dtype.str() + "'";
-    return failure();
-  }
-  if (granularity == "channel")
+  spec.storage = getStorageType(ctx, dtype);
+  switch (granularity) {
+  case ::qnum::GranularityKind::PerChannel:
     spec.granularity = ::qnum::Granularity::perChannel(0);
-  else if (granularity == "group") {
+    break;
+  case ::qnum::GranularityKind::PerGroup:
     if (groupSize <= 0) {
       error = "group-size must be positive, got " + std::to_string(groupSize);
       return failure();
     }
     spec.granularity = ::qnum::Granularity::perGroup(1, groupSize);
-  } else if (granularity == "block") {
+    break;
+  case ::qnum::GranularityKind::Block:
     if (blockSize <= 0) {
       error = "block-size must be positive, got " + std::to_string(blockSize);
       return failure();
     }
     spec.granularity = ::qnum::Granularity::block(blockSize, blockSize);
-  } else if (granularity == "tensor")
+    break;
+  case ::qnum::GranularityKind::PerTensor:
     spec.granularity = ::qnum::Granularity::perTensor();
-  else {
+    break;
+  case ::qnum::GranularityKind::PerToken:
+  case ::qnum::GranularityKind::PerHead:
     error = "granularity must be channel, group, block or tensor, got '" +
-            granularity.str() + "'";
+            optionName(granularitySpellings(), granularity).str() + "'";
     return failure();
   }
   spec.symmetric = symmetric;
@@ -57,33 +55,33 @@ FailureOr<WeightSchemeSpec> WeightSchemeSpec::parse(
     return failure();
   }
   if (spec.storage.isInteger(4)) {
-    if (packing == "int4x2")
-      spec.packing = Packing::Int4x2;
-    else if (packing == "int4x8_offset")
-      spec.packing = Packing::Int4x8Offset;
-    else {
-      error = "packing must be int4x2 or int4x8_offset, got '" + packing.str() +
-              "'";
+    if (packing == Packing::None) {
+      error = "i4 weights need packing=int4x2 or packing=int4x8_offset";
       return failure();
     }
+    spec.packing = packing;
   }
   return spec;
 }
 
 FailureOr<WeightSchemeSpec>
-WeightSchemeSpec::parseGrouped(MLIRContext *ctx, StringRef dtype,
+WeightSchemeSpec::parseGrouped(MLIRContext *ctx, ::qnum::StorageKind dtype,
                                int64_t groupSize, bool symmetric,
-                               StringRef packing, std::string &error) {
-  if (dtype != "i4" && dtype != "i8") {
-    error = "dtype must be i4 or i8, got '" + dtype.str() + "'";
+                               Packing packing, std::string &error) {
+  if (dtype != ::qnum::StorageKind::Int4 &&
+      dtype != ::qnum::StorageKind::Int8) {
+    error = "dtype must be i4 or i8, got '" +
+            optionName(dtypeSpellings(), dtype).str() + "'";
     return failure();
   }
   if (groupSize < 0) {
     error = "group-size must be non-negative, got " + std::to_string(groupSize);
     return failure();
   }
-  return parse(ctx, dtype, groupSize > 0 ? "group" : "channel", groupSize, 0,
-               symmetric, packing, error);
+  return parse(ctx, dtype,
+               groupSize > 0 ? ::qnum::GranularityKind::PerGroup
+                             : ::qnum::GranularityKind::PerChannel,
+               groupSize, 0, symmetric, packing, error);
 }
 
 static GranularityAttrInterface granularityAttr(MLIRContext *ctx,
@@ -187,9 +185,9 @@ std::string mlir::qopt::formatDouble(double value) {
   return buf;
 }
 
-std::string mlir::qopt::tensorPrefix(LinearOp linear) {
-  if (auto label = linear.getLabelAttr())
-    return label.str();
+std::string mlir::qopt::tensorPrefix(LinearLikeOpInterface linear) {
+  if (!linear.getLayerName().empty())
+    return linear.getLayerName().str();
   std::string s;
   llvm::raw_string_ostream os(s);
   os << "linear@" << linear.getLoc();

@@ -32,7 +32,7 @@ struct QoptQuantizeWeightsPass
         WeightSchemeSpec::parse(&getContext(), dtype, granularity, groupSize,
                                 blockSize, symmetric, packing, error);
     if (failed(spec)) {
-      module.emitError() << "qopt-quantize-weights: " << error;
+      emitPassError(module) << "qopt-quantize-weights: " << error;
       return signalPassFailure();
     }
     SmallVector<LinearOp> linears = linearsToQuantize(module, includeLmHead);

@@ -35,8 +35,8 @@ struct QoptSmoothPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (!(alpha >= 0.0 && alpha <= 1.0)) {
-      module.emitError() << "qopt-smooth: alpha must be in [0, 1], got "
-                         << formatDouble(alpha);
+      emitPassError(module) << "qopt-smooth: alpha must be in [0, 1], got "
+                            << formatDouble(alpha);
       return signalPassFailure();
     }
     std::vector<SmoothGroup> groups = collectSmoothingGroups(module);

@@ -37,8 +37,9 @@ static bool onlyUsedBy(Value value,
 }
 
 static std::string labelOf(Operation *op, const char *fallback) {
-  if (auto label = op->getAttrOfType<StringAttr>("label"))
-    return label.str();
+  if (auto linear = dyn_cast<LinearLikeOpInterface>(op))
+    if (!linear.getLayerName().empty())
+      return linear.getLayerName().str();
   return fallback;
 }
 

@@ -112,15 +112,10 @@ void mlir::qopt::rebaseWeightStorePaths(ModuleOp module,
       continue;
     store.setPath(rebasePath(path, from, to));
   }
-  auto model = module->getAttrOfType<DictionaryAttr>("qopt.model");
-  if (!model)
-    return;
-  NamedAttrList attrs(model);
-  for (const char *key : {"checkpoint", "tokenizer"})
-    if (auto value = model.getAs<StringAttr>(key))
-      attrs.set(key, StringAttr::get(module.getContext(),
-                                     rebasePath(value.str(), from, to)));
-  module->setAttr("qopt.model", attrs.getDictionary(module.getContext()));
+  if (ModelAttr model = getModelAttr(module))
+    setModelAttr(module, model.mapPaths([&](StringRef p) {
+      return rebasePath(p.str(), from, to);
+    }));
 }
 
 //===----------------------------------------------------------------------===//

@@ -247,4 +247,40 @@ def Qopt_RopeScalingAttr : Qopt_Attr<"RopeScaling", "rope_scaling"> {
   let genVerifyDecl = 1;
 }
 
+def Qopt_ModelAttr : Qopt_Attr<"Model", "model"> {
+  let summary = "What the importer records about a model";
+  let description = [{
+    The `qopt.model` attribute of a module: the checkpoint's architecture
+    (`model_type`: `llama`, `mistral` or `qwen2`), the paths of its weights
+    (`checkpoint`) and tokenizer (relative paths resolve against the IR
+    file's directory), the vocabulary size, and the optional
+    `max_position_embeddings`, BOS / EOS token ids and sliding window
+    (omitted when the checkpoint's config has none). The dialect checks that
+    `qopt.model` is one.
+
+    ```mlir
+    module attributes {qopt.model = #qopt.model<architecture = "llama", checkpoint = "model.safetensors.index.json", tokenizer = "tokenizer.json", vocab_size = 32000, max_position_embeddings = 1024, bos_token_id = 1, eos_token_id = 2>} {
+    }
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"model_type of the checkpoint">:$architecture,
+    StringRefParameter<"path of the checkpoint's weights">:$checkpoint,
+    StringRefParameter<"path of tokenizer.json", [{""}]>:$tokenizer,
+    "int64_t":$vocab_size,
+    DefaultValuedParameter<"int64_t", "0">:$max_position_embeddings,
+    DefaultValuedParameter<"int64_t", "-1">:$bos_token_id,
+    DefaultValuedParameter<"int64_t", "-1">:$eos_token_id,
+    DefaultValuedParameter<"int64_t", "0">:$sliding_window
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The same model with `fn` applied to its checkpoint and (when it has
+    /// one) tokenizer paths.
+    ModelAttr
+    mapPaths(::llvm::function_ref<std::string(::llvm::StringRef)> fn) const;
+  }];
+}
+
 #endif // QOPT_DIALECT_QOPT_IR_QOPTATTRS_TD

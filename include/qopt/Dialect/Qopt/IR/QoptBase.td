@@ -31,6 +31,13 @@ def Qopt_Dialect : Dialect {
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect"];
   let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 1;
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// The module attribute that describes the model (a ModelAttr).
+    static constexpr ::llvm::StringLiteral getModelAttrName() {
+      return ::llvm::StringLiteral("qopt.model");
+    }
+  }];
 }
 
 class Qopt_Op<string mnemonic, list<Trait> traits = []>

@@ -82,11 +82,24 @@ def Qopt_RopeScalingKind : I32EnumAttr<"RopeScalingKind",
   let genSpecializedAttr = 0;
 }
 
+def Qopt_Target : I32EnumAttr<"Target",
+    "the GPU a model is compiled for", [
+      // Ampere: int8 tensor cores, no float8.
+      I32EnumAttrCase<"SM80", 0, "sm_80">,
+      // Ada: int8 and float8 tensor cores.
+      I32EnumAttrCase<"SM89", 1, "sm_89">,
+      // Hopper with its arch-specific features (wgmma, TMA).
+      I32EnumAttrCase<"SM90a", 2, "sm_90a">]> {
+  let cppNamespace = "::mlir::qopt";
+  let genSpecializedAttr = 0;
+}
+
 def Qopt_SymmetryAttr : EnumAttr<Qopt_Dialect, Qopt_Symmetry, "symmetry">;
 def Qopt_ScaleModeAttr : EnumAttr<Qopt_Dialect, Qopt_ScaleMode, "scale_mode">;
 def Qopt_PackingAttr : EnumAttr<Qopt_Dialect, Qopt_Packing, "packing">;
 def Qopt_ObserverKindAttr : EnumAttr<Qopt_Dialect, Qopt_ObserverKind, "observer">;
 def Qopt_ActivationAttr : EnumAttr<Qopt_Dialect, Qopt_Activation, "activation">;
 def Qopt_LinearRoleAttr : EnumAttr<Qopt_Dialect, Qopt_LinearRole, "role">;
+def Qopt_TargetAttr : EnumAttr<Qopt_Dialect, Qopt_Target, "target">;
 
 #endif // QOPT_DIALECT_QOPT_IR_QOPTENUMS_TD

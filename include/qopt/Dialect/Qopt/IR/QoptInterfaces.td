@@ -66,6 +66,17 @@ def Qopt_LinearLikeOpInterface : OpInterface<"LinearLikeOpInterface"> {
       "getWeight", (ins)>,
     InterfaceMethod<"The bias, or a null value.", "::mlir::Value", "getBias",
       (ins)>,
+    InterfaceMethod<[{
+        The layer's name: its `label` (the checkpoint prefix of its weight,
+        e.g. `model.layers.0.self_attn.q_proj`), or an empty string for an
+        unlabeled layer. Passes name layers in side stores, progress and
+        diagnostics with it.
+      }],
+      "::llvm::StringRef", "getLayerName", (ins), [{}], [{
+        if (::mlir::StringAttr label = $_op.getLabelAttr())
+          return label.getValue();
+        return {};
+      }]>,
     InterfaceMethod<"The number of input features.", "int64_t",
       "getInFeatures", (ins), [{}], [{
         return ::llvm::cast<::mlir::ShapedType>($_op.getWeight().getType())

@@ -31,4 +31,13 @@ struct KVCacheResource : public SideEffects::Resource::Base<KVCacheResource> {
 #define GET_OP_CLASSES
 #include "qopt/Dialect/Qopt/IR/QoptOps.h.inc"
 
+namespace mlir {
+namespace qopt {
+/// The module's `qopt.model` attribute, or null when it has none.
+ModelAttr getModelAttr(ModuleOp module);
+/// Sets the module's `qopt.model` attribute.
+void setModelAttr(ModuleOp module, ModelAttr model);
+} // namespace qopt
+} // namespace mlir
+
 #endif // QOPT_DIALECT_QOPT_IR_QOPTOPS_H

@@ -7,14 +7,13 @@
 #ifndef QOPT_DIALECT_QOPT_TRANSFORMS_PASSES_H
 #define QOPT_DIALECT_QOPT_TRANSFORMS_PASSES_H
 
+#include "qopt/Dialect/Qopt/Transforms/PassOptions.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
 namespace qopt {
-
-/// The pipeline stages whose contract qopt-verify-contract checks.
-enum class ContractStage { Graph, Quantized };
 
 #define GEN_PASS_DECL
 #include "qopt/Dialect/Qopt/Transforms/Passes.h.inc"

@@ -36,11 +36,9 @@ def QoptVerifyContract : Pass<"qopt-verify-contract", "::mlir::ModuleOp"> {
   let options = [
     Option<"stage", "stage", "::mlir::qopt::ContractStage",
            /*default=*/"::mlir::qopt::ContractStage::Graph",
-           "The contract to check", [{::llvm::cl::values(
-             clEnumValN(::mlir::qopt::ContractStage::Graph, "graph",
-                        "Output of import: no quantization schemes"),
-             clEnumValN(::mlir::qopt::ContractStage::Quantized, "quantized",
-                        "Output of the quantization pipelines"))}]>,
+           "The contract to check",
+           [{::mlir::qopt::optionValues(
+               ::mlir::qopt::contractStageSpellings())}]>,
     Option<"requireQuantizedLinears", "require-quantized-linears", "bool",
            /*default=*/"false",
            "With stage=quantized: fail on float linears other than the LM head">,
@@ -199,19 +197,30 @@ def QoptQuantizeWeights : Pass<"qopt-quantize-weights", "::mlir::ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"dtype", "dtype", "std::string", /*default=*/"\"i8\"",
-           "Weight storage: i8, i4, f8E4M3FN">,
-    Option<"granularity", "granularity", "std::string",
-           /*default=*/"\"channel\"",
-           "channel, group, block or tensor">,
+    Option<"dtype", "dtype", "::qnum::StorageKind",
+           /*default=*/"::qnum::StorageKind::Int8",
+           "Weight storage: i8, i4, f8E4M3FN",
+           [{::mlir::qopt::optionValues(::mlir::qopt::dtypeSpellings(), {
+               ::qnum::StorageKind::Int8, ::qnum::StorageKind::Int4,
+               ::qnum::StorageKind::Float8E4M3FN})}]>,
+    Option<"granularity", "granularity", "::qnum::GranularityKind",
+           /*default=*/"::qnum::GranularityKind::PerChannel",
+           "channel, group, block or tensor",
+           [{::mlir::qopt::optionValues(::mlir::qopt::granularitySpellings(), {
+               ::qnum::GranularityKind::PerChannel,
+               ::qnum::GranularityKind::PerGroup,
+               ::qnum::GranularityKind::Block,
+               ::qnum::GranularityKind::PerTensor})}]>,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
            "Input channels per scale with granularity=group">,
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
            "Tile size with granularity=block">,
     Option<"symmetric", "symmetric", "bool", /*default=*/"true",
            "Symmetric (no zero point) or asymmetric integer weights">,
-    Option<"packing", "packing", "std::string", /*default=*/"\"int4x2\"",
-           "How i4 weights are packed: int4x2 or int4x8_offset">,
+    Option<"packing", "packing", "::mlir::qopt::Packing",
+           /*default=*/"::mlir::qopt::Packing::Int4x2",
+           "How i4 weights are packed: int4x2 or int4x8_offset",
+           [{::mlir::qopt::optionValues(::mlir::qopt::packingSpellings())}]>,
     Option<"includeLmHead", "include-lm-head", "bool", /*default=*/"false",
            "Also quantize the LM head">,
     Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
@@ -241,12 +250,21 @@ def QoptQuantizeActivations
     Static scales need statistics from `qopt-calibrate`.
   }];
   let options = [
-    Option<"dtype", "dtype", "std::string", /*default=*/"\"i8\"",
-           "Input storage: i8 or f8E4M3FN">,
-    Option<"mode", "mode", "std::string", /*default=*/"\"dynamic\"",
-           "dynamic or static">,
-    Option<"granularity", "granularity", "std::string",
-           /*default=*/"\"token\"", "token or tensor">,
+    Option<"dtype", "dtype", "::qnum::StorageKind",
+           /*default=*/"::qnum::StorageKind::Int8",
+           "Input storage: i8 or f8E4M3FN",
+           [{::mlir::qopt::optionValues(::mlir::qopt::dtypeSpellings(), {
+               ::qnum::StorageKind::Int8,
+               ::qnum::StorageKind::Float8E4M3FN})}]>,
+    Option<"mode", "mode", "::mlir::qopt::ScaleMode",
+           /*default=*/"::mlir::qopt::ScaleMode::Dynamic", "dynamic or static",
+           [{::mlir::qopt::optionValues(
+               ::mlir::qopt::scaleModeSpellings())}]>,
+    Option<"granularity", "granularity", "::qnum::GranularityKind",
+           /*default=*/"::qnum::GranularityKind::PerToken", "token or tensor",
+           [{::mlir::qopt::optionValues(::mlir::qopt::granularitySpellings(), {
+               ::qnum::GranularityKind::PerToken,
+               ::qnum::GranularityKind::PerTensor})}]>,
     Option<"symmetric", "symmetric", "bool", /*default=*/"true",
            "Symmetric or asymmetric (static integer only)">,
     Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
@@ -277,10 +295,19 @@ def QoptQuantizeKVCache : Pass<"qopt-quantize-kv-cache", "::mlir::ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"dtype", "dtype", "std::string", /*default=*/"\"i8\"",
-           "Cache storage: i8 or f8E4M3FN">,
-    Option<"granularity", "granularity", "std::string",
-           /*default=*/"\"token\"", "tensor, head or token">,
+    Option<"dtype", "dtype", "::qnum::StorageKind",
+           /*default=*/"::qnum::StorageKind::Int8",
+           "Cache storage: i8 or f8E4M3FN",
+           [{::mlir::qopt::optionValues(::mlir::qopt::dtypeSpellings(), {
+               ::qnum::StorageKind::Int8,
+               ::qnum::StorageKind::Float8E4M3FN})}]>,
+    Option<"granularity", "granularity", "::qnum::GranularityKind",
+           /*default=*/"::qnum::GranularityKind::PerToken",
+           "tensor, head or token",
+           [{::mlir::qopt::optionValues(::mlir::qopt::granularitySpellings(), {
+               ::qnum::GranularityKind::PerToken,
+               ::qnum::GranularityKind::PerHead,
+               ::qnum::GranularityKind::PerTensor})}]>,
     Option<"scales", "scales", "std::string", /*default=*/"\"\"",
            "A vLLM kv_cache_scales.json with per-layer scales "
            "(granularity=tensor)">,
@@ -308,8 +335,10 @@ def QoptLegalizeForTarget
     * Supported targets: `sm_80`, `sm_89`, `sm_90a`.
   }];
   let options = [
-    Option<"target", "target", "std::string", /*default=*/"\"sm_90a\"",
-           "GPU target: sm_80, sm_89 or sm_90a">,
+    Option<"target", "target", "::mlir::qopt::Target",
+           /*default=*/"::mlir::qopt::Target::SM90a",
+           "GPU target: sm_80, sm_89 or sm_90a",
+           [{::mlir::qopt::optionValues(::mlir::qopt::targetSpellings())}]>,
   ];
 }
 
@@ -329,8 +358,10 @@ def QoptGPTQ : Pass<"qopt-gptq", "::mlir::ModuleOp"> {
     `qopt-calibrate`.
   }];
   let options = [
-    Option<"dtype", "dtype", "std::string", /*default=*/"\"i4\"",
-           "Weight storage: i4 or i8">,
+    Option<"dtype", "dtype", "::qnum::StorageKind",
+           /*default=*/"::qnum::StorageKind::Int4", "Weight storage: i4 or i8",
+           [{::mlir::qopt::optionValues(::mlir::qopt::dtypeSpellings(), {
+               ::qnum::StorageKind::Int4, ::qnum::StorageKind::Int8})}]>,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
            "Input channels per scale (0: one scale per output channel)">,
     Option<"symmetric", "symmetric", "bool", /*default=*/"true",
@@ -341,8 +372,10 @@ def QoptGPTQ : Pass<"qopt-gptq", "::mlir::ModuleOp"> {
            "Columns per lazy batch update">,
     Option<"actOrder", "act-order", "bool", /*default=*/"false",
            "Quantize columns by decreasing diag(H)">,
-    Option<"packing", "packing", "std::string", /*default=*/"\"int4x2\"",
-           "How i4 weights are packed: int4x2 or int4x8_offset">,
+    Option<"packing", "packing", "::mlir::qopt::Packing",
+           /*default=*/"::mlir::qopt::Packing::Int4x2",
+           "How i4 weights are packed: int4x2 or int4x8_offset",
+           [{::mlir::qopt::optionValues(::mlir::qopt::packingSpellings())}]>,
     Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
            "Directory of the side store (default: beside the -o file)">,
   ];
@@ -365,8 +398,10 @@ def QoptAWQ : Pass<"qopt-awq", "::mlir::ModuleOp"> {
     round-to-nearest (side store `@awq`). Needs `qopt-calibrate` Hessians.
   }];
   let options = [
-    Option<"dtype", "dtype", "std::string", /*default=*/"\"i4\"",
-           "Weight storage: i4 or i8">,
+    Option<"dtype", "dtype", "::qnum::StorageKind",
+           /*default=*/"::qnum::StorageKind::Int4", "Weight storage: i4 or i8",
+           [{::mlir::qopt::optionValues(::mlir::qopt::dtypeSpellings(), {
+               ::qnum::StorageKind::Int4, ::qnum::StorageKind::Int8})}]>,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
            "Input channels per scale (0: one scale per output channel)">,
     Option<"symmetric", "symmetric", "bool", /*default=*/"true",
@@ -375,10 +410,32 @@ def QoptAWQ : Pass<"qopt-awq", "::mlir::ModuleOp"> {
            "Number of exponents a tried in [0, 1)">,
     Option<"clip", "clip", "bool", /*default=*/"true",
            "Search per-group clipping ratios">,
-    Option<"packing", "packing", "std::string", /*default=*/"\"int4x2\"",
-           "How i4 weights are packed: int4x2 or int4x8_offset">,
+    Option<"packing", "packing", "::mlir::qopt::Packing",
+           /*default=*/"::mlir::qopt::Packing::Int4x2",
+           "How i4 weights are packed: int4x2 or int4x8_offset",
+           [{::mlir::qopt::optionValues(::mlir::qopt::packingSpellings())}]>,
     Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
            "Directory of the side stores (default: beside the -o file)">,
+  ];
+}
+
+def QoptCheckPipelineInput
+    : Pass<"qopt-check-pipeline-input", "::mlir::ModuleOp"> {
+  let summary = "Checks that a module is something a pipeline can quantize";
+  let description = [{
+    Every quantization pipeline starts with it. It fails, naming the
+    pipeline's flag, when the module has no model function (`func.func`)
+    and, for the weight pipelines (`pipeline` other than `kv-cache`), when
+    the model has already been smoothed or quantized: a `qopt.scale_channels`
+    left by smoothing or a `qopt.quantized_linear` means the weights are no
+    longer the checkpoint's, and a weight pipeline takes a float model.
+  }];
+  let options = [
+    Option<"pipeline", "pipeline", "::mlir::qopt::QuantPipeline",
+           /*default=*/"::mlir::qopt::QuantPipeline::SmoothQuant",
+           "The pipeline whose input is checked",
+           [{::mlir::qopt::optionValues(
+               ::mlir::qopt::quantPipelineSpellings())}]>,
   ];
 }
 

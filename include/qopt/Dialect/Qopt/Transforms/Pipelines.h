@@ -13,6 +13,8 @@
 #ifndef QOPT_DIALECT_QOPT_TRANSFORMS_PIPELINES_H
 #define QOPT_DIALECT_QOPT_TRANSFORMS_PIPELINES_H
 
+#include "qopt/Dialect/Qopt/Transforms/PassOptions.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -22,10 +24,10 @@ namespace qopt {
 /// The options every weight pipeline has.
 template <typename Derived>
 struct WeightPipelineOptions : public PassPipelineOptions<Derived> {
-  ::mlir::detail::PassOptions::Option<std::string> target{
+  ::mlir::detail::PassOptions::Option<Target> target{
       *this, "target",
       llvm::cl::desc("GPU target to legalize for: sm_80, sm_89, sm_90a"),
-      llvm::cl::init("sm_90a")};
+      llvm::cl::init(Target::SM90a), optionValues(targetSpellings())};
   ::mlir::detail::PassOptions::Option<std::string> weightsOut{
       *this, "weights-out",
       llvm::cl::desc("Directory of the side stores (default: beside -o)"),
@@ -37,26 +39,31 @@ struct SmoothQuantPipelineOptions
   Option<double> alpha{*this, "alpha",
                        llvm::cl::desc("Migration strength in [0, 1]"),
                        llvm::cl::init(0.5)};
-  Option<std::string> act{
+  Option<SmoothQuantActivations> act{
       *this, "act",
       llvm::cl::desc("Activations: dynamic (per-token), static-sym or "
                      "static-asym (per-tensor, calibrated)"),
-      llvm::cl::init("dynamic")};
+      llvm::cl::init(SmoothQuantActivations::Dynamic),
+      optionValues(smoothQuantActivationsSpellings())};
 };
 
 struct FP8PipelineOptions : public WeightPipelineOptions<FP8PipelineOptions> {
-  Option<std::string> weights{
+  Option<::qnum::GranularityKind> weights{
       *this, "weights",
       llvm::cl::desc("Weight scales: channel, tensor or block"),
-      llvm::cl::init("channel")};
+      llvm::cl::init(::qnum::GranularityKind::PerChannel),
+      optionValues(granularitySpellings(), {::qnum::GranularityKind::PerChannel,
+                                            ::qnum::GranularityKind::PerTensor,
+                                            ::qnum::GranularityKind::Block})};
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Tile size with weights=block"),
                             llvm::cl::init(128)};
-  Option<std::string> act{
+  Option<FP8Activations> act{
       *this, "act",
       llvm::cl::desc("Activation scales: token (dynamic), tensor-dynamic or "
                      "tensor-static"),
-      llvm::cl::init("token")};
+      llvm::cl::init(FP8Activations::Token),
+      optionValues(fp8ActivationsSpellings())};
 };
 
 struct W8A16PipelineOptions
@@ -64,9 +71,9 @@ struct W8A16PipelineOptions
 
 struct W4A16PipelineOptions
     : public WeightPipelineOptions<W4A16PipelineOptions> {
-  Option<std::string> method{*this, "method",
-                             llvm::cl::desc("rtn, awq or gptq"),
-                             llvm::cl::init("rtn")};
+  Option<W4A16Method> method{
+      *this, "method", llvm::cl::desc("rtn, awq or gptq"),
+      llvm::cl::init(W4A16Method::RTN), optionValues(w4a16MethodSpellings())};
   Option<int64_t> group{*this, "group",
                         llvm::cl::desc("Input channels per scale"),
                         llvm::cl::init(128)};
@@ -77,11 +84,18 @@ struct W4A16PipelineOptions
 
 struct KVCachePipelineOptions
     : public PassPipelineOptions<KVCachePipelineOptions> {
-  Option<std::string> dtype{*this, "dtype", llvm::cl::desc("i8 or f8E4M3FN"),
-                            llvm::cl::init("i8")};
-  Option<std::string> granularity{*this, "granularity",
-                                  llvm::cl::desc("tensor, head or token"),
-                                  llvm::cl::init("token")};
+  Option<::qnum::StorageKind> dtype{
+      *this, "dtype", llvm::cl::desc("i8 or f8E4M3FN"),
+      llvm::cl::init(::qnum::StorageKind::Int8),
+      optionValues(dtypeSpellings(), {::qnum::StorageKind::Int8,
+                                      ::qnum::StorageKind::Float8E4M3FN})};
+  Option<::qnum::GranularityKind> granularity{
+      *this, "granularity", llvm::cl::desc("tensor, head or token"),
+      llvm::cl::init(::qnum::GranularityKind::PerToken),
+      optionValues(granularitySpellings(),
+                   {::qnum::GranularityKind::PerToken,
+                    ::qnum::GranularityKind::PerHead,
+                    ::qnum::GranularityKind::PerTensor})};
   Option<std::string> scales{*this, "scales",
                              llvm::cl::desc("vLLM kv_cache_scales.json"),
                              llvm::cl::init("")};

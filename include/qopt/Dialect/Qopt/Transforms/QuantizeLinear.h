@@ -16,6 +16,7 @@
 
 #include "qopt-runtime/QuantMath.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
+#include "qopt/Dialect/Qopt/Transforms/PassOptions.h"
 #include "qopt/Support/WeightQuant.h"
 
 #include <string>
@@ -32,20 +33,19 @@ struct WeightSchemeSpec {
   bool symmetric = true;
   Packing packing = Packing::None;
 
-  /// Parses the common options (`dtype`: i8, i4, f8E4M3FN; `granularity`:
-  /// channel, group, block, tensor). Fails with a message naming the bad
-  /// option.
-  static FailureOr<WeightSchemeSpec> parse(MLIRContext *ctx, StringRef dtype,
-                                           StringRef granularity,
-                                           int64_t groupSize, int64_t blockSize,
-                                           bool symmetric, StringRef packing,
-                                           std::string &error);
+  /// Makes the scheme of the common options (`dtype`: i8, i4, f8E4M3FN;
+  /// `granularity`: channel, group, block, tensor). Fails with a message
+  /// naming the bad option.
+  static FailureOr<WeightSchemeSpec>
+  parse(MLIRContext *ctx, ::qnum::StorageKind dtype,
+        ::qnum::GranularityKind granularity, int64_t groupSize,
+        int64_t blockSize, bool symmetric, Packing packing, std::string &error);
 
   /// The integer schemes of GPTQ and AWQ: `dtype` i4 or i8, per-group
   /// (`groupSize` > 0) or per-channel (0).
   static FailureOr<WeightSchemeSpec>
-  parseGrouped(MLIRContext *ctx, StringRef dtype, int64_t groupSize,
-               bool symmetric, StringRef packing, std::string &error);
+  parseGrouped(MLIRContext *ctx, ::qnum::StorageKind dtype, int64_t groupSize,
+               bool symmetric, Packing packing, std::string &error);
 
   /// The static scheme (without values) for the weight.
   QuantSchemeAttr toAttr(MLIRContext *ctx) const;
@@ -75,7 +75,7 @@ std::string formatDouble(double value);
 
 /// The name a linear's tensors get in a side store (its label, or a
 /// position-based name).
-std::string tensorPrefix(LinearOp linear);
+std::string tensorPrefix(LinearLikeOpInterface linear);
 
 /// Writes the quantized weight `q` (storage values, [n, k]) with its
 /// `scales` (and `zeroPoints` when asymmetric), shaped by the scheme's
