@@ -30,11 +30,12 @@ config.substitutions.append(("%cmake_generator", config.cmake_generator))
 config.substitutions.append(("%cxx", config.cxx_compiler))
 config.substitutions.append(("%mlir_dir", config.mlir_dir))
 config.substitutions.append(("%python", sys.executable))
-# The shared reference models and data sit beside the repository.
+# The shared reference models and data sit beside the repository (the CMake
+# cache variable QOPT_SHARED_DIR).
 config.substitutions.append(
-    ("%shared_models", os.path.join(config.qopt_src_root, "..", "shared", "models")))
+    ("%shared_models", os.path.join(config.qopt_shared_dir, "models")))
 config.substitutions.append(
-    ("%shared_data", os.path.join(config.qopt_src_root, "..", "shared", "data")))
+    ("%shared_data", os.path.join(config.qopt_shared_dir, "data")))
 
 tool_dirs = [config.qopt_tools_dir, config.llvm_tools_dir]
 tools = [ToolSubst(t, unresolved="fatal")
