@@ -17,6 +17,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -198,6 +199,24 @@ void WeightOutputCleanup::runAfterPassFailed(Pass *, Operation *op) {
 
 WeightReader::~WeightReader() = default;
 
+/// Fails when `values`, tensor `name` of store `store`, holds a NaN or an
+/// infinity: such a weight poisons every result it reaches, silently.
+static LogicalResult checkFinite(const std::vector<float> &values,
+                                 StringRef store, StringRef name,
+                                 std::string &error) {
+  for (size_t i = 0, e = values.size(); i < e; ++i) {
+    if (std::isfinite(values[i]))
+      continue;
+    error = "tensor '" + name.str() + "' of store @" + store.str() + " holds " +
+            (std::isnan(values[i]) ? "NaN"
+             : values[i] > 0       ? "+Inf"
+                                   : "-Inf") +
+            " at index " + std::to_string(i);
+    return failure();
+  }
+  return success();
+}
+
 std::unique_ptr<WeightReader> WeightReader::open(ModuleOp module,
                                                  std::string &error,
                                                  const std::string &baseDir) {
@@ -272,7 +291,7 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
       return failure();
     }
     out = t->toFloat();
-    return success();
+    return checkFinite(out, w.getStore(), w.getName(), error);
   }
   if (auto sc = value.getDefiningOp<ScaleChannelsOp>()) {
     std::vector<float> scales;
@@ -356,7 +375,9 @@ LogicalResult WeightReader::readStorage(WeightOp op, std::vector<float> &out,
              : want == qrt::DType::F8_E4M3 ? ::qnum::e4m3fnToFloat(byte)
                                            : ::qnum::e5m2ToFloat(byte);
   }
-  return success();
+  if (want == qrt::DType::I8)
+    return success();
+  return checkFinite(out, op.getStore(), op.getName(), error);
 }
 
 LogicalResult WeightReader::readTensor(StringRef store, StringRef name,
@@ -376,7 +397,7 @@ LogicalResult WeightReader::readTensor(StringRef store, StringRef name,
   }
   shape = view->shape;
   out = view->toFloat();
-  return success();
+  return checkFinite(out, store, name, error);
 }
 
 LogicalResult WeightReader::readInt32(WeightOp op, std::vector<int32_t> &out,
