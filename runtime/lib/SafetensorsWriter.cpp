@@ -63,7 +63,7 @@ public:
   /// Creates `directory/.stem.tmp.PID.N` for the first free N. The mode is
   /// 0666 less the umask, as for any other new file.
   bool create(const std::string &directory, const std::string &stem,
-              std::string &error) {
+              const std::string &what, std::string &error) {
     std::string base = (directory.empty() ? std::string(".") : directory) +
                        "/." + stem + ".tmp." + std::to_string(getpid()) + ".";
     for (int n = 0; n < 1000; ++n) {
@@ -77,7 +77,7 @@ public:
       if (errno != EEXIST)
         break;
     }
-    error = "cannot create a temporary file in " +
+    error = what + ": cannot create a temporary file in " +
             (directory.empty() ? std::string(".") : directory) + ": " +
             std::strerror(errno);
     return false;
@@ -228,7 +228,7 @@ bool qrt::writeSafetensorsIndex(
     std::string &error) {
   std::string text = indexText(weightMap, totalSize);
   TempOutput out;
-  if (!out.create(directoryOf(path), fileNameOf(path), error))
+  if (!out.create(directoryOf(path), fileNameOf(path), path, error))
     return false;
   out.write(text.data(), text.size());
   return out.close(path, error) && out.commit(path, error);
@@ -239,7 +239,7 @@ bool qrt::writeSafetensors(const std::string &path,
                            const std::map<std::string, std::string> &metadata,
                            std::string &error) {
   TempOutput out;
-  return out.create(directoryOf(path), fileNameOf(path), error) &&
+  return out.create(directoryOf(path), fileNameOf(path), path, error) &&
          emitSafetensors(out, path, tensors, metadata, error) &&
          out.commit(path, error);
 }
@@ -251,7 +251,7 @@ bool qrt::writeSafetensorsByContent(
     std::string &error) {
   TempOutput out;
   std::string what = directory + "/" + prefix + "-*.safetensors";
-  return out.create(directory, prefix, error) &&
+  return out.create(directory, prefix, what, error) &&
          emitSafetensors(out, what, tensors, metadata, error) &&
          out.commitByContent(directory, prefix, ".safetensors", file, error);
 }
@@ -263,7 +263,7 @@ bool qrt::writeSafetensorsIndexByContent(
   std::string text = indexText(weightMap, totalSize);
   TempOutput out;
   std::string what = directory + "/" + prefix + "-*.safetensors.index.json";
-  if (!out.create(directory, prefix, error))
+  if (!out.create(directory, prefix, what, error))
     return false;
   out.write(text.data(), text.size());
   return out.close(what, error) &&
