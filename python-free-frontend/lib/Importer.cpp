@@ -258,17 +258,22 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
 }
 
 /// `target` relative to `baseDir` when `baseDir` is given, else absolute.
+/// Lexically: symbolic links are kept as the user named them (a Hugging Face
+/// cache snapshot links each file into ../../blobs/<hash>, and resolving the
+/// link loses the file names the loader looks for beside it).
 static std::string recordedPath(const fs::path &target,
                                 const std::string &baseDir) {
-  std::error_code ec;
-  fs::path abs = fs::weakly_canonical(target, ec);
-  if (ec)
-    abs = fs::absolute(target);
+  auto normal = [](const fs::path &p) {
+    fs::path n = fs::absolute(p).lexically_normal();
+    if (!n.has_filename() && n.has_parent_path() && n != n.root_path())
+      n = n.parent_path();
+    return n;
+  };
+  fs::path abs = normal(target);
   if (baseDir.empty())
     return abs.string();
-  fs::path base = fs::weakly_canonical(fs::absolute(baseDir), ec);
-  fs::path rel = fs::relative(abs, base, ec);
-  return ec || rel.empty() ? abs.string() : rel.string();
+  fs::path rel = abs.lexically_relative(normal(baseDir));
+  return rel.empty() ? abs.string() : rel.string();
 }
 
 OwningOpRef<ModuleOp> mlir::qopt::importHuggingFaceCheckpoint(

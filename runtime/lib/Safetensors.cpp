@@ -568,29 +568,6 @@ TensorData TensorData::fromInt32(std::string name, std::vector<int64_t> shape,
   return t;
 }
 
-bool qrt::writeSafetensorsIndex(
-    const std::string &path,
-    const std::map<std::string, std::string> &weightMap, uint64_t totalSize,
-    std::string &error) {
-  json index = {{"metadata", {{"total_size", totalSize}}},
-                {"weight_map", weightMap}};
-  std::string text = index.dump(2) + "\n";
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  FILE *f = std::fopen(tmp.c_str(), "wb");
-  if (!f) {
-    error = path + ": cannot create " + tmp + ": " + std::strerror(errno);
-    return false;
-  }
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = path + ": write failed: " + std::strerror(errno);
-    std::remove(tmp.c_str());
-    return false;
-  }
-  return true;
-}
-
 void qrt::releasePages(const TensorView &view) {
   if (!view.data || view.nbytes == 0)
     return;
@@ -598,58 +575,4 @@ void qrt::releasePages(const TensorView &view) {
   uintptr_t begin = reinterpret_cast<uintptr_t>(view.data) / page * page;
   uintptr_t end = reinterpret_cast<uintptr_t>(view.data) + view.nbytes;
   ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
-}
-
-bool qrt::writeSafetensors(const std::string &path,
-                           const std::vector<TensorData> &tensors,
-                           const std::map<std::string, std::string> &metadata,
-                           std::string &error) {
-  json header = json::object();
-  if (!metadata.empty())
-    header["__metadata__"] = metadata;
-  uint64_t offset = 0;
-  for (const TensorData &t : tensors) {
-    uint64_t elements = 1;
-    for (int64_t d : t.shape)
-      elements *= static_cast<uint64_t>(d);
-    if (elements * dtypeSize(t.dtype) != t.data.size()) {
-      error = path + ": tensor '" + t.name + "' has " +
-              std::to_string(t.data.size()) + " bytes for its shape";
-      return false;
-    }
-    if (header.contains(t.name)) {
-      error = path + ": duplicate tensor name '" + t.name + "'";
-      return false;
-    }
-    header[t.name] = {{"dtype", dtypeName(t.dtype)},
-                      {"shape", t.shape},
-                      {"data_offsets", {offset, offset + t.data.size()}}};
-    offset += t.data.size();
-  }
-  std::string text = header.dump();
-  // Pad the header with spaces so the data section is 8-byte aligned.
-  while ((8 + text.size()) % 8 != 0)
-    text.push_back(' ');
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  FILE *f = std::fopen(tmp.c_str(), "wb");
-  if (!f) {
-    error = path + ": cannot create " + tmp + ": " + std::strerror(errno);
-    return false;
-  }
-  uint8_t len[8];
-  uint64_t n = text.size();
-  for (int i = 0; i < 8; ++i)
-    len[i] = static_cast<uint8_t>(n >> (8 * i));
-  bool ok = std::fwrite(len, 1, 8, f) == 8 &&
-            std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  for (const TensorData &t : tensors)
-    ok = ok && std::fwrite(t.data.data(), 1, t.data.size(), f) == t.data.size();
-  ok = (std::fflush(f) == 0) && ok;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = path + ": write failed: " + std::strerror(errno);
-    std::remove(tmp.c_str());
-    return false;
-  }
-  return true;
 }

@@ -42,7 +42,7 @@
 // GOOD: qopt.quantized_linear {{.*}}label = "q"
 // GOOD: qopt.quantized_linear {{.*}}label = "k"
 // GOOD: qopt.quantized_linear {{.*}}label = "o"
-// RUN: %python %S/Inputs/pipeline_tensors.py list %t/good.weights/awq_scales.safetensors.index.json | FileCheck %s --check-prefix=GOOD-SCALES
+// RUN: %python %S/Inputs/pipeline_tensors.py list %t/good.weights/awq_scales-*.safetensors.index.json | FileCheck %s --check-prefix=GOOD-SCALES
 // GOOD-SCALES: norm.smoothed F32 [256]
 // GOOD-SCALES-NEXT: q.smooth F32 [256]
 // GOOD-SCALES-NOT: {{.}}

@@ -13,8 +13,8 @@
 // RUN: qopt %t/calib.mlir --qopt-awq=grid=4 -o %t/awq.mlir
 // RUN: FileCheck %s < %t/awq.mlir
 // CHECK: qopt.weight_store @calib "calib.hessians.safetensors"
-// CHECK: qopt.weight_store @awq_scales "awq.weights/awq_scales.safetensors.index.json"
-// CHECK-NEXT: qopt.weight_store @awq "awq.weights/awq.safetensors.index.json"
+// CHECK: qopt.weight_store @awq_scales "awq.weights/awq_scales-{{[0-9a-f]{16}[.]}}safetensors.index.json"
+// CHECK-NEXT: qopt.weight_store @awq "awq.weights/awq-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 // The norm weights now come from @awq_scales (in f32).
 // CHECK: %[[N:.*]] = qopt.weight @awq_scales["model.layers.0.input_layernorm.weight.smoothed"] : tensor<384xf32>
 // CHECK-NEXT: %[[NORM:.*]] = qopt.rms_norm %{{.*}}, %[[N]] {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xf32>) -> tensor<?x384xf32>
@@ -44,7 +44,7 @@
 
 // The factors: per layer the two norms, the q/k/v and gate/up factors, and
 // the up -> down pair; none for o_proj (grouped-query attention).
-// RUN: %python %S/Inputs/pipeline_tensors.py list %t/awq.weights/awq_scales.safetensors.index.json > %t/scales.txt
+// RUN: %python %S/Inputs/pipeline_tensors.py list %t/awq.weights/awq_scales-*.safetensors.index.json > %t/scales.txt
 // RUN: FileCheck %s --check-prefix=SCALES < %t/scales.txt
 // RUN: wc -l < %t/scales.txt | FileCheck %s --check-prefix=SCALES-COUNT
 // SCALES-NOT: o_proj
@@ -57,10 +57,10 @@
 // SCALES-NOT: o_proj
 // SCALES-COUNT: {{^}}36{{$}}
 // The search found factors other than 1, all finite and positive.
-// RUN: %python %S/Inputs/pipeline_tensors.py summary %t/awq.weights/awq_scales.safetensors.index.json model.layers.0.self_attn.q_proj.smooth model.layers.0.mlp.down_proj.smooth | FileCheck %s --check-prefix=FACTORS
+// RUN: %python %S/Inputs/pipeline_tensors.py summary %t/awq.weights/awq_scales-*.safetensors.index.json model.layers.0.self_attn.q_proj.smooth model.layers.0.mlp.down_proj.smooth | FileCheck %s --check-prefix=FACTORS
 // FACTORS: model.layers.0.self_attn.q_proj.smooth F32 [384] finite=yes min=0.{{[0-9]+}} max=1.{{[0-9]*[1-9][0-9]*}}
 // FACTORS-NEXT: model.layers.0.mlp.down_proj.smooth F32 [1024] finite=yes min=0.{{[0-9]+}} max=1.{{[0-9]*[1-9][0-9]*}}
-// RUN: %python %S/Inputs/pipeline_tensors.py list %t/awq.weights/awq.safetensors.index.json | FileCheck %s --check-prefix=STORE
+// RUN: %python %S/Inputs/pipeline_tensors.py list %t/awq.weights/awq-*.safetensors.index.json | FileCheck %s --check-prefix=STORE
 // STORE: model.layers.0.mlp.down_proj.qweight U8 [384, 512]
 // STORE-NEXT: model.layers.0.mlp.down_proj.scales F32 [384, 8]
 
@@ -72,22 +72,22 @@
 // round-to-nearest, and the norms are unchanged.
 // RUN: qopt %t/calib.mlir --qopt-awq="grid=1 clip=false" -o %t/awq1.mlir
 // RUN: qopt %t/calib.mlir --qopt-quantize-weights="dtype=i4 granularity=group group-size=128" -o %t/rtn.mlir
-// RUN: %python %S/Inputs/pipeline_tensors.py compare %t/awq1.weights/awq.safetensors.index.json %t/rtn.weights/rtn.safetensors.index.json model.layers.0.self_attn.q_proj.qweight model.layers.0.self_attn.q_proj.scales model.layers.2.mlp.down_proj.qweight model.layers.2.mlp.up_proj.qweight | FileCheck %s --check-prefix=RTN
+// RUN: %python %S/Inputs/pipeline_tensors.py compare %t/awq1.weights/awq-*.safetensors.index.json %t/rtn.weights/rtn-*.safetensors.index.json model.layers.0.self_attn.q_proj.qweight model.layers.0.self_attn.q_proj.scales model.layers.2.mlp.down_proj.qweight model.layers.2.mlp.up_proj.qweight | FileCheck %s --check-prefix=RTN
 // RTN: model.layers.0.self_attn.q_proj.qweight identical
 // RTN-NEXT: model.layers.0.self_attn.q_proj.scales identical
 // RTN-NEXT: model.layers.2.mlp.down_proj.qweight identical
 // RTN-NEXT: model.layers.2.mlp.up_proj.qweight identical
-// RUN: %python %S/Inputs/pipeline_tensors.py summary %t/awq1.weights/awq_scales.safetensors.index.json model.layers.0.self_attn.q_proj.smooth | FileCheck %s --check-prefix=UNIT
+// RUN: %python %S/Inputs/pipeline_tensors.py summary %t/awq1.weights/awq_scales-*.safetensors.index.json model.layers.0.self_attn.q_proj.smooth | FileCheck %s --check-prefix=UNIT
 // UNIT: model.layers.0.self_attn.q_proj.smooth F32 [384] finite=yes min=1 max=1
 // With the searched factors the weights are not RTN's.
-// RUN: %python %S/Inputs/pipeline_tensors.py compare %t/awq.weights/awq.safetensors.index.json %t/rtn.weights/rtn.safetensors.index.json model.layers.0.self_attn.q_proj.qweight | FileCheck %s --check-prefix=NOT-RTN
+// RUN: %python %S/Inputs/pipeline_tensors.py compare %t/awq.weights/awq-*.safetensors.index.json %t/rtn.weights/rtn-*.safetensors.index.json model.layers.0.self_attn.q_proj.qweight | FileCheck %s --check-prefix=NOT-RTN
 // NOT-RTN: model.layers.0.self_attn.q_proj.qweight differs
 
 // Options: per-channel, asymmetric, int8 (grid=2 without clipping, to be
 // quick).
 // RUN: qopt %t/calib.mlir --qopt-awq="grid=2 clip=false group-size=0 symmetric=false" -o %t/asym.mlir
 // RUN: FileCheck %s --check-prefix=ASYM < %t/asym.mlir
-// ASYM: qopt.weight_store @awq "asym.weights/awq.safetensors.index.json"
+// ASYM: qopt.weight_store @awq "asym.weights/awq-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 // ASYM: %[[Q:.*]] = qopt.weight @awq["model.layers.0.self_attn.q_proj.qweight"] {packing = #qopt<packing int4x2>} : tensor<384x384xi4>
 // ASYM-NEXT: %[[S:.*]] = qopt.weight @awq["model.layers.0.self_attn.q_proj.scales"] : tensor<384xf32>
 // ASYM-NEXT: %[[Z:.*]] = qopt.weight @awq["model.layers.0.self_attn.q_proj.zero_points"] : tensor<384xi32>
@@ -101,8 +101,8 @@
 // The side stores go to weights-out=DIR when given (referenced absolutely).
 // RUN: qopt %t/calib.mlir --qopt-awq="grid=1 clip=false weights-out=%t/elsewhere" -o %t/wo.mlir
 // RUN: FileCheck %s --check-prefix=WO -DDIR=%t/elsewhere < %t/wo.mlir
-// RUN: test -f %t/elsewhere/awq.safetensors.index.json
-// RUN: test -f %t/elsewhere/awq_scales.safetensors.index.json
+// RUN: test -f %t/elsewhere/awq-*.safetensors.index.json
+// RUN: test -f %t/elsewhere/awq_scales-*.safetensors.index.json
 // RUN: not test -e %t/wo.weights
-// WO: qopt.weight_store @awq_scales "[[DIR]]/awq_scales.safetensors.index.json"
-// WO-NEXT: qopt.weight_store @awq "[[DIR]]/awq.safetensors.index.json"
+// WO: qopt.weight_store @awq_scales "[[DIR]]/awq_scales-{{[0-9a-f]{16}[.]}}safetensors.index.json"
+// WO-NEXT: qopt.weight_store @awq "[[DIR]]/awq-{{[0-9a-f]{16}[.]}}safetensors.index.json"

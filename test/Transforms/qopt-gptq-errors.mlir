@@ -43,14 +43,14 @@
 // RUN: not qopt %t/model.mlir --qopt-gptq -o %t/out.mlir 2>&1 | FileCheck %s --check-prefix=NOTPD
 // NOTPD: error: qopt-gptq: layer 'a': the Hessian is not positive definite after dampening (at input {{[0-9]+}})
 // RUN: not test -e %t/out.mlir
-// RUN: not test -e %t/out.weights/gptq.safetensors.index.json
+// RUN: not test -e %t/out.weights/gptq-*.safetensors.index.json
 
 // With a good Hessian the same module quantizes (so the errors above come
 // from what they name).
 // RUN: %python %S/Inputs/pipeline_write.py %t/hessians.safetensors 'a.input.hessian=F32[256,256]:float(r==c)'
 // RUN: qopt %t/model.mlir --qopt-gptq -o %t/good.mlir
 // RUN: FileCheck %s --check-prefix=GOOD < %t/good.mlir
-// GOOD: qopt.weight_store @gptq "good.weights/gptq.safetensors.index.json"
+// GOOD: qopt.weight_store @gptq "good.weights/gptq-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 // GOOD: qopt.quantized_linear {{.*}}label = "a", weight_scheme = #qopt.scheme<i4, #qopt.per_group<axis = 1, size = 128>, sym, static, packing = int4x2>}
 // GOOD: qopt.linear {{.*}}label = "b"
 

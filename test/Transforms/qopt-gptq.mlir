@@ -28,7 +28,7 @@
 // RUN: qopt %t/calib.mlir --qopt-gptq -o %t/gptq.mlir
 // RUN: FileCheck %s < %t/gptq.mlir
 // CHECK: qopt.weight_store @calib "calib.hessians.safetensors"
-// CHECK: qopt.weight_store @gptq "gptq.weights/gptq.safetensors.index.json"
+// CHECK: qopt.weight_store @gptq "gptq.weights/gptq-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 // CHECK: %[[X:.*]] = qopt.observe %{{.*}} {label = "model.layers.0.self_attn.q_proj.input"
 // CHECK-NEXT: %[[Q:.*]] = qopt.weight @gptq["model.layers.0.self_attn.q_proj.qweight"] {packing = #qopt<packing int4x2>} : tensor<384x384xi4>
 // CHECK-NEXT: %[[S:.*]] = qopt.weight @gptq["model.layers.0.self_attn.q_proj.scales"] : tensor<384x3xf32>
@@ -47,7 +47,7 @@
 // FLOAT: {{^}}1{{$}}
 
 // The store holds packed weights and finite, positive scales, 42 of each.
-// RUN: %python %S/Inputs/pipeline_tensors.py list %t/gptq.weights/gptq.safetensors.index.json > %t/gptq-store.txt
+// RUN: %python %S/Inputs/pipeline_tensors.py list %t/gptq.weights/gptq-*.safetensors.index.json > %t/gptq-store.txt
 // RUN: FileCheck %s --check-prefix=STORE < %t/gptq-store.txt
 // RUN: wc -l < %t/gptq-store.txt | FileCheck %s --check-prefix=STORE-COUNT
 // STORE: model.layers.0.mlp.down_proj.qweight U8 [384, 512]
@@ -55,7 +55,7 @@
 // STORE: model.layers.5.self_attn.v_proj.qweight U8 [128, 192]
 // STORE-NEXT: model.layers.5.self_attn.v_proj.scales F32 [128, 3]
 // STORE-COUNT: {{^}}84{{$}}
-// RUN: %python %S/Inputs/pipeline_tensors.py summary %t/gptq.weights/gptq.safetensors.index.json model.layers.0.self_attn.q_proj.qweight model.layers.3.mlp.down_proj.scales | FileCheck %s --check-prefix=VALUES
+// RUN: %python %S/Inputs/pipeline_tensors.py summary %t/gptq.weights/gptq-*.safetensors.index.json model.layers.0.self_attn.q_proj.qweight model.layers.3.mlp.down_proj.scales | FileCheck %s --check-prefix=VALUES
 // VALUES: model.layers.0.self_attn.q_proj.qweight U8 [384, 192] finite=yes min=-{{[78]}} max=7
 // VALUES-NEXT: model.layers.3.mlp.down_proj.scales F32 [384, 8] finite=yes min=0.00{{[0-9]+}} max=0.{{[0-9]+}}
 
@@ -71,7 +71,7 @@
 // group-size=0: one scale per output channel.
 // RUN: qopt %t/calib.mlir --qopt-gptq=group-size=0 -o %t/channel.mlir
 // RUN: FileCheck %s --check-prefix=CHANNEL < %t/channel.mlir
-// CHANNEL: qopt.weight_store @gptq "channel.weights/gptq.safetensors.index.json"
+// CHANNEL: qopt.weight_store @gptq "channel.weights/gptq-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 // CHANNEL: %[[Q:.*]] = qopt.weight @gptq["model.layers.0.self_attn.q_proj.qweight"] {packing = #qopt<packing int4x2>} : tensor<384x384xi4>
 // CHANNEL-NEXT: %[[S:.*]] = qopt.weight @gptq["model.layers.0.self_attn.q_proj.scales"] : tensor<384xf32>
 // CHANNEL-NEXT: qopt.quantized_linear %{{.*}}, %[[Q]] weight_scales(%[[S]] : tensor<384xf32>) {label = "model.layers.0.self_attn.q_proj", role = #qopt<role q_proj>, weight_scheme = #qopt.scheme<i4, #qopt.per_channel<axis = 0>, sym, static, packing = int4x2>}
@@ -90,19 +90,19 @@
 // I8: %[[Q:.*]] = qopt.weight @gptq["model.layers.0.self_attn.q_proj.qweight"] : tensor<384x384xi8>
 // I8-NEXT: %[[S:.*]] = qopt.weight @gptq["model.layers.0.self_attn.q_proj.scales"] : tensor<384xf32>
 // I8-NEXT: qopt.quantized_linear %{{.*}}, %[[Q]] weight_scales(%[[S]] : tensor<384xf32>) {label = "model.layers.0.self_attn.q_proj", role = #qopt<role q_proj>, weight_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 0>, sym, static>} : tensor<?x384xf32>, tensor<384x384xi8> -> tensor<?x384xf32>
-// RUN: %python %S/Inputs/pipeline_tensors.py summary %t/i8.weights/gptq.safetensors.index.json model.layers.0.self_attn.q_proj.qweight | FileCheck %s --check-prefix=I8-VALUES
+// RUN: %python %S/Inputs/pipeline_tensors.py summary %t/i8.weights/gptq-*.safetensors.index.json model.layers.0.self_attn.q_proj.qweight | FileCheck %s --check-prefix=I8-VALUES
 // I8-VALUES: model.layers.0.self_attn.q_proj.qweight I8 [384, 384] finite=yes min=-{{12[78]}} max=127
 
 // act-order=true: the IR is the same, the quantized values are not.
 // RUN: qopt %t/calib.mlir --qopt-gptq=act-order=true -o %t/act.mlir
 // RUN: FileCheck %s < %t/act.mlir --check-prefix=ACT
-// ACT: qopt.weight_store @gptq "act.weights/gptq.safetensors.index.json"
+// ACT: qopt.weight_store @gptq "act.weights/gptq-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 // ACT: qopt.quantized_linear {{.*}}label = "model.layers.0.self_attn.q_proj", role = #qopt<role q_proj>, weight_scheme = #qopt.scheme<i4, #qopt.per_group<axis = 1, size = 128>, sym, static, packing = int4x2>}
-// RUN: %python %S/Inputs/pipeline_tensors.py compare %t/gptq.weights/gptq.safetensors.index.json %t/act.weights/gptq.safetensors.index.json model.layers.0.self_attn.q_proj.qweight model.layers.0.mlp.down_proj.qweight | FileCheck %s --check-prefix=ACT-DIFF
+// RUN: %python %S/Inputs/pipeline_tensors.py compare %t/gptq.weights/gptq-*.safetensors.index.json %t/act.weights/gptq-*.safetensors.index.json model.layers.0.self_attn.q_proj.qweight model.layers.0.mlp.down_proj.qweight | FileCheck %s --check-prefix=ACT-DIFF
 // ACT-DIFF: model.layers.0.self_attn.q_proj.qweight differs
 // ACT-DIFF-NEXT: model.layers.0.mlp.down_proj.qweight differs
 
 // GPTQ is not round-to-nearest: the same scheme by RTN gives other values.
 // RUN: qopt %t/calib.mlir --qopt-quantize-weights="dtype=i4 granularity=group group-size=128" -o %t/rtn.mlir
-// RUN: %python %S/Inputs/pipeline_tensors.py compare %t/gptq.weights/gptq.safetensors.index.json %t/rtn.weights/rtn.safetensors.index.json model.layers.0.self_attn.q_proj.qweight | FileCheck %s --check-prefix=RTN-DIFF
+// RUN: %python %S/Inputs/pipeline_tensors.py compare %t/gptq.weights/gptq-*.safetensors.index.json %t/rtn.weights/rtn-*.safetensors.index.json model.layers.0.self_attn.q_proj.qweight | FileCheck %s --check-prefix=RTN-DIFF
 // RTN-DIFF: model.layers.0.self_attn.q_proj.qweight differs

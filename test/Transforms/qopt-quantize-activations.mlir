@@ -11,7 +11,7 @@
 // RUN: %{qopt}=weights-out=%t.dir/tensor.w --qopt-quantize-activations=granularity=tensor | FileCheck %s --check-prefix=TENSOR
 // RUN: %{qopt}=weights-out=%t.dir/static.w --qopt-quantize-activations="mode=static granularity=tensor" | FileCheck %s --check-prefix=STATIC
 // RUN: %{qopt}=weights-out=%t.dir/asym.w --qopt-quantize-activations="mode=static granularity=tensor symmetric=false weights-out=%t.dir/asym.w" | FileCheck %s --check-prefix=ASYM
-// RUN: %python %S/Inputs/dump_weights.py %t.dir/asym.w/zp.safetensors.index.json | FileCheck %s --check-prefix=ZP
+// RUN: %python %S/Inputs/dump_weights.py %t.dir/asym.w/zp-*.safetensors.index.json | FileCheck %s --check-prefix=ZP
 // RUN: %{qopt}="dtype=f8E4M3FN weights-out=%t.dir/f8.w" --qopt-quantize-activations="dtype=f8E4M3FN mode=static granularity=tensor" | FileCheck %s --check-prefix=F8
 // RUN: %{qopt}="dtype=f8E4M3FN granularity=block block-size=4 weights-out=%t.dir/f8b.w" --qopt-quantize-activations=dtype=f8E4M3FN | FileCheck %s --check-prefix=F8DYN
 // RUN: %{qopt}="dtype=i4 granularity=group group-size=4 weights-out=%t.dir/i4.w" --qopt-quantize-activations | FileCheck %s --check-prefix=I4
@@ -22,9 +22,9 @@
 // file that does not exist yet).
 // RUN: cd %t.dir && qopt model.mlir --qopt-quantize-weights --qopt-quantize-activations="mode=static granularity=tensor symmetric=false" -o out/q.mlir
 // RUN: FileCheck %s --check-prefix=OUT < %t.dir/out/q.mlir
-// RUN: %python %S/Inputs/dump_weights.py %t.dir/out/q.weights/zp.safetensors.index.json | FileCheck %s --check-prefix=ZP
-// OUT: qopt.weight_store @rtn "q.weights/rtn.safetensors.index.json"
-// OUT-NEXT: qopt.weight_store @zp "q.weights/zp.safetensors.index.json"
+// RUN: %python %S/Inputs/dump_weights.py %t.dir/out/q.weights/zp-*.safetensors.index.json | FileCheck %s --check-prefix=ZP
+// OUT: qopt.weight_store @rtn "q.weights/rtn-{{[0-9a-f]{16}[.]}}safetensors.index.json"
+// OUT-NEXT: qopt.weight_store @zp "q.weights/zp-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 // OUT: qopt.weight @zp["a.int_bias"] : tensor<2xi32>
 
 // Dynamic per-token (default): one quantize after the observer, shared by a
@@ -55,7 +55,7 @@
 // scale 4.96875 / 255, zero point -128 - round(-1 / scale) = -77. The zero
 // point goes into int_bias[n] = 77 * sum_k Wq[n, k]: a: 77 * 237 and
 // 77 * -31, b: 77 * 277 for both rows.
-// ASYM: qopt.weight_store @zp "{{.*}}/asym.w/zp.safetensors.index.json"
+// ASYM: qopt.weight_store @zp "{{.*}}/asym.w/zp-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 // ASYM: %[[XQ:.*]] = qopt.quantize %{{.*}} {scheme = #qopt.scheme<i8, #qopt.per_tensor, asym, static, scales = dense<0.0194852948> : tensor<f32>, zero_points = dense<-77> : tensor<i32>>} : tensor<?x8xf32> -> tensor<?x8xi8>
 // ASYM: %[[IB:.*]] = qopt.weight @zp["a.int_bias"] : tensor<2xi32>
 // ASYM-NEXT: qopt.quantized_linear %[[XQ]], %{{.*}} bias(%{{.*}} : tensor<2xbf16>) int_bias(%[[IB]] : tensor<2xi32>) weight_scales(%{{.*}} : tensor<2xf32>) {input_scheme = #qopt.scheme<i8, #qopt.per_tensor, asym, static, scales = dense<0.0194852948> : tensor<f32>, zero_points = dense<-77> : tensor<i32>>, label = "a"

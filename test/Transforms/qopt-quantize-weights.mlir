@@ -8,31 +8,31 @@
 // DEFINE: %{dump} = %python %S/Inputs/dump_weights.py
 
 // RUN: qopt %t.dir/model.mlir --qopt-quantize-weights=weights-out=%t.dir/i8.w | FileCheck %s
-// RUN: %{dump} %t.dir/i8.w/rtn.safetensors.index.json | FileCheck %s --check-prefix=I8
+// RUN: %{dump} %t.dir/i8.w/rtn-*.safetensors.index.json | FileCheck %s --check-prefix=I8
 // RUN: qopt %t.dir/model.mlir --qopt-quantize-weights="dtype=i4 granularity=group group-size=4 weights-out=%t.dir/i4.w" | FileCheck %s --check-prefix=I4
-// RUN: %{dump} %t.dir/i4.w/rtn.safetensors.index.json | FileCheck %s --check-prefix=I4-STORE
+// RUN: %{dump} %t.dir/i4.w/rtn-*.safetensors.index.json | FileCheck %s --check-prefix=I4-STORE
 // RUN: qopt %t.dir/model.mlir --qopt-quantize-weights="dtype=i4 packing=int4x8_offset weights-out=%t.dir/i4x8.w" | FileCheck %s --check-prefix=I4X8
-// RUN: %{dump} %t.dir/i4x8.w/rtn.safetensors.index.json | FileCheck %s --check-prefix=I4X8-STORE
+// RUN: %{dump} %t.dir/i4x8.w/rtn-*.safetensors.index.json | FileCheck %s --check-prefix=I4X8-STORE
 // RUN: qopt %t.dir/model.mlir --qopt-quantize-weights="symmetric=false weights-out=%t.dir/asym.w" | FileCheck %s --check-prefix=ASYM
-// RUN: %{dump} %t.dir/asym.w/rtn.safetensors.index.json | FileCheck %s --check-prefix=ASYM-STORE
+// RUN: %{dump} %t.dir/asym.w/rtn-*.safetensors.index.json | FileCheck %s --check-prefix=ASYM-STORE
 // RUN: qopt %t.dir/model.mlir --qopt-quantize-weights="dtype=f8E4M3FN weights-out=%t.dir/f8.w" | FileCheck %s --check-prefix=F8
-// RUN: %{dump} %t.dir/f8.w/rtn.safetensors.index.json | FileCheck %s --check-prefix=F8-STORE
+// RUN: %{dump} %t.dir/f8.w/rtn-*.safetensors.index.json | FileCheck %s --check-prefix=F8-STORE
 // RUN: qopt %t.dir/model.mlir --qopt-quantize-weights="dtype=f8E4M3FN granularity=block block-size=4 weights-out=%t.dir/block.w" | FileCheck %s --check-prefix=BLOCK
-// RUN: %{dump} %t.dir/block.w/rtn.safetensors.index.json | FileCheck %s --check-prefix=BLOCK-STORE
+// RUN: %{dump} %t.dir/block.w/rtn-*.safetensors.index.json | FileCheck %s --check-prefix=BLOCK-STORE
 // RUN: qopt %t.dir/model.mlir --qopt-quantize-weights="granularity=tensor include-lm-head=true weights-out=%t.dir/tensor.w" | FileCheck %s --check-prefix=TENSOR
-// RUN: %{dump} %t.dir/tensor.w/rtn.safetensors.index.json | FileCheck %s --check-prefix=TENSOR-STORE
+// RUN: %{dump} %t.dir/tensor.w/rtn-*.safetensors.index.json | FileCheck %s --check-prefix=TENSOR-STORE
 
 // With -o the store goes beside the output and is named relative to it.
 // RUN: cd %t.dir && qopt model.mlir --qopt-quantize-weights -o q.mlir
 // RUN: FileCheck %s --check-prefix=OUT < %t.dir/q.mlir
-// RUN: %{dump} %t.dir/q.weights/rtn.safetensors.index.json | FileCheck %s --check-prefix=I8
+// RUN: %{dump} %t.dir/q.weights/rtn-*.safetensors.index.json | FileCheck %s --check-prefix=I8
 // OUT: qopt.weight_store @ckpt "w.safetensors"
-// OUT-NEXT: qopt.weight_store @rtn "q.weights/rtn.safetensors.index.json"
+// OUT-NEXT: qopt.weight_store @rtn "q.weights/rtn-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 
 // The float weights (and b's scale_channels expression) are gone; the LM
 // head stays in float and keeps the embedding table.
 // CHECK: qopt.weight_store @ckpt "w.safetensors"
-// CHECK-NEXT: qopt.weight_store @rtn "/{{.*}}/i8.w/rtn.safetensors.index.json"
+// CHECK-NEXT: qopt.weight_store @rtn "/{{.*}}/i8.w/rtn-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 // CHECK-LABEL: func.func @f
 // CHECK-NEXT: %[[EMB:.*]] = qopt.weight @ckpt["embed"] : tensor<4x8xbf16>
 // CHECK-NEXT: %[[X:.*]] = qopt.embedding %[[EMB]]

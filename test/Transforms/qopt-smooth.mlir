@@ -6,14 +6,14 @@
 // RUN: cp %s %t.dir/model.mlir
 
 // RUN: qopt %t.dir/model.mlir --qopt-smooth=weights-out=%t.dir/sq.w | FileCheck %s
-// RUN: %python %S/Inputs/dump_weights.py %t.dir/sq.w/smooth.safetensors.index.json | FileCheck %s --check-prefix=STORE
+// RUN: %python %S/Inputs/dump_weights.py %t.dir/sq.w/smooth-*.safetensors.index.json | FileCheck %s --check-prefix=STORE
 
 // alpha = 1 moves everything into the weights (s = max|X|), alpha = 0
 // gives s = 1 / max|W|.
 // RUN: qopt %t.dir/model.mlir --qopt-smooth="alpha=1 weights-out=%t.dir/a1.w" | FileCheck %s --check-prefix=A1
-// RUN: %python %S/Inputs/dump_weights.py %t.dir/a1.w/smooth.safetensors.index.json | FileCheck %s --check-prefix=A1-STORE
+// RUN: %python %S/Inputs/dump_weights.py %t.dir/a1.w/smooth-*.safetensors.index.json | FileCheck %s --check-prefix=A1-STORE
 // RUN: qopt %t.dir/model.mlir --qopt-smooth="alpha=0 weights-out=%t.dir/a0.w" | FileCheck %s --check-prefix=A0
-// RUN: %python %S/Inputs/dump_weights.py %t.dir/a0.w/smooth.safetensors.index.json | FileCheck %s --check-prefix=A0-STORE
+// RUN: %python %S/Inputs/dump_weights.py %t.dir/a0.w/smooth-*.safetensors.index.json | FileCheck %s --check-prefix=A0-STORE
 
 // With -o, the side store goes to <stem>.weights/ beside the output and the
 // IR names it relative to the output file, which then runs as is and
@@ -27,12 +27,13 @@
 // SAME: max |a - b| <= 1e-5
 
 // OUT: qopt.weight_store @ckpt "w.safetensors"
-// OUT-NEXT: qopt.weight_store @smooth "sq.weights/smooth.safetensors.index.json"
-// FILES: smooth-00001.safetensors
-// FILES-NEXT: smooth.safetensors.index.json
+// OUT-NEXT: qopt.weight_store @smooth "sq.weights/smooth-{{[0-9a-f]{16}[.]}}safetensors.index.json"
+// Shard and index are named by the hash of their content.
+// FILES-DAG: {{^}}smooth-{{[0-9a-f]{16}[.]}}safetensors{{$}}
+// FILES-DAG: {{^}}smooth-{{[0-9a-f]{16}[.]}}safetensors.index.json{{$}}
 
 // CHECK: qopt.weight_store @ckpt "w.safetensors"
-// CHECK-NEXT: qopt.weight_store @smooth "/{{.*}}/sq.w/smooth.safetensors.index.json"
+// CHECK-NEXT: qopt.weight_store @smooth "/{{.*}}/sq.w/smooth-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 
 // q/k/v after the input norm: s = sqrt(max|X|) / sqrt(max|W|) per input
 // channel, with max|W| over the three weights (2, 1, 4, 0.5); a channel

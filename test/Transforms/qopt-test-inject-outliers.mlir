@@ -6,7 +6,7 @@
 // RUN: qopt-import %shared_models/qopt-tiny-llama -o %t/m.mlir
 // RUN: qopt %t/m.mlir --qopt-test-inject-outliers -o %t/outliers.mlir
 // RUN: FileCheck %s < %t/outliers.mlir
-// CHECK: qopt.weight_store @outliers "outliers.weights/outliers.safetensors.index.json"
+// CHECK: qopt.weight_store @outliers "outliers.weights/outliers-{{[0-9a-f]{16}[.]}}safetensors.index.json"
 // CHECK: %[[N:.*]] = qopt.weight @outliers["model.layers.0.input_layernorm.weight.smoothed"] : tensor<384xf32>
 // CHECK-NEXT: %[[X:.*]] = qopt.rms_norm %{{.*}}, %[[N]] {epsilon = 1.000000e-05 : f64} : (tensor<?x384xf32>, tensor<384xf32>) -> tensor<?x384xf32>
 // CHECK-NEXT: %[[W:.*]] = qopt.weight @ckpt["model.layers.0.self_attn.q_proj.weight"] : tensor<384x384xbf16>
@@ -30,10 +30,10 @@
 
 // The default 4 channels of 384 (48, 144, 240, 336) by the default factor 50:
 // the norm weight grows there and nowhere else, the columns shrink.
-// RUN: %python %S/Inputs/pipeline_tensors.py ratio %t/outliers.weights/outliers.safetensors.index.json model.layers.3.post_attention_layernorm.weight.smoothed %shared_models/qopt-tiny-llama/model.safetensors.index.json model.layers.3.post_attention_layernorm.weight | FileCheck %s --check-prefix=RATIO
+// RUN: %python %S/Inputs/pipeline_tensors.py ratio %t/outliers.weights/outliers-*.safetensors.index.json model.layers.3.post_attention_layernorm.weight.smoothed %shared_models/qopt-tiny-llama/model.safetensors.index.json model.layers.3.post_attention_layernorm.weight | FileCheck %s --check-prefix=RATIO
 // RATIO: ratio 1 at 380 elements:
 // RATIO-NEXT: ratio 50 at 4 elements: 48 144 240 336{{$}}
-// RUN: %python %S/Inputs/pipeline_tensors.py summary %t/outliers.weights/outliers.safetensors.index.json model.layers.3.mlp.gate_proj.smooth | FileCheck %s --check-prefix=FACTORS
+// RUN: %python %S/Inputs/pipeline_tensors.py summary %t/outliers.weights/outliers-*.safetensors.index.json model.layers.3.mlp.gate_proj.smooth | FileCheck %s --check-prefix=FACTORS
 // FACTORS: model.layers.3.mlp.gate_proj.smooth F32 [384] finite=yes min=0.02 max=1
 
 // The model computes the same function: the perplexity agrees to 3 decimals.
@@ -45,7 +45,7 @@
 
 // Options: 2 channels (96 and 288) by 10.
 // RUN: qopt %t/m.mlir --qopt-test-inject-outliers="channels=2 factor=10" -o %t/two.mlir
-// RUN: %python %S/Inputs/pipeline_tensors.py ratio %t/two.weights/outliers.safetensors.index.json model.layers.0.input_layernorm.weight.smoothed %shared_models/qopt-tiny-llama/model.safetensors.index.json model.layers.0.input_layernorm.weight | FileCheck %s --check-prefix=TWO
+// RUN: %python %S/Inputs/pipeline_tensors.py ratio %t/two.weights/outliers-*.safetensors.index.json model.layers.0.input_layernorm.weight.smoothed %shared_models/qopt-tiny-llama/model.safetensors.index.json model.layers.0.input_layernorm.weight | FileCheck %s --check-prefix=TWO
 // TWO: ratio 1 at 382 elements:
 // TWO-NEXT: ratio 10 at 2 elements: 96 288{{$}}
 

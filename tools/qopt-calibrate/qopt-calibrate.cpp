@@ -29,7 +29,6 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -219,9 +218,6 @@ int main(int argc, char **argv) {
       qopt::rebaseWeightStorePaths(*module, std::string(from), std::string(to));
   }
   if (!hessians.empty()) {
-    if (!qrt::writeSafetensors(std::string(hessianPath), hessians,
-                               {{"format", "pt"}}, error))
-      return fail(error);
     // The Hessians live in the store @calib.
     OpBuilder mb(&context);
     for (qopt::WeightStoreOp s :
@@ -231,12 +227,21 @@ int main(int argc, char **argv) {
     mb.setInsertionPointToStart(module->getBody());
     qopt::WeightStoreOp::create(mb, module->getLoc(), "calib", hessianRef);
   }
-  std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(output, &error);
-  if (!out)
+  // Both outputs are written to temporaries and renamed when complete: the
+  // IR is written first, then the Hessians are written and renamed, then the
+  // IR is renamed, so a failed run leaves the previous outputs as they were.
+  if (failed(qopt::writeOutputFile(
+          output,
+          [&](llvm::raw_ostream &os) {
+            module->print(os);
+            os << "\n";
+            if (hessians.empty())
+              return success();
+            return success(qrt::writeSafetensors(
+                std::string(hessianPath), hessians, {{"format", "pt"}}, error));
+          },
+          error)))
     return fail(error);
-  module->print(out->os());
-  out->os() << "\n";
-  out->keep();
   llvm::outs() << "calibrated " << attached << " observers on " << seqs * len
                << " tokens (" << seqs << " sequences of " << len << ")\n";
   return 0;

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt-frontend/Importer.h"
+#include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
 #include "qopt/InitAllDialects.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -22,7 +23,6 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -63,18 +63,17 @@ int main(int argc, char **argv) {
     llvm::errs() << "qopt-import: error: the imported module does not verify\n";
     return 1;
   }
-  std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(output, &error);
-  if (!out) {
+  // Atomic: a failed or killed import leaves a previous output as it was.
+  if (failed(qopt::writeOutputFile(
+          output,
+          [&](llvm::raw_ostream &os) {
+            module->print(os);
+            os << "\n";
+            return success();
+          },
+          error))) {
     llvm::errs() << "qopt-import: error: " << error << "\n";
     return 1;
   }
-  module->print(out->os());
-  out->os() << "\n";
-  if (out->os().has_error()) {
-    llvm::errs() << "qopt-import: error: cannot write " << output << "\n";
-    out->os().clear_error();
-    return 1;
-  }
-  out->keep();
   return 0;
 }

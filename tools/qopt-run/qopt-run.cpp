@@ -66,10 +66,8 @@ constexpr unsigned kMaxThreads = 1024;
 /// The model's max_position_embeddings, 0 when the model does not record it.
 /// The one place qopt-run reads it from the `qopt.model` attribute.
 int64_t maxPositionEmbeddings(ModuleOp module) {
-  auto info = module->getAttrOfType<DictionaryAttr>("qopt.model");
-  auto value =
-      info ? info.getAs<IntegerAttr>("max_position_embeddings") : IntegerAttr();
-  return value && value.getInt() > 0 ? value.getInt() : 0;
+  qopt::ModelAttr model = qopt::getModelAttr(module);
+  return model ? std::max<int64_t>(0, model.getMaxPositionEmbeddings()) : 0;
 }
 
 /// Checks that every token (inputs and labels alike) is an id of the model's

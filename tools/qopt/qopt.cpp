@@ -8,8 +8,11 @@
 // dialects, passes and pipelines are the ones embedders get from
 // registerAllDialects() and registerAllPasses(). What qopt adds: passes that
 // write weights put them beside the output file (`-o out/model.mlir` gives
-// `out/model.weights/`), and when the output goes to another directory than
-// the input, relative weight-store paths are rebased so they still resolve.
+// `out/model.weights/`, through qopt-set-weights-output), when the output
+// goes to another directory than the input, relative weight-store paths are
+// rebased so they still resolve, and outputs are atomic: the IR is renamed
+// into place only when the run succeeded, and a failed run deletes the side
+// store files it created (WeightOutputCleanup).
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,9 +29,9 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <memory>
 #include <string>
 
 using namespace mlir;
@@ -59,30 +62,36 @@ int main(int argc, char **argv) {
 
   bool toFile =
       outputFile != "-" && !llvm::StringRef(outputFile).starts_with("/dev/");
+  // The files of side stores this run created, deleted when it fails.
+  auto created = std::make_shared<qopt::WeightOutputCleanup::Record>();
   if (toFile) {
-    llvm::SmallString<256> stem(outputFile);
-    llvm::sys::path::replace_extension(stem, "");
-    std::string irDir = llvm::sys::path::filename(stem).str() + ".weights";
-    llvm::SmallString<256> dir(stem);
+    llvm::SmallString<256> dir(outputFile);
+    llvm::sys::path::replace_extension(dir, "");
     dir += ".weights";
-    llvm::sys::fs::make_absolute(dir);
-    qopt::setDefaultWeightsOutput(std::string(dir), irDir);
-
     std::string from = inputFile == "-" ? absoluteDirectory("x")
                                         : absoluteDirectory(inputFile);
     std::string to = absoluteDirectory(outputFile);
-    if (from != to) {
-      MlirOptMainConfig inner = config;
-      config.setPassPipelineSetupFn([inner, from, to](PassManager &pm) {
-        if (failed(inner.setupPassPipeline(pm)))
-          return failure();
-        qopt::QoptRebaseWeightStoresOptions options;
-        options.from = from;
-        options.to = to;
-        pm.addPass(qopt::createQoptRebaseWeightStores(options));
-        return success();
-      });
-    }
+    MlirOptMainConfig inner = config;
+    config.setPassPipelineSetupFn(
+        [inner, from, to, created, dir = std::string(dir)](PassManager &pm) {
+          pm.addInstrumentation(
+              std::make_unique<qopt::WeightOutputCleanup>(created));
+          // Side stores go to FILE.weights/, named in the IR relative to
+          // the input's directory until the rebase below.
+          qopt::QoptSetWeightsOutputOptions set;
+          set.dir = dir;
+          pm.addPass(qopt::createQoptSetWeightsOutput(set));
+          if (failed(inner.setupPassPipeline(pm)))
+            return failure();
+          if (from != to) {
+            qopt::QoptRebaseWeightStoresOptions options;
+            options.from = from;
+            options.to = to;
+            pm.addPass(qopt::createQoptRebaseWeightStores(options));
+          }
+          pm.addPass(qopt::createQoptSetWeightsOutput());
+          return success();
+        });
   }
 
   std::string error;
@@ -91,17 +100,21 @@ int main(int argc, char **argv) {
     llvm::errs() << error << "\n";
     return 1;
   }
-  std::unique_ptr<llvm::ToolOutputFile> output =
-      openOutputFile(outputFile, &error);
-  if (!output) {
-    llvm::errs() << error << "\n";
+  // The IR goes to a temporary beside the output, renamed over it only when
+  // the whole run succeeded: a failed or killed run leaves the previous
+  // output (and, with content-named side stores, the files it references)
+  // as they were.
+  error.clear();
+  if (failed(qopt::writeOutputFile(
+          outputFile,
+          [&](llvm::raw_ostream &os) {
+            return MlirOptMain(os, std::move(file), registry, config);
+          },
+          error))) {
+    if (!error.empty())
+      llvm::errs() << error << "\n";
+    created->removeFiles();
     return 1;
   }
-  if (failed(MlirOptMain(output->os(), std::move(file), registry, config))) {
-    // No half-written output: the side stores of passes that ran go too.
-    qopt::removeWrittenStores();
-    return 1;
-  }
-  output->keep();
   return 0;
 }

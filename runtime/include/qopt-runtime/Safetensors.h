@@ -139,13 +139,51 @@ bool writeSafetensors(const std::string &path,
                       const std::map<std::string, std::string> &metadata,
                       std::string &error);
 
-/// Reads the integer (I32 or I64) tensor named by `spec`, of the form
-/// "FILE.safetensors:TENSOR", as int32 token ids with its shape.
 /// Writes a sharded checkpoint's index (`weight_map` from tensor name to
 /// shard file name, `metadata.total_size`) to `path`, atomically.
 bool writeSafetensorsIndex(const std::string &path,
                            const std::map<std::string, std::string> &weightMap,
                            uint64_t totalSize, std::string &error);
+
+/// A deterministic 64-bit hash of file contents (FNV-1a over the bytes).
+class ContentHash {
+public:
+  void update(const void *bytes, size_t size);
+  uint64_t value() const { return state; }
+  /// The value as 16 lowercase hex digits.
+  std::string hex() const;
+
+private:
+  uint64_t state = 0xcbf29ce484222325ull;
+};
+
+/// A file written by one of the ...ByContent functions.
+struct ContentNamedFile {
+  /// `PREFIX-HASH16.safetensors` or `PREFIX-HASH16.safetensors.index.json`,
+  /// where HASH16 is the ContentHash of the file's bytes.
+  std::string fileName;
+  /// False when a file of that name (so the same content) existed already
+  /// and was kept untouched.
+  bool created = false;
+};
+
+/// Writes `tensors` into `directory` under a name derived from the file's
+/// content, so that it never replaces a file holding something else: the
+/// bytes go to a temporary in `directory`, which is renamed to
+/// `PREFIX-HASH16.safetensors` when complete, or removed when that file
+/// exists already.
+bool writeSafetensorsByContent(
+    const std::string &directory, const std::string &prefix,
+    const std::vector<TensorData> &tensors,
+    const std::map<std::string, std::string> &metadata, ContentNamedFile &file,
+    std::string &error);
+
+/// writeSafetensorsIndex into `directory`, named after its content like
+/// writeSafetensorsByContent: `PREFIX-HASH16.safetensors.index.json`.
+bool writeSafetensorsIndexByContent(
+    const std::string &directory, const std::string &prefix,
+    const std::map<std::string, std::string> &weightMap, uint64_t totalSize,
+    ContentNamedFile &file, std::string &error);
 
 /// Tells the kernel that the mapped pages of `view` are not needed any more:
 /// they leave the process's resident set (they stay in the page cache and are
@@ -153,6 +191,8 @@ bool writeSafetensorsIndex(const std::string &path,
 /// tensor so that a 16 GB checkpoint does not become 16 GB of RSS.
 void releasePages(const TensorView &view);
 
+/// Reads the integer (I32 or I64) tensor named by `spec`, of the form
+/// "FILE.safetensors:TENSOR", as int32 token ids with its shape.
 bool readTokenTensor(const std::string &spec, std::vector<int32_t> &tokens,
                      std::vector<int64_t> &shape, std::string &error);
 

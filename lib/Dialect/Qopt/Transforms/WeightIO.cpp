@@ -11,45 +11,22 @@
 #include "qopt-runtime/Safetensors.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
-#include <set>
 #include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::qopt;
 
 namespace {
-struct DefaultOutput {
-  std::string directory, irDirectory;
-};
-DefaultOutput &defaultOutput() {
-  static DefaultOutput out;
-  return out;
-}
-/// Side stores written by this process: IR path -> path on disk, so a later
-/// pass of the same pipeline finds a store whose IR path is relative to an
-/// output file that does not exist yet.
-std::map<std::string, std::string> &writtenStores() {
-  static std::map<std::string, std::string> stores;
-  return stores;
-}
-/// Files (shards, indexes) of the stores this process finished writing.
-std::vector<std::string> &writtenFiles() {
-  static std::vector<std::string> files;
-  return files;
-}
-std::mutex &registryMutex() {
-  static std::mutex m;
-  return m;
-}
-
 std::string typeString(Type t) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -60,11 +37,6 @@ std::string typeString(Type t) {
 /// Shards are flushed when this many bytes are buffered.
 constexpr size_t kShardBytes = size_t(1) << 30;
 } // namespace
-
-void mlir::qopt::setDefaultWeightsOutput(const std::string &directory,
-                                         const std::string &irDirectory) {
-  defaultOutput() = {directory, irDirectory};
-}
 
 std::string mlir::qopt::moduleDirectory(ModuleOp module) {
   std::string dir = ".";
@@ -83,54 +55,162 @@ std::string mlir::qopt::moduleDirectory(ModuleOp module) {
   return dir;
 }
 
+/// `path` made absolute and normalized lexically, without a trailing
+/// separator. Symbolic links are kept: a path through a Hugging Face cache
+/// snapshot (files linked into ../../blobs) must stay one, or the names the
+/// loader looks up beside it are lost.
+static std::filesystem::path normalPath(const std::string &path) {
+  std::filesystem::path p =
+      std::filesystem::absolute(path.empty() ? "." : path).lexically_normal();
+  if (!p.has_filename() && p.has_parent_path() && p != p.root_path())
+    p = p.parent_path();
+  return p;
+}
+
+/// `target` relative to the directory `base` (both made absolute and normal
+/// lexically), or absolute when they share no root.
+static std::string relativePath(const std::string &target,
+                                const std::string &base) {
+  std::filesystem::path t = normalPath(target);
+  std::filesystem::path rel = t.lexically_relative(normalPath(base));
+  return rel.empty() ? t.string() : rel.string();
+}
+
 static std::string rebasePath(const std::string &path, const std::string &from,
                               const std::string &to) {
   if (path.empty() || std::filesystem::path(path).is_absolute())
     return path;
-  std::error_code ec;
-  std::filesystem::path target = std::filesystem::weakly_canonical(
-      std::filesystem::absolute(from) / path, ec);
-  std::filesystem::path base =
-      std::filesystem::weakly_canonical(std::filesystem::absolute(to), ec);
-  if (ec)
-    return path;
-  std::filesystem::path rel = target.lexically_relative(base);
-  return rel.empty() ? target.string() : rel.string();
+  return relativePath((normalPath(from) / path).string(), to);
 }
 
 void mlir::qopt::rebaseWeightStorePaths(ModuleOp module,
                                         const std::string &from,
                                         const std::string &to) {
-  std::map<std::string, std::string> written;
-  {
-    std::lock_guard<std::mutex> lock(registryMutex());
-    written = writtenStores();
-  }
-  for (WeightStoreOp store : module.getOps<WeightStoreOp>()) {
-    std::string path = store.getPath().str();
-    if (written.count(path))
-      continue;
-    store.setPath(rebasePath(path, from, to));
-  }
+  for (WeightStoreOp store : module.getOps<WeightStoreOp>())
+    store.setPath(rebasePath(store.getPath().str(), from, to));
   if (ModelAttr model = getModelAttr(module))
     setModelAttr(module, model.mapPaths([&](StringRef p) {
       return rebasePath(p.str(), from, to);
     }));
 }
 
+LogicalResult
+mlir::qopt::writeOutputFile(StringRef path,
+                            function_ref<LogicalResult(raw_ostream &)> write,
+                            std::string &error) {
+  if (path == "-" || path.starts_with("/dev/")) {
+    std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(path, &error);
+    if (!out || failed(write(out->os())))
+      return failure();
+    out->os().flush();
+    if (out->os().has_error()) {
+      error = "cannot write " + path.str() + ": " + out->os().error().message();
+      out->os().clear_error();
+      return failure();
+    }
+    out->keep();
+    return success();
+  }
+  llvm::Expected<llvm::sys::fs::TempFile> temp =
+      llvm::sys::fs::TempFile::create(path + ".tmp-%%%%%%");
+  if (!temp) {
+    error = "cannot create a temporary file beside " + path.str() + ": " +
+            llvm::toString(temp.takeError());
+    return failure();
+  }
+  bool ok;
+  {
+    llvm::raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
+    ok = succeeded(write(os));
+    os.flush();
+    if (os.has_error()) {
+      if (ok)
+        error = "cannot write " + path.str() + ": " + os.error().message();
+      ok = false;
+      os.clear_error();
+    }
+  }
+  if (!ok) {
+    llvm::consumeError(temp->discard());
+    return failure();
+  }
+  if (llvm::Error e = temp->keep(path)) {
+    error = "cannot rename the output into " + path.str() + ": " +
+            llvm::toString(std::move(e));
+    return failure();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// WeightOutputCleanup
+//===----------------------------------------------------------------------===//
+
+void WeightOutputCleanup::Record::add(ModuleOp module) {
+  auto list = module->getAttrOfType<ArrayAttr>(kCreatedWeightFilesAttrName);
+  if (!list)
+    return;
+  std::lock_guard<std::mutex> lock(mutex);
+  for (Attribute a : list)
+    if (auto path = dyn_cast<StringAttr>(a))
+      files.insert(path.str());
+}
+
+void WeightOutputCleanup::Record::removeFiles() {
+  std::lock_guard<std::mutex> lock(mutex);
+  std::set<std::string> dirs;
+  for (const std::string &path : files) {
+    std::remove(path.c_str());
+    dirs.insert(std::filesystem::path(path).parent_path().string());
+  }
+  // Only removes a directory when nothing else is in it.
+  for (const std::string &dir : dirs)
+    ::rmdir(dir.c_str());
+  files.clear();
+}
+
+static ModuleOp enclosingModule(Operation *op) {
+  if (auto module = dyn_cast<ModuleOp>(op))
+    return module;
+  return op ? op->getParentOfType<ModuleOp>() : ModuleOp();
+}
+
+void WeightOutputCleanup::runAfterPass(Pass *, Operation *op) {
+  if (ModuleOp module = enclosingModule(op))
+    record->add(module);
+}
+
+void WeightOutputCleanup::runAfterPassFailed(Pass *, Operation *op) {
+  if (ModuleOp module = enclosingModule(op)) {
+    record->add(module);
+    module->removeAttr(kCreatedWeightFilesAttrName);
+  }
+  record->removeFiles();
+}
+
 //===----------------------------------------------------------------------===//
 // WeightReader
 //===----------------------------------------------------------------------===//
 
-namespace mlir {
-namespace qopt {
-struct TensorLookup {
-  const qrt::TensorView *view;
-};
-} // namespace qopt
-} // namespace mlir
-
 WeightReader::~WeightReader() = default;
+
+/// Fails when `values`, tensor `name` of store `store`, holds a NaN or an
+/// infinity: such a weight poisons every result it reaches, silently.
+static LogicalResult checkFinite(const std::vector<float> &values,
+                                 StringRef store, StringRef name,
+                                 std::string &error) {
+  for (size_t i = 0, e = values.size(); i < e; ++i) {
+    if (std::isfinite(values[i]))
+      continue;
+    error = "tensor '" + name.str() + "' of store @" + store.str() + " holds " +
+            (std::isnan(values[i]) ? "NaN"
+             : values[i] > 0       ? "+Inf"
+                                   : "-Inf") +
+            " at index " + std::to_string(i);
+    return failure();
+  }
+  return success();
+}
 
 std::unique_ptr<WeightReader> WeightReader::open(ModuleOp module,
                                                  std::string &error,
@@ -140,14 +220,8 @@ std::unique_ptr<WeightReader> WeightReader::open(ModuleOp module,
   for (WeightStoreOp store : module.getOps<WeightStoreOp>()) {
     std::string irPath = store.getPath().str();
     std::string path = irPath;
-    {
-      std::lock_guard<std::mutex> lock(registryMutex());
-      auto it = writtenStores().find(irPath);
-      if (it != writtenStores().end())
-        path = it->second;
-      else if (std::filesystem::path(irPath).is_relative())
-        path = (std::filesystem::path(base) / irPath).string();
-    }
+    if (std::filesystem::path(irPath).is_relative())
+      path = (std::filesystem::path(base) / irPath).string();
     std::unique_ptr<qrt::TensorStore> opened =
         qrt::TensorStore::open(path, error);
     if (!opened) {
@@ -172,8 +246,7 @@ bool WeightReader::isWeightExpression(Value value) {
   return false;
 }
 
-const TensorLookup *WeightReader::lookup(WeightOp op, std::string &error) {
-  static thread_local TensorLookup result;
+const qrt::TensorView *WeightReader::lookup(WeightOp op, std::string &error) {
   auto it = stores.find(op.getStore().str());
   if (it == stores.end()) {
     error = "weight store @" + op.getStore().str() + " is not declared";
@@ -185,27 +258,26 @@ const TensorLookup *WeightReader::lookup(WeightOp op, std::string &error) {
             op.getName().str() + "'";
     return nullptr;
   }
-  result.view = view;
-  return &result;
+  return view;
 }
 
 LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
                                      std::string &error) {
   if (auto w = value.getDefiningOp<WeightOp>()) {
-    const TensorLookup *t = lookup(w, error);
+    const qrt::TensorView *t = lookup(w, error);
     if (!t)
       return failure();
     RankedTensorType type = w.getResult().getType();
-    if (ArrayRef<int64_t>(t->view->shape) != type.getShape()) {
+    if (ArrayRef<int64_t>(t->shape) != type.getShape()) {
       error = "tensor '" + w.getName().str() + "' has shape " +
-              ::qnum::shapeToString(t->view->shape) + " in the store but " +
+              ::qnum::shapeToString(t->shape) + " in the store but " +
               ::qnum::shapeToString(
                   {type.getShape().begin(), type.getShape().end()}) +
               " in the IR";
       return failure();
     }
     Type e = type.getElementType();
-    qrt::DType d = t->view->dtype;
+    qrt::DType d = t->dtype;
     if (!((e.isBF16() && d == qrt::DType::BF16) ||
           (e.isF16() && d == qrt::DType::F16) ||
           (e.isF32() && d == qrt::DType::F32))) {
@@ -213,8 +285,8 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
               " in the store but " + typeString(e) + " in the IR";
       return failure();
     }
-    out = t->view->toFloat();
-    return success();
+    out = t->toFloat();
+    return checkFinite(out, w.getStore(), w.getName(), error);
   }
   if (auto sc = value.getDefiningOp<ScaleChannelsOp>()) {
     std::vector<float> scales;
@@ -233,10 +305,10 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
 
 LogicalResult WeightReader::readStorage(WeightOp op, std::vector<float> &out,
                                         std::string &error) {
-  const TensorLookup *t = lookup(op, error);
+  const qrt::TensorView *t = lookup(op, error);
   if (!t)
     return failure();
-  const qrt::TensorView &v = *t->view;
+  const qrt::TensorView &v = *t;
   RankedTensorType type = op.getResult().getType();
   Type e = type.getElementType();
   std::vector<int64_t> logical(type.getShape().begin(), type.getShape().end());
@@ -298,7 +370,9 @@ LogicalResult WeightReader::readStorage(WeightOp op, std::vector<float> &out,
              : want == qrt::DType::F8_E4M3 ? ::qnum::e4m3fnToFloat(byte)
                                            : ::qnum::e5m2ToFloat(byte);
   }
-  return success();
+  if (want == qrt::DType::I8)
+    return success();
+  return checkFinite(out, op.getStore(), op.getName(), error);
 }
 
 LogicalResult WeightReader::readTensor(StringRef store, StringRef name,
@@ -318,36 +392,35 @@ LogicalResult WeightReader::readTensor(StringRef store, StringRef name,
   }
   shape = view->shape;
   out = view->toFloat();
-  return success();
+  return checkFinite(out, store, name, error);
 }
 
 LogicalResult WeightReader::readInt32(WeightOp op, std::vector<int32_t> &out,
                                       std::string &error) {
-  const TensorLookup *t = lookup(op, error);
+  const qrt::TensorView *t = lookup(op, error);
   if (!t)
     return failure();
   RankedTensorType type = op.getResult().getType();
   if (!type.getElementType().isSignlessInteger(32) ||
-      t->view->dtype != qrt::DType::I32 ||
-      ArrayRef<int64_t>(t->view->shape) != type.getShape()) {
+      t->dtype != qrt::DType::I32 ||
+      ArrayRef<int64_t>(t->shape) != type.getShape()) {
     error =
-        "tensor '" + op.getName().str() + "' is " +
-        qrt::dtypeName(t->view->dtype) + " " +
-        ::qnum::shapeToString(t->view->shape) +
+        "tensor '" + op.getName().str() + "' is " + qrt::dtypeName(t->dtype) +
+        " " + ::qnum::shapeToString(t->shape) +
         " in the store but the IR needs I32 " +
         ::qnum::shapeToString({type.getShape().begin(), type.getShape().end()});
     return failure();
   }
-  out.resize(t->view->numElements());
-  std::memcpy(out.data(), t->view->data, out.size() * 4);
+  out.resize(t->numElements());
+  std::memcpy(out.data(), t->data, out.size() * 4);
   return success();
 }
 
 void WeightReader::release(Value value) {
   if (auto w = value.getDefiningOp<WeightOp>()) {
     std::string ignored;
-    if (const TensorLookup *t = lookup(w, ignored))
-      qrt::releasePages(*t->view);
+    if (const qrt::TensorView *t = lookup(w, ignored))
+      qrt::releasePages(*t);
     return;
   }
   if (auto sc = value.getDefiningOp<ScaleChannelsOp>()) {
@@ -368,13 +441,12 @@ std::unique_ptr<WeightWriter> WeightWriter::create(ModuleOp module,
   w->module = module;
   w->name = name;
   if (!directory.empty()) {
-    llvm::SmallString<256> abs(directory);
-    llvm::sys::fs::make_absolute(abs);
-    w->directory = std::string(abs);
+    w->directory = normalPath(directory).string();
     w->irDirectory = w->directory;
-  } else if (!defaultOutput().directory.empty()) {
-    w->directory = defaultOutput().directory;
-    w->irDirectory = defaultOutput().irDirectory;
+  } else if (auto attr =
+                 module->getAttrOfType<StringAttr>(kWeightsOutputAttrName)) {
+    w->directory = normalPath(attr.str()).string();
+    w->irDirectory = relativePath(w->directory, moduleDirectory(module));
   } else {
     error = "no directory for the weights this pass writes: give the pass "
             "option weights-out=DIR, or run qopt with -o FILE (the weights "
@@ -391,8 +463,7 @@ std::unique_ptr<WeightWriter> WeightWriter::create(ModuleOp module,
   w->symbol = name;
   for (int i = 1; symbols.lookup(w->symbol); ++i)
     w->symbol = name + "_" + std::to_string(i);
-  // Files are named after the symbol, so a second store of the same kind
-  // does not overwrite the first.
+  // Files are named after the symbol and their content.
   w->name = w->symbol;
   return w;
 }
@@ -404,19 +475,6 @@ WeightWriter::~WeightWriter() {
     std::remove(path.c_str());
   // Only removes the directory when nothing else is in it.
   ::rmdir(directory.c_str());
-}
-
-void mlir::qopt::removeWrittenStores() {
-  std::lock_guard<std::mutex> lock(registryMutex());
-  std::set<std::string> dirs;
-  for (const std::string &path : writtenFiles()) {
-    std::remove(path.c_str());
-    dirs.insert(std::filesystem::path(path).parent_path().string());
-  }
-  for (const std::string &dir : dirs)
-    ::rmdir(dir.c_str());
-  writtenFiles().clear();
-  writtenStores().clear();
 }
 
 LogicalResult WeightWriter::add(qrt::TensorData &&tensor, std::string &error) {
@@ -436,13 +494,13 @@ LogicalResult WeightWriter::add(qrt::TensorData &&tensor, std::string &error) {
 LogicalResult WeightWriter::flush(std::string &error) {
   if (pending.empty())
     return success();
-  char file[64];
-  std::snprintf(file, sizeof(file), "-%05d.safetensors", ++shard);
-  std::string shardName = name + file;
-  std::string path = directory + "/" + shardName;
-  if (!qrt::writeSafetensors(path, pending, {{"format", "pt"}}, error))
+  qrt::ContentNamedFile file;
+  if (!qrt::writeSafetensorsByContent(directory, name, pending,
+                                      {{"format", "pt"}}, file, error))
     return failure();
-  written.push_back(path);
+  if (file.created)
+    written.push_back(directory + "/" + file.fileName);
+  const std::string &shardName = file.fileName;
   for (const qrt::TensorData &t : pending)
     weightMap[t.name] = shardName;
   totalBytes += pendingBytes;
@@ -535,6 +593,7 @@ Value WeightWriter::reference(OpBuilder &b, Location loc,
         last = s;
       b.setInsertionPointAfter(last);
     }
+    // finish() names the index (after its content).
     std::string irPath = irDirectory + "/" + name + ".safetensors.index.json";
     storeOp = WeightStoreOp::create(b, module.getLoc(), symbol, irPath);
   }
@@ -548,14 +607,24 @@ Value WeightWriter::reference(OpBuilder &b, Location loc,
 LogicalResult WeightWriter::finish(std::string &error) {
   if (failed(flush(error)))
     return failure();
-  std::string index = directory + "/" + name + ".safetensors.index.json";
-  if (!qrt::writeSafetensorsIndex(index, weightMap, totalBytes, error))
+  qrt::ContentNamedFile index;
+  if (!qrt::writeSafetensorsIndexByContent(directory, name, weightMap,
+                                           totalBytes, index, error))
     return failure();
-  written.push_back(index);
+  if (index.created)
+    written.push_back(directory + "/" + index.fileName);
+  if (storeOp)
+    storeOp.setPath(irDirectory + "/" + index.fileName);
+  // The files this run created, for WeightOutputCleanup when it fails.
+  MLIRContext *ctx = module.getContext();
+  SmallVector<Attribute> created;
+  if (auto list = module->getAttrOfType<ArrayAttr>(kCreatedWeightFilesAttrName))
+    created.append(list.begin(), list.end());
+  for (const std::string &path : written)
+    created.push_back(StringAttr::get(ctx, path));
+  if (!created.empty())
+    module->setAttr(kCreatedWeightFilesAttrName, ArrayAttr::get(ctx, created));
   finished = true;
-  std::lock_guard<std::mutex> lock(registryMutex());
-  writtenFiles().insert(writtenFiles().end(), written.begin(), written.end());
-  writtenStores()[irDirectory + "/" + name + ".safetensors.index.json"] = index;
   return success();
 }
 

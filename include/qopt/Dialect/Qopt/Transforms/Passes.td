@@ -447,15 +447,37 @@ def QoptRebaseWeightStores
     `tokenizer` paths of the `qopt.model` attribute) resolve against the
     directory of the IR file. When the IR is written to another directory,
     this pass rewrites them so they still name the same files: each becomes
-    the path from `to` to `from/<path>`. Side stores written by this run's
-    passes are already relative to the output and are left alone. `qopt -o`
-    runs it last when the output goes to another directory than the input.
+    the path from `to` to `from/<path>`, computed lexically (symbolic links
+    are not resolved, so a path through a Hugging Face cache snapshot stays
+    one). Side stores written earlier in the pipeline are relative to the
+    module's directory like every other store, so they are rebased too.
+    `qopt -o` runs it last when the output goes to another directory than the
+    input.
   }];
   let options = [
     Option<"from", "from", "std::string", /*default=*/"\"\"",
            "Directory the paths are relative to now">,
     Option<"to", "to", "std::string", /*default=*/"\"\"",
            "Directory they must be relative to">,
+  ];
+}
+
+def QoptSetWeightsOutput
+    : Pass<"qopt-set-weights-output", "::mlir::ModuleOp"> {
+  let summary = "Sets or clears the default directory of side stores";
+  let description = [{
+    With `dir=DIR`, sets the module attribute `qopt.weights_output = "DIR"`
+    (made absolute): weight-writing passes whose `weights-out` option is
+    empty put their side stores there. Without `dir`, removes that attribute
+    and `qopt.created_weight_files` (the list of files this run's passes
+    created, kept for the clean-up after a failure). `qopt -o FILE` runs
+    `qopt-set-weights-output{dir=FILE.weights}` before the user's pipeline
+    and `qopt-set-weights-output` after it, so neither attribute reaches the
+    output.
+  }];
+  let options = [
+    Option<"dir", "dir", "std::string", /*default=*/"\"\"",
+           "Directory of side stores (empty: remove the attributes)">,
   ];
 }
 

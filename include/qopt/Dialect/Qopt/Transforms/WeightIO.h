@@ -20,15 +20,19 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassInstrumentation.h"
 
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace qrt {
 class TensorStore;
 struct TensorData;
+struct TensorView;
 } // namespace qrt
 
 namespace mlir {
@@ -36,21 +40,67 @@ namespace qopt {
 
 /// Rewrites `module`'s relative weight-store paths (and the qopt.model
 /// attribute's checkpoint and tokenizer) from being relative to `from` to
-/// being relative to `to`, except the side stores this process wrote.
+/// being relative to `to`. Paths are combined lexically: symbolic links are
+/// kept, not resolved.
 void rebaseWeightStorePaths(ModuleOp module, const std::string &from,
                             const std::string &to);
 
-/// Where weight-writing passes put their side stores when their
-/// `weights-out` option is empty: `directory` on disk, referenced from the IR
-/// as `irDirectory` (relative to the output IR file). The qopt driver sets it
-/// from `-o`; embedders may set it too.
-void setDefaultWeightsOutput(const std::string &directory,
-                             const std::string &irDirectory);
+/// The module attribute (a string) naming the directory where weight-writing
+/// passes put their side stores when their `weights-out` option is empty.
+/// `qopt-set-weights-output{dir=DIR}` sets it; the qopt driver runs that
+/// with FILE.weights for `-o FILE` before the user's pipeline, and
+/// `qopt-set-weights-output` (which removes it) after it. Embedders set it
+/// the same way, or give the passes `weights-out`.
+inline constexpr llvm::StringLiteral kWeightsOutputAttrName =
+    "qopt.weights_output";
 
-/// Deletes every side store this process finished writing (its shards and
-/// index, and the weights directory when it becomes empty). The qopt driver
-/// calls it when a pipeline fails, so a failed run leaves no output behind.
-void removeWrittenStores();
+/// The module attribute (an array of strings) listing the absolute paths of
+/// the side-store files that passes created during the current run. Files
+/// are named by a hash of their content, so a store a run computes may exist
+/// already (shared with an earlier output); such files are not listed, and
+/// are never deleted. WeightOutputCleanup deletes the listed files when the
+/// run fails; `qopt-set-weights-output` without `dir` removes the attribute.
+inline constexpr llvm::StringLiteral kCreatedWeightFilesAttrName =
+    "qopt.created_weight_files";
+
+/// A pass instrumentation that deletes the side-store files a run created
+/// when a pass of the run fails, so that a failed run leaves the weights
+/// directory as it was. Add it to the PassManager that runs weight-writing
+/// passes. What it saw is kept in a Record that the caller may share, to
+/// delete the files when the run fails after the pipeline (e.g. when writing
+/// the output IR fails).
+class WeightOutputCleanup : public PassInstrumentation {
+public:
+  struct Record {
+    /// Deletes every file recorded (and each directory that becomes empty).
+    void removeFiles();
+    void add(ModuleOp module);
+
+  private:
+    std::mutex mutex;
+    std::set<std::string> files;
+  };
+
+  explicit WeightOutputCleanup(
+      std::shared_ptr<Record> record = std::make_shared<Record>())
+      : record(std::move(record)) {}
+
+  void runAfterPass(Pass *pass, Operation *op) override;
+  void runAfterPassFailed(Pass *pass, Operation *op) override;
+
+private:
+  std::shared_ptr<Record> record;
+};
+
+/// Writes the file `path` through `write`: into a temporary in the same
+/// directory, renamed over `path` only when `write` succeeded and every byte
+/// was written, so a run that fails or is killed leaves the previous file as
+/// it was (and `qopt m.mlir -o m.mlir` never truncates the input it reads).
+/// "-" (stdout) and other paths under /dev/ are written directly. On failure
+/// sets `error` when there is more to say than what `write` reported.
+LogicalResult writeOutputFile(StringRef path,
+                              function_ref<LogicalResult(raw_ostream &)> write,
+                              std::string &error);
 
 /// The directory a module's relative weight-store paths resolve against: the
 /// directory of the file the module was parsed from (its location), or "."
@@ -92,21 +142,32 @@ public:
 
 private:
   WeightReader() = default;
-  const struct TensorLookup *lookup(WeightOp op, std::string &error);
+  const qrt::TensorView *lookup(WeightOp op, std::string &error);
   std::map<std::string, std::unique_ptr<qrt::TensorStore>> stores;
 };
 
-/// Writes tensors into a new side store of a module.
+/// Writes tensors into a new side store of a module: shards
+/// `SYMBOL-HASH16.safetensors` and an index
+/// `SYMBOL-HASH16.safetensors.index.json`, each named by the hash of its
+/// content, written to a temporary and renamed when complete. A file that
+/// exists already holds the same bytes and is kept as it is, so no run
+/// overwrites a file that another IR references, and two models written to
+/// one directory do not collide.
 class WeightWriter {
 public:
-  /// Prepares a store named after `name` (e.g. "smooth", "rtn") in
-  /// `directory` (a pass's `weights-out` option; empty selects the default of
-  /// setDefaultWeightsOutput). Fails when neither is set.
+  /// Prepares a store named after `name` (e.g. "smooth", "rtn"; the store
+  /// symbol is `@name`, or `@name_N` when taken) in `directory` (a pass's
+  /// `weights-out` option, referenced from the IR by its absolute path).
+  /// When `directory` is empty, the store goes to the module's
+  /// kWeightsOutputAttrName directory and is referenced relative to
+  /// moduleDirectory(module), so later passes of the pipeline read it, and
+  /// qopt-rebase-weight-stores makes it relative to the output. Fails when
+  /// neither is set.
   static std::unique_ptr<WeightWriter> create(ModuleOp module,
                                               const std::string &directory,
                                               const std::string &name,
                                               std::string &error);
-  /// Removes the shards written so far unless finish() succeeded.
+  /// Removes the files it created unless finish() succeeded.
   ~WeightWriter();
 
   /// Adds a float32 tensor (or int32, or raw bytes with a dtype).
@@ -127,8 +188,9 @@ public:
   Value reference(OpBuilder &b, Location loc, const std::string &name,
                   RankedTensorType type, Packing packing = Packing::None);
 
-  /// Writes the last shard and the index. Must be called for the store to be
-  /// kept.
+  /// Writes the last shard and the index, points the store op at the index,
+  /// and lists the files it created in the module's
+  /// kCreatedWeightFilesAttrName. Must be called for the store to be kept.
   LogicalResult finish(std::string &error);
 
 private:
@@ -144,7 +206,6 @@ private:
   uint64_t totalBytes = 0;
   std::map<std::string, std::string> weightMap;
   std::vector<std::string> written;
-  int shard = 0;
   bool finished = false;
 };
 
