@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
+#include "qopt/Support/Parallel.h"
 #include "qopt/Support/QuantMath.h"
 
 #include "qopt-frontend/Safetensors.h"
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <sys/mman.h>
 #include <unistd.h>
 
 using namespace mlir;
@@ -193,6 +195,28 @@ const TensorLookup *WeightReader::lookup(WeightOp op, std::string &error) {
   return &result;
 }
 
+/// view.toFloat() for the float dtypes of weights, converted in parallel
+/// (element by element, so the values are the same).
+static void toFloats(const qfe::TensorView &view, std::vector<float> &out) {
+  int64_t n = view.numElements();
+  out.resize(static_cast<size_t>(n));
+  constexpr int64_t kGrain = int64_t(1) << 16;
+  ::qnum::parallelForChunks(n, kGrain, 4.0, 0, [&](int64_t b, int64_t e) {
+    if (view.dtype == qfe::DType::F32) {
+      std::memcpy(out.data() + b, view.data + 4 * b, 4 * (e - b));
+    } else if (view.dtype == qfe::DType::BF16) {
+      for (int64_t i = b; i < e; ++i) {
+        uint16_t bits;
+        std::memcpy(&bits, view.data + 2 * i, 2);
+        out[i] = ::qnum::bf16ToFloat(bits);
+      }
+    } else {
+      for (int64_t i = b; i < e; ++i)
+        out[i] = view.getFloat(i);
+    }
+  });
+}
+
 LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
                                      std::string &error) {
   if (auto w = value.getDefiningOp<WeightOp>()) {
@@ -217,7 +241,7 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
               " in the store but " + typeString(e) + " in the IR";
       return failure();
     }
-    out = t->view->toFloat();
+    toFloats(*t->view, out);
     return success();
   }
   if (auto sc = value.getDefiningOp<ScaleChannelsOp>()) {
@@ -346,6 +370,19 @@ LogicalResult WeightReader::readInt32(WeightOp op, std::vector<int32_t> &out,
   return success();
 }
 
+void WeightReader::pageSpans(Value value, std::vector<PageSpan> &spans) {
+  if (auto w = value.getDefiningOp<WeightOp>()) {
+    std::string ignored;
+    if (const TensorLookup *t = lookup(w, ignored))
+      spans.push_back({t->view->data, t->view->nbytes});
+    return;
+  }
+  if (auto sc = value.getDefiningOp<ScaleChannelsOp>()) {
+    pageSpans(sc.getInput(), spans);
+    pageSpans(sc.getScales(), spans);
+  }
+}
+
 void WeightReader::release(Value value) {
   if (auto w = value.getDefiningOp<WeightOp>()) {
     std::string ignored;
@@ -401,6 +438,8 @@ std::unique_ptr<WeightWriter> WeightWriter::create(ModuleOp module,
 }
 
 WeightWriter::~WeightWriter() {
+  if (writer.joinable())
+    writer.join();
   if (finished)
     return;
   for (const std::string &path : written)
@@ -436,21 +475,37 @@ LogicalResult WeightWriter::add(qfe::TensorData &&tensor, std::string &error) {
   return success();
 }
 
+LogicalResult WeightWriter::waitForShard(std::string &error) {
+  if (writer.joinable())
+    writer.join();
+  writing.clear();
+  if (writeFailed) {
+    error = writeError;
+    return failure();
+  }
+  return success();
+}
+
 LogicalResult WeightWriter::flush(std::string &error) {
+  if (failed(waitForShard(error)))
+    return failure();
   if (pending.empty())
     return success();
   char file[64];
   std::snprintf(file, sizeof(file), "-%05d.safetensors", ++shard);
   std::string shardName = name + file;
   std::string path = directory + "/" + shardName;
-  if (!qfe::writeSafetensors(path, pending, {{"format", "pt"}}, error))
-    return failure();
   written.push_back(path);
   for (const qfe::TensorData &t : pending)
     weightMap[t.name] = shardName;
   totalBytes += pendingBytes;
+  writing = std::move(pending);
   pending.clear();
   pendingBytes = 0;
+  writer = std::thread([this, path] {
+    writeFailed =
+        !qfe::writeSafetensors(path, writing, {{"format", "pt"}}, writeError);
+  });
   return success();
 }
 
@@ -470,6 +525,14 @@ LogicalResult WeightWriter::addInt32(const std::string &tensorName,
              error);
 }
 
+/// Calls fn(begin, end) over [0, n) in parallel chunks of about 64K
+/// elements (a multiple of `multiple`).
+template <typename Fn>
+static void encodeChunks(int64_t n, int64_t multiple, const Fn &fn) {
+  int64_t grain = ((int64_t(1) << 16) + multiple - 1) / multiple * multiple;
+  ::qnum::parallelForChunks(n, grain, 4.0, 0, fn);
+}
+
 LogicalResult WeightWriter::addStorage(const std::string &tensorName,
                                        std::vector<int64_t> shape,
                                        const std::vector<float> &values,
@@ -478,29 +541,42 @@ LogicalResult WeightWriter::addStorage(const std::string &tensorName,
   qfe::TensorData t;
   t.name = tensorName;
   t.shape = shape;
+  int64_t count = static_cast<int64_t>(values.size());
   if (storage.isSignlessInteger(8)) {
     t.dtype = qfe::DType::I8;
     t.data.resize(values.size());
-    for (size_t i = 0; i < values.size(); ++i)
-      t.data[i] = static_cast<uint8_t>(static_cast<int8_t>(values[i]));
+    encodeChunks(count, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        t.data[i] = static_cast<uint8_t>(static_cast<int8_t>(values[i]));
+    });
   } else if (isa<Float8E4M3FNType, Float8E5M2Type>(storage)) {
     bool e4m3 = isa<Float8E4M3FNType>(storage);
     t.dtype = e4m3 ? qfe::DType::F8_E4M3 : qfe::DType::F8_E5M2;
     t.data.resize(values.size());
-    for (size_t i = 0; i < values.size(); ++i)
-      t.data[i] = e4m3 ? ::qnum::floatToE4M3FN(values[i])
-                       : ::qnum::floatToE5M2(values[i]);
+    encodeChunks(count, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        t.data[i] = e4m3 ? ::qnum::floatToE4M3FN(values[i])
+                         : ::qnum::floatToE5M2(values[i]);
+    });
   } else if (storage.isSignlessInteger(4) && packing == Packing::Int4x2) {
     t.dtype = qfe::DType::U8;
-    int64_t cols = shape.back(), rows = values.size() / cols;
-    t.shape.back() = (cols + 1) / 2;
-    for (int64_t r = 0; r < rows; ++r) {
-      std::vector<int8_t> row(cols);
-      for (int64_t c = 0; c < cols; ++c)
-        row[c] = static_cast<int8_t>(values[r * cols + c]);
-      std::vector<uint8_t> packed = ::qnum::packInt4x2(row);
-      t.data.insert(t.data.end(), packed.begin(), packed.end());
-    }
+    int64_t cols = shape.back(), rows = cols ? count / cols : 0;
+    int64_t bytesPerRow = (cols + 1) / 2;
+    t.shape.back() = bytesPerRow;
+    t.data.resize(static_cast<size_t>(rows * bytesPerRow));
+    // Rows are packed independently (an odd row length pads its last byte).
+    int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / (cols + 1));
+    ::qnum::parallelForChunks(
+        rows, grain, 4.0 * double(cols), 0, [&](int64_t rb, int64_t re) {
+          std::vector<int8_t> row(cols);
+          for (int64_t r = rb; r < re; ++r) {
+            for (int64_t c = 0; c < cols; ++c)
+              row[c] = static_cast<int8_t>(values[r * cols + c]);
+            std::vector<uint8_t> packed = ::qnum::packInt4x2(row);
+            std::memcpy(t.data.data() + r * bytesPerRow, packed.data(),
+                        packed.size());
+          }
+        });
   } else if (storage.isSignlessInteger(4) && packing == Packing::Int4x8Offset) {
     if (shape.back() % 8 != 0) {
       error = "int4x8_offset packing needs an innermost size divisible by 8";
@@ -508,12 +584,13 @@ LogicalResult WeightWriter::addStorage(const std::string &tensorName,
     }
     t.dtype = qfe::DType::I32;
     t.shape.back() /= 8;
-    std::vector<int8_t> vals(values.size());
-    for (size_t i = 0; i < values.size(); ++i)
-      vals[i] = static_cast<int8_t>(values[i]);
-    std::vector<int32_t> packed = ::qnum::packInt4x8Offset(vals);
-    t.data.resize(packed.size() * 4);
-    std::memcpy(t.data.data(), packed.data(), t.data.size());
+    t.data.resize(values.size() / 8 * 4);
+    // Every eight values make one word, whatever chunk they are packed in.
+    encodeChunks(count, 8, [&](int64_t b, int64_t e) {
+      std::vector<int8_t> vals(values.begin() + b, values.begin() + e);
+      std::vector<int32_t> packed = ::qnum::packInt4x8Offset(vals);
+      std::memcpy(t.data.data() + b / 2, packed.data(), packed.size() * 4);
+    });
   } else {
     error = "cannot store values of type " + typeString(storage) +
             (storage.isSignlessInteger(4) ? " without a packing" : "");
@@ -549,7 +626,7 @@ Value WeightWriter::reference(OpBuilder &b, Location loc,
 }
 
 LogicalResult WeightWriter::finish(std::string &error) {
-  if (failed(flush(error)))
+  if (failed(flush(error)) || failed(waitForShard(error)))
     return failure();
   std::string index = directory + "/" + name + ".safetensors.index.json";
   if (!qfe::writeSafetensorsIndex(index, weightMap, totalBytes, error))
@@ -573,13 +650,20 @@ void mlir::qopt::scaleAlongAxis(float *x, ArrayRef<int64_t> shape,
     inner *= shape[d];
   for (int64_t d : shape)
     total *= d;
-  for (int64_t b = 0; b < total; b += n * inner)
-    for (int64_t j = 0; j < n; ++j) {
-      float f = scales[j];
-      float *p = x + b + j * inner;
-      for (int64_t i = 0; i < inner; ++i)
-        p[i] *= f;
-    }
+  if (total == 0)
+    return;
+  // Row r of `inner` elements is multiplied by scales[r % n].
+  int64_t rows = total / inner;
+  int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / inner);
+  ::qnum::parallelForChunks(rows, grain, 2.0 * double(inner), 0,
+                            [&](int64_t rb, int64_t re) {
+                              for (int64_t r = rb; r < re; ++r) {
+                                float f = scales[r % n];
+                                float *p = x + r * inner;
+                                for (int64_t i = 0; i < inner; ++i)
+                                  p[i] *= f;
+                              }
+                            });
 }
 
 ActStatsAttr mlir::qopt::findStats(Value value) {

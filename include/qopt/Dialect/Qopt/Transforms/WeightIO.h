@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace qfe {
@@ -89,6 +90,13 @@ public:
                           std::string &error);
   /// Releases the resident pages of every tensor `value` reads.
   void release(Value value);
+  /// The bytes of every tensor `value` reads that this reader can find (for
+  /// reading them ahead); tensors it cannot find are left out.
+  struct PageSpan {
+    const uint8_t *data;
+    size_t size;
+  };
+  void pageSpans(Value value, std::vector<PageSpan> &spans);
 
 private:
   WeightReader() = default;
@@ -96,7 +104,8 @@ private:
   std::map<std::string, std::unique_ptr<qfe::TensorStore>> stores;
 };
 
-/// Writes tensors into a new side store of a module.
+/// Writes tensors into a new side store of a module. A full shard is written
+/// on a background thread while the next one fills.
 class WeightWriter {
 public:
   /// Prepares a store named after `name` (e.g. "smooth", "rtn") in
@@ -135,6 +144,8 @@ private:
   WeightWriter() = default;
   LogicalResult add(qfe::TensorData &&tensor, std::string &error);
   LogicalResult flush(std::string &error);
+  /// Waits for the shard being written, if any; fails with its error.
+  LogicalResult waitForShard(std::string &error);
 
   ModuleOp module;
   WeightStoreOp storeOp;
@@ -146,6 +157,11 @@ private:
   std::vector<std::string> written;
   int shard = 0;
   bool finished = false;
+  /// The shard being written in the background, and its outcome.
+  std::vector<qfe::TensorData> writing;
+  std::thread writer;
+  bool writeFailed = false;
+  std::string writeError;
 };
 
 /// The semantics of qopt.scale_channels, in place: multiplies the row-major
