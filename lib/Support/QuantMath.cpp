@@ -402,8 +402,11 @@ double qnum::roundHalfToEven(double x) {
     return fl + 1.0;
   if (diff < 0.5)
     return fl;
-  // Exactly halfway: pick the even neighbour.
-  return std::fmod(fl, 2.0) == 0.0 ? fl : fl + 1.0;
+  // Exactly halfway: pick the even neighbour (fl / 2 is exact, and an
+  // integer exactly when fl is even; cheaper than fmod, which the compiler
+  // may evaluate on every call).
+  double half = fl * 0.5;
+  return std::floor(half) == half ? fl : fl + 1.0;
 }
 
 float qnum::roundHalfToEven(float x) {

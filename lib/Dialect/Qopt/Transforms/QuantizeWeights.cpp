@@ -54,12 +54,13 @@ struct QoptQuantizeWeightsPass
       module.emitError() << "qopt-quantize-weights: " << error;
       return signalPassFailure();
     }
+    std::vector<float> q; // reused: every element is written
     if (failed(forEachLinearWeight(
             "qopt-quantize-weights", linears, *reader, [&](LinearWeight &w) {
               std::vector<int64_t> shape = {w.n, w.k};
               ::qnum::TensorScheme ts = spec->toTensorScheme();
               ::qnum::computeDynamicParams(w.values.data(), shape, ts);
-              std::vector<float> q(w.values.size());
+              q.resize(w.values.size());
               ::qnum::quantizeTensor(w.values.data(), shape, ts, q.data());
               if (failed(replaceByQuantizedLinear(w.linear, *spec, q, ts.scales,
                                                   ts.zeroPoints, *writer,
