@@ -416,6 +416,19 @@ float qnum::roundHalfToEven(float x) {
 int32_t qnum::quantizeInt(float x, float scale, int32_t zeroPoint, int32_t qmin,
                           int32_t qmax) {
   float scaled = x / scale;
+  if (std::fabs(scaled) < 1073741824.0f) {
+    // roundHalfToEven in integers, without branches (false for NaN and
+    // infinities, which take the general path): floor by truncation, then
+    // up when the fraction (exact: x - floor(x) is representable) is above
+    // one half, or exactly one half with an odd floor.
+    auto t = static_cast<int32_t>(scaled);
+    t -= static_cast<float>(t) > scaled ? 1 : 0;
+    float frac = scaled - static_cast<float>(t);
+    t += (frac > 0.5f || (frac == 0.5f && (t & 1))) ? 1 : 0;
+    int64_t q = int64_t(t) + zeroPoint;
+    return static_cast<int32_t>(
+        std::min<int64_t>(std::max<int64_t>(q, qmin), qmax));
+  }
   if (std::isnan(scaled))
     return std::clamp<int32_t>(zeroPoint, qmin, qmax);
   double r = roundHalfToEven(static_cast<double>(scaled)) + zeroPoint;
