@@ -34,21 +34,3 @@ void qrt::parallelFor(int64_t n, unsigned threads,
   for (std::thread &th : pool)
     th.join();
 }
-
-void qrt::parallelForEach(int64_t n, unsigned threads,
-                          const std::function<void(int64_t)> &fn) {
-  if (n <= 0)
-    return;
-  int64_t t = std::min<int64_t>(resolveThreads(threads), n);
-  std::atomic<int64_t> next{0};
-  auto worker = [&] {
-    for (int64_t i = next++; i < n; i = next++)
-      fn(i);
-  };
-  std::vector<std::thread> pool;
-  for (int64_t k = 1; k < t; ++k)
-    pool.emplace_back(worker);
-  worker();
-  for (std::thread &th : pool)
-    th.join();
-}

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qopt-runtime/Parallel.h"
 #include "qopt-runtime/QuantMath.h"
 
 #include <algorithm>
@@ -241,44 +242,151 @@ void qnum::forEachScaleIndex(const Granularity &g,
   }
 }
 
+namespace {
+/// scaleIndex() for one granularity and shape, without its per-call
+/// allocations.
+class ScaleIndexer {
+public:
+  ScaleIndexer(const Granularity &g, const std::vector<int64_t> &shape)
+      : g(g), shape(shape), sshape(scaleShape(g, shape)) {}
+
+  int64_t operator()(const std::vector<int64_t> &index) const {
+    size_t rank = index.size();
+    int64_t flat = 0;
+    switch (g.kind) {
+    case GranularityKind::PerTensor:
+      return 0;
+    case GranularityKind::PerChannel:
+      return index[g.axis];
+    case GranularityKind::PerHead:
+      return index[g.axis] / (shape[g.axis] / g.size);
+    case GranularityKind::PerToken:
+      for (size_t d = 0; d + 1 < rank; ++d)
+        flat = flat * sshape[d] + index[d];
+      return flat;
+    case GranularityKind::PerGroup:
+      for (size_t d = 0; d < rank; ++d)
+        flat = flat * sshape[d] +
+               (int64_t(d) == g.axis ? index[d] / g.size : index[d]);
+      return flat;
+    case GranularityKind::Block:
+      for (size_t d = 0; d + 2 < rank; ++d)
+        flat = flat * sshape[d] + index[d];
+      flat = flat * sshape[rank - 2] + index[rank - 2] / g.rows;
+      return flat * sshape[rank - 1] + index[rank - 1] / g.cols;
+    }
+    return 0;
+  }
+
+private:
+  const Granularity &g;
+  const std::vector<int64_t> &shape;
+  std::vector<int64_t> sshape;
+};
+
+/// The runs of forEachScaleRun over the innermost rows [rowBegin, rowEnd) of
+/// a tensor of `shape` (runs never cross a row).
+class ScaleRuns {
+public:
+  ScaleRuns(const Granularity &g, const std::vector<int64_t> &shape)
+      : indexer(g, shape), shape(shape) {
+    size_t rank = shape.size();
+    inner = rank ? shape[rank - 1] : 1;
+    count = 1;
+    for (int64_t d : shape)
+      count *= d;
+    rows = inner ? count / inner : 0;
+    // How many consecutive innermost elements share a scale.
+    unit = inner;
+    bool innerAxis = rank && g.axis == static_cast<int64_t>(rank) - 1;
+    if (g.kind == GranularityKind::PerChannel && innerAxis)
+      unit = 1;
+    else if (g.kind == GranularityKind::PerHead && innerAxis)
+      unit = inner / g.size;
+    else if (g.kind == GranularityKind::PerGroup)
+      unit = innerAxis ? g.size : 1; // other axes keep the innermost index
+    else if (g.kind == GranularityKind::Block)
+      unit = g.cols;
+  }
+
+  int64_t numRows() const { return count == 0 ? 0 : rows; }
+  int64_t rowLength() const { return inner; }
+
+  template <typename Fn>
+  void forRows(int64_t rowBegin, int64_t rowEnd, const Fn &fn) const {
+    size_t rank = shape.size();
+    std::vector<int64_t> index(rank, 0);
+    for (int64_t r = rowBegin; r < rowEnd; ++r) {
+      int64_t rest = r;
+      for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d) {
+        index[d] = rest % shape[d];
+        rest /= shape[d];
+      }
+      int64_t e = r * inner, end = e + inner;
+      while (e < end) {
+        int64_t col = e - r * inner;
+        if (rank)
+          index[rank - 1] = col;
+        int64_t s = indexer(index);
+        int64_t len =
+            std::max<int64_t>(1, std::min(unit - col % unit, inner - col));
+        fn(e, e + len, s);
+        e += len;
+      }
+    }
+  }
+
+private:
+  ScaleIndexer indexer;
+  const std::vector<int64_t> &shape;
+  int64_t inner = 1, count = 0, rows = 0, unit = 1;
+};
+
+/// Consecutive innermost rows of a tensor whose elements' scale indices no
+/// other rows share, for splitting a reduction into scales by rows; 0 when
+/// rows share scales (or the layout is not one this recognizes).
+int64_t rowsOwningScales(const Granularity &g,
+                         const std::vector<int64_t> &shape) {
+  if (g.kind == GranularityKind::PerToken)
+    return 1;
+  if (shape.size() != 2)
+    return 0;
+  switch (g.kind) {
+  case GranularityKind::PerChannel:
+    return g.axis == 0 ? 1 : 0;
+  case GranularityKind::PerGroup:
+    return g.axis == 1 ? 1 : g.size;
+  case GranularityKind::PerHead:
+    return g.axis == 0 ? shape[0] / g.size : 0;
+  case GranularityKind::Block:
+    return g.rows;
+  case GranularityKind::PerTensor:
+  case GranularityKind::PerToken:
+    break;
+  }
+  return 0;
+}
+
+/// Calls fn(rowBegin, rowEnd) over the innermost rows of `runs` in chunks of
+/// a multiple of `multiple` rows, in parallel.
+template <typename Fn>
+void parallelRows(const ScaleRuns &runs, int64_t multiple, int threads,
+                  const Fn &fn) {
+  int64_t rows = runs.numRows(), inner = std::max<int64_t>(1, runs.rowLength());
+  multiple = std::max<int64_t>(1, multiple);
+  int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / inner);
+  grain = (grain + multiple - 1) / multiple * multiple;
+  // About 16 units of work per element: stays serial below ~256K elements.
+  qrt::parallelForChunks(rows, grain, 16.0 * double(inner), threads, fn);
+}
+} // namespace
+
 void qnum::forEachScaleRun(
     const Granularity &g, const std::vector<int64_t> &shape,
     const std::function<void(int64_t, int64_t, int64_t)> &fn) {
   assert(checkGranularity(g, shape).empty() && "granularity does not apply");
-  size_t rank = shape.size();
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  if (n == 0)
-    return;
-  int64_t inner = rank ? shape[rank - 1] : 1;
-  // How many consecutive innermost elements share a scale.
-  int64_t unit = inner;
-  bool innerAxis = rank && g.axis == static_cast<int64_t>(rank) - 1;
-  if (g.kind == GranularityKind::PerChannel && innerAxis)
-    unit = 1;
-  else if (g.kind == GranularityKind::PerHead && innerAxis)
-    unit = inner / g.size;
-  else if (g.kind == GranularityKind::PerGroup)
-    unit = innerAxis ? g.size : 1; // other axes keep the innermost index
-  else if (g.kind == GranularityKind::Block)
-    unit = g.cols;
-  std::vector<int64_t> index(rank, 0);
-  int64_t e = 0;
-  while (e < n) {
-    // The multi-index of element e.
-    int64_t rest = e;
-    for (size_t d = rank; d-- > 0;) {
-      index[d] = rest % shape[d];
-      rest /= shape[d];
-    }
-    int64_t s = scaleIndex(g, shape, index);
-    int64_t col = rank ? index[rank - 1] : 0;
-    int64_t len =
-        std::max<int64_t>(1, std::min(unit - col % unit, inner - col));
-    fn(e, e + len, s);
-    e += len;
-  }
+  ScaleRuns runs(g, shape);
+  runs.forRows(0, runs.numRows(), fn);
 }
 
 //===----------------------------------------------------------------------===//
@@ -294,8 +402,11 @@ double qnum::roundHalfToEven(double x) {
     return fl + 1.0;
   if (diff < 0.5)
     return fl;
-  // Exactly halfway: pick the even neighbour.
-  return std::fmod(fl, 2.0) == 0.0 ? fl : fl + 1.0;
+  // Exactly halfway: pick the even neighbour (fl / 2 is exact, and an
+  // integer exactly when fl is even; cheaper than fmod, which the compiler
+  // may evaluate on every call).
+  double half = fl * 0.5;
+  return std::floor(half) == half ? fl : fl + 1.0;
 }
 
 float qnum::roundHalfToEven(float x) {
@@ -305,6 +416,19 @@ float qnum::roundHalfToEven(float x) {
 int32_t qnum::quantizeInt(float x, float scale, int32_t zeroPoint, int32_t qmin,
                           int32_t qmax) {
   float scaled = x / scale;
+  if (std::fabs(scaled) < 1073741824.0f) {
+    // roundHalfToEven in integers, without branches (false for NaN and
+    // infinities, which take the general path): floor by truncation, then
+    // up when the fraction (exact: x - floor(x) is representable) is above
+    // one half, or exactly one half with an odd floor.
+    auto t = static_cast<int32_t>(scaled);
+    t -= static_cast<float>(t) > scaled ? 1 : 0;
+    float frac = scaled - static_cast<float>(t);
+    t += (frac > 0.5f || (frac == 0.5f && (t & 1))) ? 1 : 0;
+    int64_t q = int64_t(t) + zeroPoint;
+    return static_cast<int32_t>(
+        std::min<int64_t>(std::max<int64_t>(q, qmin), qmax));
+  }
   if (std::isnan(scaled))
     return std::clamp<int32_t>(zeroPoint, qmin, qmax);
   double r = roundHalfToEven(static_cast<double>(scaled)) + zeroPoint;
@@ -444,21 +568,31 @@ float qnum::dequantizeFloat8(uint8_t bits, float scale, StorageKind kind) {
 
 void qnum::computeDynamicParams(const float *x,
                                 const std::vector<int64_t> &shape,
-                                TensorScheme &scheme) {
+                                TensorScheme &scheme, int threads) {
   int64_t n = numScales(scheme.granularity, shape);
   std::vector<float> lo(n, 0.0f), hi(n, 0.0f), absmax(n, 0.0f);
-  forEachScaleRun(scheme.granularity, shape,
-                  [&](int64_t b, int64_t end, int64_t s) {
-                    float l = lo[s], h = hi[s], a = absmax[s];
-                    for (int64_t e = b; e < end; ++e) {
-                      l = std::min(l, x[e]);
-                      h = std::max(h, x[e]);
-                      a = std::max(a, std::fabs(x[e]));
-                    }
-                    lo[s] = l;
-                    hi[s] = h;
-                    absmax[s] = a;
-                  });
+  auto accumulate = [&](int64_t b, int64_t end, int64_t s) {
+    float l = lo[s], h = hi[s], a = absmax[s];
+    for (int64_t e = b; e < end; ++e) {
+      l = std::min(l, x[e]);
+      h = std::max(h, x[e]);
+      a = std::max(a, std::fabs(x[e]));
+    }
+    lo[s] = l;
+    hi[s] = h;
+    absmax[s] = a;
+  };
+  assert(checkGranularity(scheme.granularity, shape).empty() &&
+         "granularity does not apply");
+  ScaleRuns runs(scheme.granularity, shape);
+  // Rows that own their scales are reduced in parallel, each scale by one
+  // thread in the serial order; otherwise one thread does it all.
+  if (int64_t owner = rowsOwningScales(scheme.granularity, shape))
+    parallelRows(runs, owner, threads, [&](int64_t rb, int64_t re) {
+      runs.forRows(rb, re, accumulate);
+    });
+  else
+    runs.forRows(0, runs.numRows(), accumulate);
   StorageRange range = storageRange(scheme.kind, scheme.symmetric);
   scheme.scales.assign(n, 1.0f);
   scheme.zeroPoints.clear();
@@ -478,44 +612,51 @@ void qnum::computeDynamicParams(const float *x,
 }
 
 void qnum::quantizeTensor(const float *x, const std::vector<int64_t> &shape,
-                          const TensorScheme &scheme, float *q) {
+                          const TensorScheme &scheme, float *q, int threads) {
   StorageRange range = storageRange(scheme.kind, scheme.symmetric);
   auto qmin = static_cast<int32_t>(range.min),
        qmax = static_cast<int32_t>(range.max);
   bool fp8 = isFloat8(scheme.kind);
-  forEachScaleRun(
-      scheme.granularity, shape, [&](int64_t b, int64_t end, int64_t s) {
-        float scale = scheme.scales[s];
-        if (fp8) {
-          for (int64_t e = b; e < end; ++e) {
-            uint8_t bits = quantizeFloat8(x[e], scale, scheme.kind);
-            q[e] = scheme.kind == StorageKind::Float8E4M3FN
-                       ? e4m3fnToFloat(bits)
-                       : e5m2ToFloat(bits);
-          }
-          return;
-        }
-        int32_t zp = scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
-        for (int64_t e = b; e < end; ++e)
-          q[e] = static_cast<float>(quantizeInt(x[e], scale, zp, qmin, qmax));
-      });
+  auto run = [&](int64_t b, int64_t end, int64_t s) {
+    float scale = scheme.scales[s];
+    if (fp8) {
+      for (int64_t e = b; e < end; ++e) {
+        uint8_t bits = quantizeFloat8(x[e], scale, scheme.kind);
+        q[e] = scheme.kind == StorageKind::Float8E4M3FN ? e4m3fnToFloat(bits)
+                                                        : e5m2ToFloat(bits);
+      }
+      return;
+    }
+    int32_t zp = scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
+    for (int64_t e = b; e < end; ++e)
+      q[e] = static_cast<float>(quantizeInt(x[e], scale, zp, qmin, qmax));
+  };
+  assert(checkGranularity(scheme.granularity, shape).empty() &&
+         "granularity does not apply");
+  ScaleRuns runs(scheme.granularity, shape);
+  parallelRows(runs, 1, threads,
+               [&](int64_t rb, int64_t re) { runs.forRows(rb, re, run); });
 }
 
 void qnum::dequantizeTensor(const float *q, const std::vector<int64_t> &shape,
-                            const TensorScheme &scheme, float *x) {
+                            const TensorScheme &scheme, float *x, int threads) {
   bool fp8 = isFloat8(scheme.kind);
-  forEachScaleRun(
-      scheme.granularity, shape, [&](int64_t b, int64_t end, int64_t s) {
-        float scale = scheme.scales[s];
-        if (fp8) {
-          for (int64_t e = b; e < end; ++e)
-            x[e] = q[e] * scale;
-          return;
-        }
-        int32_t zp = scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
-        for (int64_t e = b; e < end; ++e)
-          x[e] = dequantizeInt(static_cast<int32_t>(q[e]), scale, zp);
-      });
+  auto run = [&](int64_t b, int64_t end, int64_t s) {
+    float scale = scheme.scales[s];
+    if (fp8) {
+      for (int64_t e = b; e < end; ++e)
+        x[e] = q[e] * scale;
+      return;
+    }
+    int32_t zp = scheme.zeroPoints.empty() ? 0 : scheme.zeroPoints[s];
+    for (int64_t e = b; e < end; ++e)
+      x[e] = dequantizeInt(static_cast<int32_t>(q[e]), scale, zp);
+  };
+  assert(checkGranularity(scheme.granularity, shape).empty() &&
+         "granularity does not apply");
+  ScaleRuns runs(scheme.granularity, shape);
+  parallelRows(runs, 1, threads,
+               [&](int64_t rb, int64_t re) { runs.forRows(rb, re, run); });
 }
 
 //===----------------------------------------------------------------------===//

@@ -19,11 +19,12 @@
 // loss of a quantized weight Wq is ||X W^T - X Wq^T||_F^2 = tr(D H D^T) with
 // D = W - Wq.
 //
-// The heavy kernels (the Cholesky factorization and the GPTQ sweep,
+// The heavy kernels (RTN, the Cholesky factorization and the GPTQ sweep,
 // hessianLoss, the AWQ searches) split their work over `threads` threads
 // (0: std::thread::hardware_concurrency()). Every result is computed in the
 // same order whatever the thread count, so results are bit-identical for any
-// number of threads.
+// number of threads. The implementation is split by algorithm: RTN.cpp,
+// GPTQ.cpp, AWQ.cpp, and the dense kernels in DenseLinearAlgebra.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -69,8 +70,9 @@ struct QuantizedWeight {
   std::vector<int32_t> zeroPoints;
 
   /// w = (q - zp) * scale in float32 (float8: q * scale), row-major [n, k];
-  /// the same arithmetic as QuantMath's dequantizeTensor.
-  std::vector<float> dequantize() const;
+  /// the same arithmetic as QuantMath's dequantizeTensor. Rows are split
+  /// over `threads` threads (0: all hardware threads).
+  std::vector<float> dequantize(int threads = 0) const;
 };
 
 /// Round-to-nearest. Each (row, group) covers [min, max] of its weights
@@ -82,10 +84,11 @@ struct QuantizedWeight {
 /// quantizeFloat8: without `clip`, the result is bit-identical to
 /// computeDynamicParams + quantizeTensor with per-channel (axis 0) or
 /// per-group (axis 1) granularity. Returns an empty weight (n = k = 0) when
-/// checkWeightQuantConfig rejects the configuration.
+/// checkWeightQuantConfig rejects the configuration. Rows are split over
+/// `threads` threads (0: all hardware threads).
 QuantizedWeight quantizeRTN(const float *w, int64_t n, int64_t k,
                             const WeightQuantConfig &cfg,
-                            const float *clip = nullptr);
+                            const float *clip = nullptr, int threads = 0);
 
 /// tr((W - Wq) H (W - Wq)^T) = sum over rows of d^T H d in float64, with H
 /// [k, k] symmetric (only its upper triangle is read). With H = X^T X this

@@ -191,17 +191,21 @@ struct TensorScheme {
 /// values they will quantize, as a dynamic scheme does at run time: per scale
 /// group, symmetric schemes use absmax / max(storage), asymmetric integer
 /// schemes asymmetricParams(min, max).
+///
+/// These three split their work by rows over `threads` threads (0: all
+/// hardware threads, fewer for small tensors); the results do not depend on
+/// the number of threads.
 void computeDynamicParams(const float *x, const std::vector<int64_t> &shape,
-                          TensorScheme &scheme);
+                          TensorScheme &scheme, int threads = 0);
 
 /// Quantizes `x` (row-major, static `shape`) into `q`, one storage value per
 /// element held as a float: the integer for integer storage, the float8
 /// value itself for float8 storage.
 void quantizeTensor(const float *x, const std::vector<int64_t> &shape,
-                    const TensorScheme &scheme, float *q);
+                    const TensorScheme &scheme, float *q, int threads = 0);
 /// x = (q - zero_point) * scale, or q * scale for float8.
 void dequantizeTensor(const float *q, const std::vector<int64_t> &shape,
-                      const TensorScheme &scheme, float *x);
+                      const TensorScheme &scheme, float *x, int threads = 0);
 
 //===----------------------------------------------------------------------===//
 // Int4 packing

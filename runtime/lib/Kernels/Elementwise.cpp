@@ -97,11 +97,18 @@ void kernels::scaleChannels(float *x, const std::vector<int64_t> &shape,
     inner *= shape[d];
   for (int64_t d : shape)
     total *= d;
-  for (int64_t b = 0; b < total; b += n * inner)
-    for (int64_t j = 0; j < n; ++j) {
-      float f = scales[j];
-      float *p = x + b + j * inner;
-      for (int64_t i = 0; i < inner; ++i)
-        p[i] *= f;
-    }
+  if (total == 0)
+    return;
+  // Row r of `inner` elements is multiplied by scales[r % n].
+  int64_t rows = total / inner;
+  int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / inner);
+  parallelForChunks(rows, grain, 2.0 * double(inner), 0,
+                    [&](int64_t rb, int64_t re) {
+                      for (int64_t r = rb; r < re; ++r) {
+                        float f = scales[r % n];
+                        float *p = x + r * inner;
+                        for (int64_t i = 0; i < inner; ++i)
+                          p[i] *= f;
+                      }
+                    });
 }

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
+#include "qopt/Dialect/Qopt/Transforms/LayerLoop.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
 #include "qopt/Dialect/Qopt/Transforms/SmoothingGroups.h"
@@ -80,37 +81,56 @@ struct QoptAWQPass : public mlir::qopt::impl::QoptAWQBase<QoptAWQPass> {
       return fail(module, error);
     std::vector<SmoothGroup> groups = collectSmoothingGroups(module);
     std::vector<std::vector<double>> scales(groups.size());
+    // The groups' linears in one list for the layer loop; a group's weights
+    // are kept until its last one is read.
+    SmallVector<LinearOp> order;
+    std::vector<size_t> groupOf;
     for (size_t gi = 0; gi < groups.size(); ++gi) {
       SmoothGroup &group = groups[gi];
       if (group.kind == ProducerKind::ValueToOutput &&
           group.attention.getNumHeads() != group.attention.getNumKvHeads())
         continue; // a factor per o_proj channel cannot fold into shared V
-      const std::vector<double> &h = *hessians[group.linears.front()];
-      int64_t k =
-          cast<RankedTensorType>(group.input.getType()).getShape().back();
-      int64_t tokens = findStats(group.input).getNumTokens();
-      std::vector<float> xScale(k);
-      for (int64_t j = 0; j < k; ++j)
-        xScale[j] = static_cast<float>(std::sqrt(std::max(0.0, h[j * k + j]) /
-                                                 std::max<int64_t>(1, tokens)));
-      std::vector<std::vector<float>> ws(group.linears.size());
-      std::vector<const float *> ptrs;
-      std::vector<int64_t> ns;
-      for (size_t i = 0; i < group.linears.size(); ++i) {
-        if (failed(
-                reader->evaluate(group.linears[i].getWeight(), ws[i], error)))
-          return fail(group.linears[i], error);
-        ptrs.push_back(ws[i].data());
-        ns.push_back(static_cast<int64_t>(ws[i].size()) / k);
+      for (LinearOp linear : group.linears) {
+        order.push_back(linear);
+        groupOf.push_back(gi);
       }
-      double best = 0, rtn = 0;
-      std::vector<float> s = ::qnum::awqSearchScales(
-          ptrs, ns, k, h.data(), xScale, cfg, static_cast<int>(grid.getValue()),
-          &best, &rtn);
-      if (s.empty())
-        return fail(group.linears.front(), "AWQ scale search failed");
-      scales[gi].assign(s.begin(), s.end());
     }
+    std::vector<std::vector<float>> ws;
+    LogicalResult searched = forEachLinearWeight(
+        "qopt-awq", order, *reader, [&](LinearWeight &w) -> LogicalResult {
+          size_t gi = groupOf[w.index];
+          SmoothGroup &group = groups[gi];
+          ws.push_back(std::move(w.values));
+          if (w.index + 1 < order.size() && groupOf[w.index + 1] == gi)
+            return success();
+          const std::vector<double> &h = *hessians[group.linears.front()];
+          int64_t k =
+              cast<RankedTensorType>(group.input.getType()).getShape().back();
+          int64_t tokens = findStats(group.input).getNumTokens();
+          std::vector<float> xScale(k);
+          for (int64_t j = 0; j < k; ++j)
+            xScale[j] = static_cast<float>(std::sqrt(
+                std::max(0.0, h[j * k + j]) / std::max<int64_t>(1, tokens)));
+          std::vector<const float *> ptrs;
+          std::vector<int64_t> ns;
+          for (std::vector<float> &wi : ws) {
+            ptrs.push_back(wi.data());
+            ns.push_back(static_cast<int64_t>(wi.size()) / k);
+          }
+          double best = 0, rtn = 0;
+          std::vector<float> s = ::qnum::awqSearchScales(
+              ptrs, ns, k, h.data(), xScale, cfg,
+              static_cast<int>(grid.getValue()), &best, &rtn);
+          ws.clear();
+          if (s.empty()) {
+            fail(group.linears.front(), "AWQ scale search failed");
+            return failure();
+          }
+          scales[gi].assign(s.begin(), s.end());
+          return success();
+        });
+    if (failed(searched))
+      return signalPassFailure();
     // 2. Fold the factors into the producers and weights.
     for (size_t gi = 0; gi < groups.size(); ++gi) {
       if (scales[gi].empty())
@@ -135,23 +155,24 @@ struct QoptAWQPass : public mlir::qopt::impl::QoptAWQBase<QoptAWQPass> {
                : nullptr;
     if (!writer)
       return fail(module, error);
-    for (LinearOp linear : linears) {
-      auto wType = cast<RankedTensorType>(linear.getWeight().getType());
-      int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
-      std::vector<float> w;
-      if (failed(reader->evaluate(linear.getWeight(), w, error)))
-        return fail(linear, error);
-      reader->release(linear.getWeight());
-      std::vector<float> clip;
-      if (this->clip)
-        clip = ::qnum::awqSearchClip(w.data(), n, k, hessians[linear]->data(),
-                                     cfg);
-      ::qnum::QuantizedWeight qw = ::qnum::quantizeRTN(
-          w.data(), n, k, cfg, clip.empty() ? nullptr : clip.data());
-      if (failed(replaceByQuantizedLinear(linear, *spec, qw.q, qw.scales,
-                                          qw.zeroPoints, *writer, error)))
-        return fail(module, error);
-    }
+    LogicalResult quantized = forEachLinearWeight(
+        "qopt-awq", linears, *reader, [&](LinearWeight &w) -> LogicalResult {
+          std::vector<float> clip;
+          if (this->clip)
+            clip = ::qnum::awqSearchClip(w.values.data(), w.n, w.k,
+                                         hessians[w.linear]->data(), cfg);
+          ::qnum::QuantizedWeight qw =
+              ::qnum::quantizeRTN(w.values.data(), w.n, w.k, cfg,
+                                  clip.empty() ? nullptr : clip.data());
+          if (failed(replaceByQuantizedLinear(w.linear, *spec, qw.q, qw.scales,
+                                              qw.zeroPoints, *writer, error))) {
+            fail(module, error);
+            return failure();
+          }
+          return success();
+        });
+    if (failed(quantized))
+      return signalPassFailure();
     if (failed(writer->finish(error)))
       return fail(module, error);
   }

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
+#include "qopt/Dialect/Qopt/Transforms/LayerLoop.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
@@ -69,35 +70,40 @@ struct QoptGPTQPass : public mlir::qopt::impl::QoptGPTQBase<QoptGPTQPass> {
     std::map<std::string, int> remaining;
     for (LinearOp linear : linears)
       ++remaining[findStats(linear.getInput()).getHessian().str()];
-    for (LinearOp linear : linears) {
-      ActStatsAttr stats = findStats(linear.getInput());
-      std::string key = stats.getHessian().str();
-      auto it = factors.find(key);
-      if (it == factors.end()) {
-        std::vector<double> h;
-        int64_t k;
-        ::qnum::GPTQFactor factor;
-        if (failed(readHessian(stats, *reader, h, k, error)) ||
-            !::qnum::factorGPTQHessian(h.data(), k, opts, factor, error))
-          return fail(linear, "layer '" + tensorPrefix(linear) + "': " + error);
-        it = factors.emplace(key, std::move(factor)).first;
-      }
-      auto wType = cast<RankedTensorType>(linear.getWeight().getType());
-      int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
-      std::vector<float> w;
-      if (failed(reader->evaluate(linear.getWeight(), w, error)))
-        return fail(linear, error);
-      reader->release(linear.getWeight());
-      ::qnum::QuantizedWeight qw;
-      if (!::qnum::quantizeGPTQ(w.data(), n, k, it->second, cfg, opts, qw,
-                                error))
-        return fail(linear, "layer '" + tensorPrefix(linear) + "': " + error);
-      if (--remaining[key] == 0)
-        factors.erase(key);
-      if (failed(replaceByQuantizedLinear(linear, *spec, qw.q, qw.scales,
-                                          qw.zeroPoints, *writer, error)))
-        return fail(module, error);
-    }
+    LogicalResult result = forEachLinearWeight(
+        "qopt-gptq", linears, *reader, [&](LinearWeight &w) -> LogicalResult {
+          LinearOp linear = w.linear;
+          ActStatsAttr stats = findStats(linear.getInput());
+          std::string key = stats.getHessian().str();
+          auto it = factors.find(key);
+          if (it == factors.end()) {
+            std::vector<double> h;
+            int64_t k;
+            ::qnum::GPTQFactor factor;
+            if (failed(readHessian(stats, *reader, h, k, error)) ||
+                !::qnum::factorGPTQHessian(h.data(), k, opts, factor, error)) {
+              fail(linear, "layer '" + tensorPrefix(linear) + "': " + error);
+              return failure();
+            }
+            it = factors.emplace(key, std::move(factor)).first;
+          }
+          ::qnum::QuantizedWeight qw;
+          if (!::qnum::quantizeGPTQ(w.values.data(), w.n, w.k, it->second, cfg,
+                                    opts, qw, error)) {
+            fail(linear, "layer '" + tensorPrefix(linear) + "': " + error);
+            return failure();
+          }
+          if (--remaining[key] == 0)
+            factors.erase(key);
+          if (failed(replaceByQuantizedLinear(linear, *spec, qw.q, qw.scales,
+                                              qw.zeroPoints, *writer, error))) {
+            fail(module, error);
+            return failure();
+          }
+          return success();
+        });
+    if (failed(result))
+      return signalPassFailure();
     if (failed(writer->finish(error)))
       return fail(module, error);
   }

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
+#include "qopt/Dialect/Qopt/Transforms/LayerLoop.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
@@ -53,25 +54,23 @@ struct QoptQuantizeWeightsPass
       module.emitError() << "qopt-quantize-weights: " << error;
       return signalPassFailure();
     }
-    for (LinearOp linear : linears) {
-      auto wType = cast<RankedTensorType>(linear.getWeight().getType());
-      std::vector<int64_t> shape = {wType.getDimSize(0), wType.getDimSize(1)};
-      std::vector<float> w;
-      if (failed(reader->evaluate(linear.getWeight(), w, error))) {
-        linear.emitError() << "qopt-quantize-weights: " << error;
-        return signalPassFailure();
-      }
-      reader->release(linear.getWeight());
-      ::qnum::TensorScheme ts = spec->toTensorScheme();
-      ::qnum::computeDynamicParams(w.data(), shape, ts);
-      std::vector<float> q(w.size());
-      ::qnum::quantizeTensor(w.data(), shape, ts, q.data());
-      if (failed(replaceByQuantizedLinear(linear, *spec, q, ts.scales,
-                                          ts.zeroPoints, *writer, error))) {
-        module.emitError() << "qopt-quantize-weights: " << error;
-        return signalPassFailure();
-      }
-    }
+    std::vector<float> q; // reused: every element is written
+    if (failed(forEachLinearWeight(
+            "qopt-quantize-weights", linears, *reader, [&](LinearWeight &w) {
+              std::vector<int64_t> shape = {w.n, w.k};
+              ::qnum::TensorScheme ts = spec->toTensorScheme();
+              ::qnum::computeDynamicParams(w.values.data(), shape, ts);
+              q.resize(w.values.size());
+              ::qnum::quantizeTensor(w.values.data(), shape, ts, q.data());
+              if (failed(replaceByQuantizedLinear(w.linear, *spec, q, ts.scales,
+                                                  ts.zeroPoints, *writer,
+                                                  error))) {
+                module.emitError() << "qopt-quantize-weights: " << error;
+                return failure();
+              }
+              return success();
+            })))
+      return signalPassFailure();
     if (failed(writer->finish(error))) {
       module.emitError() << "qopt-quantize-weights: " << error;
       return signalPassFailure();

@@ -5,10 +5,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
+#include "qopt/Dialect/Qopt/Transforms/LayerLoop.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
 #include "qopt/Dialect/Qopt/Transforms/SmoothingGroups.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
+
+#include "qopt-runtime/Parallel.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -63,48 +66,85 @@ struct QoptSmoothPass
       module.emitError() << "qopt-smooth: " << error;
       return signalPassFailure();
     }
-    for (SmoothGroup &group : groups) {
-      std::vector<double> s;
-      if (failed(factors(group, *reader, s, error)) ||
-          failed(applySmoothing(group, s, *reader, *writer, error))) {
-        group.linears.front().emitError() << "qopt-smooth: " << error;
-        return signalPassFailure();
+    // The groups' linears in one list for the layer loop: each weight adds
+    // to its group's column maxima; after a group's last one, its factors
+    // are computed and folded in.
+    SmallVector<LinearOp> order;
+    std::vector<size_t> groupOf;
+    for (size_t gi = 0; gi < groups.size(); ++gi)
+      for (LinearOp linear : groups[gi].linears) {
+        order.push_back(linear);
+        groupOf.push_back(gi);
       }
-    }
+    std::vector<double> wmax;
+    LogicalResult result = forEachLinearWeight(
+        "qopt-smooth", order, *reader,
+        [&](LinearWeight &w) -> LogicalResult {
+          SmoothGroup &group = groups[groupOf[w.index]];
+          bool first = w.index == 0 || groupOf[w.index - 1] != groupOf[w.index];
+          bool last = w.index + 1 == order.size() ||
+                      groupOf[w.index + 1] != groupOf[w.index];
+          std::vector<double> s;
+          if (failed(addColumnMax(group, w.values, first, wmax, error)) ||
+              (last &&
+               (failed(factors(group, wmax, s, error)) ||
+                failed(applySmoothing(group, s, *reader, *writer, error))))) {
+            group.linears.front().emitError() << "qopt-smooth: " << error;
+            return failure();
+          }
+          return success();
+        },
+        [&](size_t i) {
+          return groups[groupOf[i]].linears.front().getOperation();
+        });
+    if (failed(result))
+      return signalPassFailure();
     if (failed(writer->finish(error))) {
       module.emitError() << "qopt-smooth: " << error;
       return signalPassFailure();
     }
   }
 
-  /// s_j = max|X_j|^alpha / max|W_j|^(1 - alpha). In a grouped-query
-  /// ValueToOutput group, the channels that share a value row share the
-  /// factor computed from all of them.
-  LogicalResult factors(SmoothGroup &group, WeightReader &reader,
+  /// wmax[c] = max(wmax[c], max_r |W[r][c]|) for a weight of the group
+  /// (`first`: the group's first weight, which starts wmax at 0).
+  LogicalResult addColumnMax(SmoothGroup &group, const std::vector<float> &w,
+                             bool first, std::vector<double> &wmax,
+                             std::string &error) {
+    int64_t k = group.observer.getStatsAttr().getAbsmax().getNumElements();
+    if (first)
+      wmax.assign(k, 0.0);
+    if (k == 0 || static_cast<int64_t>(w.size()) % k != 0) {
+      error = "weight size does not match the statistics' " +
+              std::to_string(k) + " channels";
+      return failure();
+    }
+    // Columns are split over threads; each column's maximum runs over the
+    // rows in order (a maximum does not depend on the order anyway).
+    int64_t rows = static_cast<int64_t>(w.size()) / k;
+    constexpr int64_t kCols = 256;
+    qrt::parallelForChunks(
+        k, kCols, 2.0 * double(rows), 0, [&](int64_t cb, int64_t ce) {
+          std::vector<float> colMax(ce - cb, 0.0f);
+          for (int64_t r = 0; r < rows; ++r) {
+            const float *row = w.data() + r * k;
+            for (int64_t c = cb; c < ce; ++c)
+              colMax[c - cb] = std::max(colMax[c - cb], std::fabs(row[c]));
+          }
+          for (int64_t c = cb; c < ce; ++c)
+            wmax[c] = std::max<double>(wmax[c], colMax[c - cb]);
+        });
+    return success();
+  }
+
+  /// s_j = max|X_j|^alpha / max|W_j|^(1 - alpha), from the column maxima
+  /// `wmax` of the group's weights. In a grouped-query ValueToOutput group,
+  /// the channels that share a value row share the factor computed from all
+  /// of them.
+  LogicalResult factors(SmoothGroup &group, const std::vector<double> &wmax,
                         std::vector<double> &s, std::string &error) {
     std::vector<float> act =
         statValues(group.observer.getStatsAttr().getAbsmax());
     int64_t k = static_cast<int64_t>(act.size());
-    std::vector<double> wmax(k, 0.0);
-    for (LinearOp linear : group.linears) {
-      std::vector<float> w;
-      if (failed(reader.evaluate(linear.getWeight(), w, error)))
-        return failure();
-      if (static_cast<int64_t>(w.size()) % k != 0) {
-        error = "weight size does not match the statistics' " +
-                std::to_string(k) + " channels";
-        return failure();
-      }
-      std::vector<float> colMax(k, 0.0f);
-      for (size_t r = 0; r < w.size() / k; ++r) {
-        const float *row = w.data() + r * k;
-        for (int64_t c = 0; c < k; ++c)
-          colMax[c] = std::max(colMax[c], std::fabs(row[c]));
-      }
-      for (int64_t c = 0; c < k; ++c)
-        wmax[c] = std::max<double>(wmax[c], colMax[c]);
-      reader.release(linear.getWeight());
-    }
     int64_t rows = group.producerChannels();
     std::vector<double> aRow(rows, 0.0), wRow(rows, 0.0);
     for (int64_t j = 0; j < k; ++j) {

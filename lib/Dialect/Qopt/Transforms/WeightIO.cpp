@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
+#include "qopt-runtime/Parallel.h"
 #include "qopt-runtime/QuantMath.h"
 
 #include "qopt-runtime/Kernels.h"
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <sys/mman.h>
 #include <unistd.h>
 
 using namespace mlir;
@@ -261,6 +263,30 @@ const qrt::TensorView *WeightReader::lookup(WeightOp op, std::string &error) {
   return view;
 }
 
+/// view.toFloat() for the float dtypes of weights, converted in parallel
+/// (element by element, so the values are the same).
+static void toFloats(const qrt::TensorView &view, std::vector<float> &out) {
+  int64_t n = view.numElements();
+  out.resize(static_cast<size_t>(n));
+  constexpr int64_t kGrain = int64_t(1) << 16;
+  qrt::parallelForChunks(n, kGrain, 4.0, 0, [&](int64_t b, int64_t e) {
+    if (view.dtype == qrt::DType::F32) {
+      std::memcpy(out.data() + b, view.data + 4 * b, 4 * (e - b));
+    } else if (view.dtype == qrt::DType::BF16) {
+      // qnum::bf16ToFloat, inline so that the loop vectorizes.
+      for (int64_t i = b; i < e; ++i) {
+        uint16_t bits;
+        std::memcpy(&bits, view.data + 2 * i, 2);
+        uint32_t u = static_cast<uint32_t>(bits) << 16;
+        std::memcpy(&out[i], &u, 4);
+      }
+    } else {
+      for (int64_t i = b; i < e; ++i)
+        out[i] = view.getFloat(i);
+    }
+  });
+}
+
 LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
                                      std::string &error) {
   if (auto w = value.getDefiningOp<WeightOp>()) {
@@ -285,7 +311,7 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
               " in the store but " + typeString(e) + " in the IR";
       return failure();
     }
-    out = t->toFloat();
+    toFloats(*t, out);
     return checkFinite(out, w.getStore(), w.getName(), error);
   }
   if (auto sc = value.getDefiningOp<ScaleChannelsOp>()) {
@@ -416,6 +442,19 @@ LogicalResult WeightReader::readInt32(WeightOp op, std::vector<int32_t> &out,
   return success();
 }
 
+void WeightReader::pageSpans(Value value, std::vector<PageSpan> &spans) {
+  if (auto w = value.getDefiningOp<WeightOp>()) {
+    std::string ignored;
+    if (const qrt::TensorView *t = lookup(w, ignored))
+      spans.push_back({t->data, t->nbytes});
+    return;
+  }
+  if (auto sc = value.getDefiningOp<ScaleChannelsOp>()) {
+    pageSpans(sc.getInput(), spans);
+    pageSpans(sc.getScales(), spans);
+  }
+}
+
 void WeightReader::release(Value value) {
   if (auto w = value.getDefiningOp<WeightOp>()) {
     std::string ignored;
@@ -469,6 +508,8 @@ std::unique_ptr<WeightWriter> WeightWriter::create(ModuleOp module,
 }
 
 WeightWriter::~WeightWriter() {
+  std::string ignored;
+  (void)waitForShard(ignored);
   if (finished)
     return;
   for (const std::string &path : written)
@@ -491,21 +532,38 @@ LogicalResult WeightWriter::add(qrt::TensorData &&tensor, std::string &error) {
   return success();
 }
 
+LogicalResult WeightWriter::waitForShard(std::string &error) {
+  if (writer.joinable())
+    writer.join();
+  if (!writing.empty() && !writeFailed) {
+    if (writtenShard.created)
+      written.push_back(directory + "/" + writtenShard.fileName);
+    for (const qrt::TensorData &t : writing)
+      weightMap[t.name] = writtenShard.fileName;
+  }
+  writing.clear();
+  if (writeFailed) {
+    error = writeError;
+    return failure();
+  }
+  return success();
+}
+
 LogicalResult WeightWriter::flush(std::string &error) {
+  if (failed(waitForShard(error)))
+    return failure();
   if (pending.empty())
     return success();
-  qrt::ContentNamedFile file;
-  if (!qrt::writeSafetensorsByContent(directory, name, pending,
-                                      {{"format", "pt"}}, file, error))
-    return failure();
-  if (file.created)
-    written.push_back(directory + "/" + file.fileName);
-  const std::string &shardName = file.fileName;
-  for (const qrt::TensorData &t : pending)
-    weightMap[t.name] = shardName;
+  // The shard is named by its content, so its name is known once it is
+  // written: waitForShard records it.
   totalBytes += pendingBytes;
+  writing = std::move(pending);
   pending.clear();
   pendingBytes = 0;
+  writer = std::thread([this] {
+    writeFailed = !qrt::writeSafetensorsByContent(
+        directory, name, writing, {{"format", "pt"}}, writtenShard, writeError);
+  });
   return success();
 }
 
@@ -525,6 +583,14 @@ LogicalResult WeightWriter::addInt32(const std::string &tensorName,
              error);
 }
 
+/// Calls fn(begin, end) over [0, n) in parallel chunks of about 64K
+/// elements (a multiple of `multiple`).
+template <typename Fn>
+static void encodeChunks(int64_t n, int64_t multiple, const Fn &fn) {
+  int64_t grain = ((int64_t(1) << 16) + multiple - 1) / multiple * multiple;
+  qrt::parallelForChunks(n, grain, 4.0, 0, fn);
+}
+
 LogicalResult WeightWriter::addStorage(const std::string &tensorName,
                                        std::vector<int64_t> shape,
                                        const std::vector<float> &values,
@@ -533,29 +599,42 @@ LogicalResult WeightWriter::addStorage(const std::string &tensorName,
   qrt::TensorData t;
   t.name = tensorName;
   t.shape = shape;
+  int64_t count = static_cast<int64_t>(values.size());
   if (storage.isSignlessInteger(8)) {
     t.dtype = qrt::DType::I8;
     t.data.resize(values.size());
-    for (size_t i = 0; i < values.size(); ++i)
-      t.data[i] = static_cast<uint8_t>(static_cast<int8_t>(values[i]));
+    encodeChunks(count, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        t.data[i] = static_cast<uint8_t>(static_cast<int8_t>(values[i]));
+    });
   } else if (isa<Float8E4M3FNType, Float8E5M2Type>(storage)) {
     bool e4m3 = isa<Float8E4M3FNType>(storage);
     t.dtype = e4m3 ? qrt::DType::F8_E4M3 : qrt::DType::F8_E5M2;
     t.data.resize(values.size());
-    for (size_t i = 0; i < values.size(); ++i)
-      t.data[i] = e4m3 ? ::qnum::floatToE4M3FN(values[i])
-                       : ::qnum::floatToE5M2(values[i]);
+    encodeChunks(count, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        t.data[i] = e4m3 ? ::qnum::floatToE4M3FN(values[i])
+                         : ::qnum::floatToE5M2(values[i]);
+    });
   } else if (storage.isSignlessInteger(4) && packing == Packing::Int4x2) {
     t.dtype = qrt::DType::U8;
-    int64_t cols = shape.back(), rows = values.size() / cols;
-    t.shape.back() = (cols + 1) / 2;
-    for (int64_t r = 0; r < rows; ++r) {
-      std::vector<int8_t> row(cols);
-      for (int64_t c = 0; c < cols; ++c)
-        row[c] = static_cast<int8_t>(values[r * cols + c]);
-      std::vector<uint8_t> packed = ::qnum::packInt4x2(row);
-      t.data.insert(t.data.end(), packed.begin(), packed.end());
-    }
+    int64_t cols = shape.back(), rows = cols ? count / cols : 0;
+    int64_t bytesPerRow = (cols + 1) / 2;
+    t.shape.back() = bytesPerRow;
+    t.data.resize(static_cast<size_t>(rows * bytesPerRow));
+    // Rows are packed independently (an odd row length pads its last byte).
+    int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / (cols + 1));
+    qrt::parallelForChunks(
+        rows, grain, 4.0 * double(cols), 0, [&](int64_t rb, int64_t re) {
+          std::vector<int8_t> row(cols);
+          for (int64_t r = rb; r < re; ++r) {
+            for (int64_t c = 0; c < cols; ++c)
+              row[c] = static_cast<int8_t>(values[r * cols + c]);
+            std::vector<uint8_t> packed = ::qnum::packInt4x2(row);
+            std::memcpy(t.data.data() + r * bytesPerRow, packed.data(),
+                        packed.size());
+          }
+        });
   } else if (storage.isSignlessInteger(4) && packing == Packing::Int4x8Offset) {
     if (shape.back() % 8 != 0) {
       error = "int4x8_offset packing needs an innermost size divisible by 8";
@@ -563,12 +642,13 @@ LogicalResult WeightWriter::addStorage(const std::string &tensorName,
     }
     t.dtype = qrt::DType::I32;
     t.shape.back() /= 8;
-    std::vector<int8_t> vals(values.size());
-    for (size_t i = 0; i < values.size(); ++i)
-      vals[i] = static_cast<int8_t>(values[i]);
-    std::vector<int32_t> packed = ::qnum::packInt4x8Offset(vals);
-    t.data.resize(packed.size() * 4);
-    std::memcpy(t.data.data(), packed.data(), t.data.size());
+    t.data.resize(values.size() / 8 * 4);
+    // Every eight values make one word, whatever chunk they are packed in.
+    encodeChunks(count, 8, [&](int64_t b, int64_t e) {
+      std::vector<int8_t> vals(values.begin() + b, values.begin() + e);
+      std::vector<int32_t> packed = ::qnum::packInt4x8Offset(vals);
+      std::memcpy(t.data.data() + b / 2, packed.data(), packed.size() * 4);
+    });
   } else {
     error = "cannot store values of type " + typeString(storage) +
             (storage.isSignlessInteger(4) ? " without a packing" : "");
@@ -605,7 +685,7 @@ Value WeightWriter::reference(OpBuilder &b, Location loc,
 }
 
 LogicalResult WeightWriter::finish(std::string &error) {
-  if (failed(flush(error)))
+  if (failed(flush(error)) || failed(waitForShard(error)))
     return failure();
   qrt::ContentNamedFile index;
   if (!qrt::writeSafetensorsIndexByContent(directory, name, weightMap,

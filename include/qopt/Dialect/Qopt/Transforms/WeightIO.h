@@ -16,6 +16,7 @@
 #ifndef QOPT_DIALECT_QOPT_TRANSFORMS_WEIGHTIO_H
 #define QOPT_DIALECT_QOPT_TRANSFORMS_WEIGHTIO_H
 
+#include "qopt-runtime/Safetensors.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 
 #include "mlir/IR/Builders.h"
@@ -27,11 +28,11 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace qrt {
 class TensorStore;
-struct TensorData;
 struct TensorView;
 } // namespace qrt
 
@@ -139,6 +140,13 @@ public:
                           std::string &error);
   /// Releases the resident pages of every tensor `value` reads.
   void release(Value value);
+  /// The bytes of every tensor `value` reads that this reader can find (for
+  /// reading them ahead); tensors it cannot find are left out.
+  struct PageSpan {
+    const uint8_t *data;
+    size_t size;
+  };
+  void pageSpans(Value value, std::vector<PageSpan> &spans);
 
 private:
   WeightReader() = default;
@@ -153,6 +161,7 @@ private:
 /// exists already holds the same bytes and is kept as it is, so no run
 /// overwrites a file that another IR references, and two models written to
 /// one directory do not collide.
+/// A full shard is written on a background thread while the next one fills.
 class WeightWriter {
 public:
   /// Prepares a store named after `name` (e.g. "smooth", "rtn"; the store
@@ -197,6 +206,8 @@ private:
   WeightWriter() = default;
   LogicalResult add(qrt::TensorData &&tensor, std::string &error);
   LogicalResult flush(std::string &error);
+  /// Waits for the shard being written, if any; fails with its error.
+  LogicalResult waitForShard(std::string &error);
 
   ModuleOp module;
   WeightStoreOp storeOp;
@@ -207,6 +218,12 @@ private:
   std::map<std::string, std::string> weightMap;
   std::vector<std::string> written;
   bool finished = false;
+  /// The shard being written in the background, and its outcome.
+  std::vector<qrt::TensorData> writing;
+  qrt::ContentNamedFile writtenShard;
+  std::thread writer;
+  bool writeFailed = false;
+  std::string writeError;
 };
 
 /// The calibration statistics of `value`: those of the `qopt.observe` that
