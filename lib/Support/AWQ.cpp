@@ -120,8 +120,8 @@ std::vector<float> qnum::awqSearchClip(const float *w, int64_t n, int64_t k,
     ratios.push_back(static_cast<float>(r));
   }
   std::vector<float> clip(static_cast<size_t>(n * groups), 1.0f);
-  int t = qrt::threadsFor(threads, double(ratios.size()) * double(n) * double(k) *
-                                  double(gs) / 2);
+  int t = qrt::threadsFor(threads, double(ratios.size()) * double(n) *
+                                       double(k) * double(gs) / 2);
   const int64_t taskRows = rowsPerTask(n, t, 32);
   int64_t tasks = (n + taskRows - 1) / taskRows;
   qrt::parallelForEach(tasks, t, [&](int64_t task) {

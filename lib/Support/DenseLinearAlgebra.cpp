@@ -296,21 +296,21 @@ bool qnum::detail::choleskyLower(double *a, int64_t k, int threads,
     double work = double(len) * double(w) * double(w) / 2;
     // The panel below it: L21 = A21 L11^-T, row by row.
     constexpr int64_t kPanelRows = 64;
-    qrt::parallelForEach((len + kPanelRows - 1) / kPanelRows, qrt::threadsFor(threads, work),
-                [&](int64_t task) {
-                  int64_t ib = j1 + task * kPanelRows;
-                  int64_t ie = std::min(ib + kPanelRows, k);
-                  for (int64_t i = ib; i < ie; ++i) {
-                    double *ai = a + i * k;
-                    for (int64_t j = j0; j < j1; ++j) {
-                      const double *aj = a + j * k;
-                      double s = ai[j];
-                      for (int64_t m = j0; m < j; ++m)
-                        s -= ai[m] * aj[m];
-                      ai[j] = s / aj[j];
-                    }
-                  }
-                });
+    qrt::parallelForEach((len + kPanelRows - 1) / kPanelRows,
+                         qrt::threadsFor(threads, work), [&](int64_t task) {
+                           int64_t ib = j1 + task * kPanelRows;
+                           int64_t ie = std::min(ib + kPanelRows, k);
+                           for (int64_t i = ib; i < ie; ++i) {
+                             double *ai = a + i * k;
+                             for (int64_t j = j0; j < j1; ++j) {
+                               const double *aj = a + j * k;
+                               double s = ai[j];
+                               for (int64_t m = j0; m < j; ++m)
+                                 s -= ai[m] * aj[m];
+                               ai[j] = s / aj[j];
+                             }
+                           }
+                         });
     // The trailing update A22 -= L21 L21^T (lower part), reading the panel
     // transposed: pt[m][i - j1] = L[i][j0 + m]. By blocks of kBlock rows:
     // the rectangle left of the block's diagonal for all its rows at once
@@ -322,19 +322,19 @@ bool qnum::detail::choleskyLower(double *a, int64_t k, int threads,
         pt[m * len + (i - j1)] = a[i * k + j0 + m];
     work = double(len) * double(len) * double(w) / 2;
     constexpr int64_t kBlock = 32;
-    qrt::parallelForEach((len + kBlock - 1) / kBlock, qrt::threadsFor(threads, work),
-                [&](int64_t task) {
-                  int64_t ib = j1 + task * kBlock;
-                  int64_t rows = std::min(kBlock, k - ib);
-                  gemmSub(a + ib * k + j1, k, a + ib * k + j0, k, pt.data(),
-                          len, rows, ib - j1, w);
-                  for (int64_t g = 0; g < rows; g += 4) {
-                    int64_t gr = std::min<int64_t>(4, rows - g);
-                    int64_t i = ib + g;
-                    gemmSub(a + i * k + ib, k, a + i * k + j0, k,
-                            pt.data() + (ib - j1), len, gr, g + gr, w);
-                  }
-                });
+    qrt::parallelForEach((len + kBlock - 1) / kBlock,
+                         qrt::threadsFor(threads, work), [&](int64_t task) {
+                           int64_t ib = j1 + task * kBlock;
+                           int64_t rows = std::min(kBlock, k - ib);
+                           gemmSub(a + ib * k + j1, k, a + ib * k + j0, k,
+                                   pt.data(), len, rows, ib - j1, w);
+                           for (int64_t g = 0; g < rows; g += 4) {
+                             int64_t gr = std::min<int64_t>(4, rows - g);
+                             int64_t i = ib + g;
+                             gemmSub(a + i * k + ib, k, a + i * k + j0, k,
+                                     pt.data() + (ib - j1), len, gr, g + gr, w);
+                           }
+                         });
   }
   return true;
 }

@@ -148,7 +148,8 @@ bool qnum::quantizeGPTQ(const float *w, int64_t n, int64_t k,
   const double *u = factor.u.data();
   const int64_t bs = std::min(opts.blockSize, k);
 
-  int t = qrt::threadsFor(opts.threads, 0.5 * double(n) * double(k) * double(k));
+  int t =
+      qrt::threadsFor(opts.threads, 0.5 * double(n) * double(k) * double(k));
   const int64_t tileRows = rowsPerTask(n, t, 64);
   int64_t tiles = (n + tileRows - 1) / tileRows;
   qrt::parallelForEach(tiles, t, [&](int64_t tile) {

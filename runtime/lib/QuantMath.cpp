@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qopt-runtime/Parallel.h"
 #include "qopt-runtime/QuantMath.h"
+#include "qopt-runtime/Parallel.h"
 
 #include <algorithm>
 #include <cassert>

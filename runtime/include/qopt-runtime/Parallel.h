@@ -36,7 +36,6 @@ unsigned resolveThreads(unsigned requested);
 void parallelFor(int64_t n, unsigned threads,
                  const std::function<void(int64_t, int64_t)> &fn);
 
-
 /// std::thread::hardware_concurrency(), at least 1.
 inline int hardwareThreads() {
   unsigned hc = std::thread::hardware_concurrency();
