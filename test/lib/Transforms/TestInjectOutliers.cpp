@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qopt/Dialect/Qopt/Transforms/PassOptions.h"
 #include "qopt/Dialect/Qopt/Transforms/SmoothingGroups.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
 
@@ -32,7 +33,7 @@ struct QoptTestInjectOutliersPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (channels <= 0 || !(factor > 0.0)) {
-      module.emitError()
+      emitPassError(module)
           << "qopt-test-inject-outliers: channels and factor must "
              "be positive";
       return signalPassFailure();
@@ -49,7 +50,7 @@ struct QoptTestInjectOutliersPass
         reader ? WeightWriter::create(module, weightsOut, "outliers", error)
                : nullptr;
     if (!writer) {
-      module.emitError() << "qopt-test-inject-outliers: " << error;
+      emitPassError(module) << "qopt-test-inject-outliers: " << error;
       return signalPassFailure();
     }
     for (SmoothGroup &g : groups) {
@@ -66,7 +67,7 @@ struct QoptTestInjectOutliersPass
       }
     }
     if (failed(writer->finish(error))) {
-      module.emitError() << "qopt-test-inject-outliers: " << error;
+      emitPassError(module) << "qopt-test-inject-outliers: " << error;
       return signalPassFailure();
     }
   }

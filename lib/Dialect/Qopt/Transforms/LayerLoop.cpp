@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt/Dialect/Qopt/Transforms/LayerLoop.h"
+#include "qopt/Dialect/Qopt/Transforms/PassOptions.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
 
 #include <cstdio>
@@ -128,7 +129,7 @@ LogicalResult mlir::qopt::forEachLinearWeight(
     if (failed(reader.evaluate(weight, values, error))) {
       prefetcher.wait();
       Operation *at = errorAt ? errorAt(i) : linear.getOperation();
-      at->emitError() << pass << ": " << error;
+      emitPassError(at) << pass << ": " << error;
       return failure();
     }
     reader.release(weight);

@@ -6,6 +6,7 @@
 
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/LayerLoop.h"
+#include "qopt/Dialect/Qopt/Transforms/PassOptions.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
@@ -51,7 +52,7 @@ struct QoptQuantizeWeightsPass
         reader ? WeightWriter::create(module, weightsOut, "rtn", error)
                : nullptr;
     if (!writer) {
-      module.emitError() << "qopt-quantize-weights: " << error;
+      emitPassError(module) << "qopt-quantize-weights: " << error;
       return signalPassFailure();
     }
     std::vector<float> q; // reused: every element is written
@@ -65,14 +66,14 @@ struct QoptQuantizeWeightsPass
               if (failed(replaceByQuantizedLinear(w.linear, *spec, q, ts.scales,
                                                   ts.zeroPoints, *writer,
                                                   error))) {
-                module.emitError() << "qopt-quantize-weights: " << error;
+                emitPassError(module) << "qopt-quantize-weights: " << error;
                 return failure();
               }
               return success();
             })))
       return signalPassFailure();
     if (failed(writer->finish(error))) {
-      module.emitError() << "qopt-quantize-weights: " << error;
+      emitPassError(module) << "qopt-quantize-weights: " << error;
       return signalPassFailure();
     }
   }

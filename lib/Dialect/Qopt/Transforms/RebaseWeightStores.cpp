@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qopt/Dialect/Qopt/Transforms/PassOptions.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
 
@@ -25,7 +26,7 @@ struct QoptRebaseWeightStoresPass
 
   void runOnOperation() override {
     if (from.empty() || to.empty()) {
-      getOperation().emitError()
+      emitPassError(getOperation())
           << "qopt-rebase-weight-stores: needs both from= and to=";
       return signalPassFailure();
     }

@@ -6,6 +6,7 @@
 
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/LayerLoop.h"
+#include "qopt/Dialect/Qopt/Transforms/PassOptions.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/QuantizeLinear.h"
 #include "qopt/Dialect/Qopt/Transforms/SmoothingGroups.h"
@@ -63,7 +64,7 @@ struct QoptSmoothPass
         reader ? WeightWriter::create(module, weightsOut, "smooth", error)
                : nullptr;
     if (!writer) {
-      module.emitError() << "qopt-smooth: " << error;
+      emitPassError(module) << "qopt-smooth: " << error;
       return signalPassFailure();
     }
     // The groups' linears in one list for the layer loop: each weight adds
@@ -100,7 +101,7 @@ struct QoptSmoothPass
     if (failed(result))
       return signalPassFailure();
     if (failed(writer->finish(error))) {
-      module.emitError() << "qopt-smooth: " << error;
+      emitPassError(module) << "qopt-smooth: " << error;
       return signalPassFailure();
     }
   }
