@@ -126,12 +126,7 @@ bool qnum::quantizeGPTQ(const float *w, int64_t n, int64_t k,
   Quantizer quant(cfg);
   int64_t groups = numGroups(cfg, k), gs = k / groups;
   bool asym = !cfg.symmetric && !quant.fp8;
-  out.n = n;
-  out.k = k;
-  out.q.resize(static_cast<size_t>(n * k));
-  out.scales.resize(static_cast<size_t>(n * groups));
-  if (asym)
-    out.zeroPoints.resize(static_cast<size_t>(n * groups));
+  out.allocate(n, k, groups, asym);
   if (n == 0)
     return true;
 

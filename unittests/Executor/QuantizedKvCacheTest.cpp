@@ -98,10 +98,9 @@ void QuantizedKvCache::run(int heads, int kvHeads, Cache cache, int window) {
        qrt::TensorData::fromFloats("wk", {kvDim, kHidden}, wk),
        qrt::TensorData::fromFloats("wv", {kvDim, kHidden}, wv)}));
   std::string kScheme, vScheme;
-  if (cache == Cache::Float) {
-  } else if (cache == Cache::Int8PerTokenDynamic) {
+  if (cache == Cache::Int8PerTokenDynamic) {
     kScheme = vScheme = "#qopt.scheme<i8, #qopt.per_token, sym, dynamic>";
-  } else {
+  } else if (cache == Cache::Fp8PerHeadStatic) {
     auto perHead = [&](const std::vector<float> &s) {
       return "#qopt.scheme<f8E4M3FN, #qopt.per_head<axis = 1, heads = " +
              std::to_string(kvHeads) + ">, sym, static, scales = dense<" +

@@ -69,6 +69,17 @@ struct QuantizedWeight {
   /// [n, groups]; empty when symmetric.
   std::vector<int32_t> zeroPoints;
 
+  /// Sizes the buffers for a [n, k] weight of `groups` groups per row, with
+  /// zero points when `asymmetric`.
+  void allocate(int64_t rows, int64_t cols, int64_t groups, bool asymmetric) {
+    n = rows;
+    k = cols;
+    q.resize(static_cast<size_t>(rows * cols));
+    scales.resize(static_cast<size_t>(rows * groups));
+    if (asymmetric)
+      zeroPoints.resize(static_cast<size_t>(rows * groups));
+  }
+
   /// w = (q - zp) * scale in float32 (float8: q * scale), row-major [n, k];
   /// the same arithmetic as QuantMath's dequantizeTensor. Rows are split
   /// over `threads` threads (0: all hardware threads).
