@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 cmake --build build --target mlir-doc >/dev/null
 mkdir -p docs/reference
 stale=0
-for f in Dialects/QoptDialect.md QoptPasses.md; do
+for f in Dialects/QoptDialect.md QoptPasses.md Dialects/QKDialect.md QKPasses.md \
+  QoptConversionPasses.md; do
   src=build/docs/$f
   dst=docs/reference/$(basename "$f")
   if [ "${1:-}" = "--check" ]; then

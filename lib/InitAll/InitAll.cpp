@@ -7,6 +7,10 @@
 #include "qopt/InitAllDialects.h"
 #include "qopt/InitAllPasses.h"
 
+#include "qopt/Conversion/Passes.h"
+#include "qopt/Dialect/Kernel/IR/KernelDialect.h"
+#include "qopt/Dialect/Kernel/Transforms/Passes.h"
+#include "qopt/Dialect/Kernel/Transforms/Pipelines.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/Pipelines.h"
@@ -20,8 +24,9 @@
 #include "mlir/Transforms/Passes.h"
 
 void mlir::qopt::registerAllDialects(DialectRegistry &registry) {
-  registry.insert<qopt::QoptDialect, arith::ArithDialect, func::FuncDialect,
-                  quant::QuantDialect, tensor::TensorDialect>();
+  registry
+      .insert<qopt::QoptDialect, qopt::kernel::QKDialect, arith::ArithDialect,
+              func::FuncDialect, quant::QuantDialect, tensor::TensorDialect>();
 }
 
 void mlir::qopt::loadAllDialects(MLIRContext &context) {
@@ -35,6 +40,9 @@ void mlir::qopt::registerAllPasses() {
   static bool once = [] {
     mlir::registerTransformsPasses();
     qopt::registerQoptPasses();
+    qopt::registerQoptConversionPasses();
+    qopt::kernel::registerQKPasses();
+    qopt::kernel::registerQKPipelines();
     qopt::registerQoptPipelines();
     return true;
   }();

@@ -1,0 +1,45 @@
+//===- Passes.td - qopt conversion passes ------------------*- tablegen -*-===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_CONVERSION_PASSES_TD
+#define QOPT_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertQoptToKernels : Pass<"convert-qopt-to-kernels", "::mlir::ModuleOp"> {
+  let summary = "Lowers quantized qopt graph IR to qk kernel ops";
+  let description = [{
+    Rewrites the model function, op by op, into one `qk` kernel op per
+    launch: embedding, rms_norm, quantize (per-token dynamic or static
+    per-tensor, and the bf16 conversion of a bf16 GEMM's input), GEMMs
+    (`qopt.linear` as bf16 x bf16, `qopt.quantized_linear` for W8A8, FP8,
+    W8A16, W4A16), RoPE, attention (a `qk.kv_cache` per layer, a
+    `qk.kv_append` and a `qk.attention`), `silu(x) * y` as `qk.silu_mul`,
+    add and mul. Inline scales of static schemes become `arith.constant`
+    operands, RoPE frequencies a `qk.rope_table`. The function gains a
+    second result: the greedy next token (`qk.argmax` of the last row).
+    Calibration observers are dropped. An op with no kernel (layer_norm,
+    gelu, a lone silu, dequantize, requantize, scale_channels) is an error
+    naming it.
+
+    ```mlir
+    %y = qopt.linear %x, %w : (tensor<?x384xf32>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    // becomes
+    %xb = qk.quantize %x : tensor<?x384xf32> -> tensor<?x384xbf16>
+    %y = qk.gemm %xb, %w : (tensor<?x384xbf16>, tensor<384x384xbf16>) -> tensor<?x384xf32>
+    ```
+  }];
+  let options = [
+    Option<"maxPositions", "max-positions", "int64_t", /*default=*/"0",
+           "Rows of the RoPE tables (0: the model's max_position_embeddings)">,
+    Option<"kvCacheType", "kv-cache-type", "std::string", /*default=*/"\"bf16\"",
+           "Storage of an unquantized KV cache: bf16 or f32">,
+  ];
+  let dependentDialects = ["::mlir::qopt::kernel::QKDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // QOPT_CONVERSION_PASSES_TD

@@ -1,0 +1,54 @@
+//===- KernelAttrs.td - qk attributes ----------------------*- tablegen -*-===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_DIALECT_KERNEL_IR_KERNELATTRS_TD
+#define QOPT_DIALECT_KERNEL_IR_KERNELATTRS_TD
+
+include "qopt/Dialect/Kernel/IR/KernelBase.td"
+
+def QK_TileAttr : QK_Attr<"Tile", "tile"> {
+  let summary = "The thread-block tile of a GEMM";
+  let description = [{
+    A thread block computes `bm x bn` outputs with `warps_m x warps_n`
+    warps, stepping K by `bk` through `stages` shared-memory buffers.
+
+    ```mlir
+    #qk.tile<bm = 64, bn = 64, bk = 64, warps_m = 2, warps_n = 2, stages = 2>
+    ```
+  }];
+  let parameters = (ins "int64_t":$bm, "int64_t":$bn, "int64_t":$bk,
+                        "int64_t":$warps_m, "int64_t":$warps_n,
+                        "int64_t":$stages);
+  let assemblyFormat = [{
+    `<` `bm` `=` $bm `,` `bn` `=` $bn `,` `bk` `=` $bk `,`
+    `warps_m` `=` $warps_m `,` `warps_n` `=` $warps_n `,`
+    `stages` `=` $stages `>`
+  }];
+}
+
+def QK_LaunchAttr : QK_Attr<"Launch", "launch"> {
+  let summary = "How a generated kernel is launched";
+  let description = [{
+    The block size and dynamic shared memory are fixed; the grid has
+    `ceil(m / token_tile) * per_tile` blocks in x for a launch of `m` rows
+    (`per_tile` blocks when `token_tile` is 0), times `grid_y` and `grid_z`.
+
+    ```mlir
+    #qk.launch<block = [128, 1, 1], token_tile = 64, per_tile = 1, grid_y = 6, grid_z = 1, shared_bytes = 16384>
+    ```
+  }];
+  let parameters = (ins "::mlir::DenseI64ArrayAttr":$block,
+                        "int64_t":$token_tile, "int64_t":$per_tile,
+                        "int64_t":$grid_y, "int64_t":$grid_z,
+                        "int64_t":$shared_bytes);
+  let assemblyFormat = [{
+    `<` `block` `=` $block `,` `token_tile` `=` $token_tile `,`
+    `per_tile` `=` $per_tile `,` `grid_y` `=` $grid_y `,`
+    `grid_z` `=` $grid_z `,` `shared_bytes` `=` $shared_bytes `>`
+  }];
+}
+
+#endif // QOPT_DIALECT_KERNEL_IR_KERNELATTRS_TD
