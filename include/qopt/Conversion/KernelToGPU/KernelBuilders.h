@@ -50,8 +50,8 @@ FailureOr<LaunchConfig> buildRmsNormKernel(gpu::GPUModuleOp module,
                                            const RmsNormSpec &spec, Chip chip,
                                            Location loc);
 FailureOr<LaunchConfig> buildQuantizeKernel(gpu::GPUModuleOp module,
-                                            const QuantizeSpec &spec,
-                                            Chip chip, Location loc);
+                                            const QuantizeSpec &spec, Chip chip,
+                                            Location loc);
 FailureOr<LaunchConfig> buildEmbeddingKernel(gpu::GPUModuleOp module,
                                              const EmbeddingSpec &spec,
                                              Chip chip, Location loc);

@@ -80,15 +80,15 @@ struct GemmSpec {
   int64_t maxTokens = 0, n = 0, k = 0;
   ScaleKind aScale = ScaleKind::None;
   ScaleKind bScale = ScaleKind::None;
-  int64_t groupSize = 0;           ///< PerGroup
-  int64_t blockN = 0, blockK = 0;  ///< Block
-  bool bZeroPoints = false;        ///< W4A16 asymmetric: i32 [N, K / group]
-  bool intBias = false;            ///< S8: i32 [N]
-  bool bias = false;               ///< f32 [N]
-  bool gated = false;              ///< a second B (the "up" projection)
-  bool residual = false;           ///< f32 [maxTokens, N]
+  int64_t groupSize = 0;            ///< PerGroup
+  int64_t blockN = 0, blockK = 0;   ///< Block
+  bool bZeroPoints = false;         ///< W4A16 asymmetric: i32 [N, K / group]
+  bool intBias = false;             ///< S8: i32 [N]
+  bool bias = false;                ///< f32 [N]
+  bool gated = false;               ///< a second B (the "up" projection)
+  bool residual = false;            ///< f32 [maxTokens, N]
   ElemType outType = ElemType::F32; ///< F32, BF16, or I8 / F8E4M3 (static)
-  bool outAsymmetric = false;      ///< I8 output with a zero point
+  bool outAsymmetric = false;       ///< I8 output with a zero point
   GemmTile tile;
 };
 // Parameters, in order:
