@@ -7,6 +7,7 @@
 #include "qopt/InitAllDialects.h"
 #include "qopt/InitAllPasses.h"
 
+#include "qopt/Conversion/KernelToGPU/GPUToPTX.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/Pipelines.h"
@@ -22,6 +23,7 @@
 void mlir::qopt::registerAllDialects(DialectRegistry &registry) {
   registry.insert<qopt::QoptDialect, arith::ArithDialect, func::FuncDialect,
                   quant::QuantDialect, tensor::TensorDialect>();
+  qopt::codegen::registerGPUCodegenDialects(registry);
 }
 
 void mlir::qopt::loadAllDialects(MLIRContext &context) {
@@ -36,6 +38,7 @@ void mlir::qopt::registerAllPasses() {
     mlir::registerTransformsPasses();
     qopt::registerQoptPasses();
     qopt::registerQoptPipelines();
+    qopt::codegen::registerGPUToPTXPipeline();
     return true;
   }();
   (void)once;
