@@ -53,3 +53,16 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 # GPU tests need a CUDA device; CI machines have none.
 if shutil.which("nvidia-smi") and os.environ.get("QOPT_ENABLE_CUDA_TESTS"):
     config.available_features.add("cuda")
+
+# GPU code generation: %extract_ptx prints the PTX of the gpu.binary ops that
+# qopt --qopt-gpu-to-ptx writes; tests that assemble it with %ptxas (the CUDA
+# toolkit's, from PATH or /usr/local/cuda/bin) say REQUIRES: ptxas.
+config.substitutions.append(
+    ("%extract_ptx", "%s %s" % (sys.executable, os.path.join(
+        config.qopt_src_root, "test", "tools", "qopt-extract-ptx",
+        "qopt-extract-ptx.py"))))
+ptxas = shutil.which("ptxas") or shutil.which(
+    "ptxas", path=os.path.join(os.sep, "usr", "local", "cuda", "bin"))
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

@@ -11,6 +11,7 @@
 #include "qopt/Dialect/Kernel/IR/KernelDialect.h"
 #include "qopt/Dialect/Kernel/Transforms/Passes.h"
 #include "qopt/Dialect/Kernel/Transforms/Pipelines.h"
+#include "qopt/Conversion/KernelToGPU/GPUToPTX.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/Pipelines.h"
@@ -27,6 +28,7 @@ void mlir::qopt::registerAllDialects(DialectRegistry &registry) {
   registry
       .insert<qopt::QoptDialect, qopt::kernel::QKDialect, arith::ArithDialect,
               func::FuncDialect, quant::QuantDialect, tensor::TensorDialect>();
+  qopt::codegen::registerGPUCodegenDialects(registry);
 }
 
 void mlir::qopt::loadAllDialects(MLIRContext &context) {
@@ -44,6 +46,7 @@ void mlir::qopt::registerAllPasses() {
     qopt::kernel::registerQKPasses();
     qopt::kernel::registerQKPipelines();
     qopt::registerQoptPipelines();
+    qopt::codegen::registerGPUToPTXPipeline();
     return true;
   }();
   (void)once;

@@ -1,0 +1,102 @@
+//===- GemmInternal.h - Shared state of the GEMM builder --------*- C++ -*-===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// What GemmBuilder.cpp (checks, signature, launch), GemmMainloop.cpp
+// (cp.async pipeline, fragments, mma) and GemmEpilogue.cpp (scales, bias,
+// gating, residual, output conversion, guarded stores) share.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_LIB_CONVERSION_KERNELTOGPU_GEMMINTERNAL_H
+#define QOPT_LIB_CONVERSION_KERNELTOGPU_GEMMINTERNAL_H
+
+#include "qopt/Conversion/KernelToGPU/KernelBuilders.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mlir::qopt::codegen::gemm {
+
+/// An index value with the arithmetic GemmLayout.h uses (constants fold).
+struct Idx {
+  ImplicitLocOpBuilder *b = nullptr;
+  Value v;
+};
+Idx operator+(Idx x, Idx y);
+Idx operator+(Idx x, int64_t c);
+Idx operator*(Idx x, int64_t c);
+Idx operator/(Idx x, int64_t c);
+Idx operator%(Idx x, int64_t c);
+Idx operator&(Idx x, int64_t c);
+Idx operator^(Idx x, Idx y);
+Idx constIdx(ImplicitLocOpBuilder &b, int64_t c);
+
+/// The checked, derived shape of one GEMM kernel.
+struct GemmPlan {
+  const GemmSpec *spec = nullptr;
+  Chip chip = Chip::SM80;
+  bool bf16Mma = true;     ///< m16n8k16 bf16, else m16n8k32 8-bit
+  bool weightOnly = false; ///< W8A16 / W4A16: B converted in registers
+  bool int4 = false;       ///< W4A16
+  bool intAcc = false;     ///< S8: s32 accumulators
+  int64_t numB = 1;        ///< 2 when gated
+  int64_t threads = 0;
+  int64_t warpM = 0, warpN = 0;   ///< warp tile
+  int64_t mTiles = 0, nTiles = 0; ///< m16 / n8 tiles per warp
+  int64_t kStepElems = 16;        ///< K per mma
+  int64_t kSteps = 0;             ///< mma k-steps per bk
+  int64_t numK = 0;               ///< bk tiles along K
+  int64_t aRowBytes = 0, bRowBytes = 0;
+  int64_t aStageBytes = 0, bStageBytes = 0, stageBytes = 0;
+  /// Grouped accumulation (PerGroup or Block B scales): the K extent of a
+  /// group, else 0. Partial sums of one group are scaled and added to float
+  /// accumulators.
+  int64_t groupK = 0;
+  bool nGuard = false; ///< N % bn != 0: columns past N are masked
+};
+
+/// One B operand and what is indexed with it.
+struct BOperand {
+  Value b, scale, zeroPoint, intBias, bias;
+};
+
+/// The kernel's parameters by role (absent ones are null).
+struct GemmArgs {
+  Value a, aScale;
+  BOperand bs[2];
+  Value residual, outScale, outZeroPoint, out, m;
+};
+
+/// Per-thread positions the mainloop and epilogue share.
+struct ThreadInfo {
+  Value tid, lane, warpM, warpN; ///< index
+  Value rowBase, colBase;        ///< first row / column of the block tile
+  Value m;                       ///< index
+};
+
+/// Accumulators: per B operand, per (mi, ni) tile, one vector<4xf32> (or
+/// vector<4xi32> for S8 without grouping), tile index mi * nTiles + ni.
+using Accumulators = SmallVector<SmallVector<Value>, 2>;
+
+/// Emits the cp.async pipeline and the mma k-loop; returns the accumulators.
+Accumulators emitMainloop(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+                          const GemmArgs &args, const ThreadInfo &ti);
+
+/// Emits the epilogue: scales, biases, gating, residual, output conversion
+/// and the stores guarded by row < m (and column < N).
+void emitEpilogue(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+                  const GemmArgs &args, const ThreadInfo &ti,
+                  const Accumulators &acc);
+
+/// Loads the group scale of B operand `which` for column `col` (index,
+/// clamped to N - 1 by the caller) and group `group` (index).
+Value loadGroupScale(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+                     const BOperand &op, Value col, Value group);
+
+} // namespace mlir::qopt::codegen::gemm
+
+#endif // QOPT_LIB_CONVERSION_KERNELTOGPU_GEMMINTERNAL_H
