@@ -7,11 +7,11 @@
 #include "qopt/InitAllDialects.h"
 #include "qopt/InitAllPasses.h"
 
+#include "qopt/Conversion/KernelToGPU/GPUToPTX.h"
 #include "qopt/Conversion/Passes.h"
 #include "qopt/Dialect/Kernel/IR/KernelDialect.h"
 #include "qopt/Dialect/Kernel/Transforms/Passes.h"
 #include "qopt/Dialect/Kernel/Transforms/Pipelines.h"
-#include "qopt/Conversion/KernelToGPU/GPUToPTX.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
 #include "qopt/Dialect/Qopt/Transforms/Pipelines.h"
