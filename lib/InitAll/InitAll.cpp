@@ -8,6 +8,7 @@
 #include "qopt/InitAllPasses.h"
 
 #include "qopt/Conversion/KernelToGPU/GPUToPTX.h"
+#include "qopt/Conversion/KernelToGPU/KernelCodegenInterface.h"
 #include "qopt/Conversion/Passes.h"
 #include "qopt/Dialect/Kernel/IR/KernelDialect.h"
 #include "qopt/Dialect/Kernel/Transforms/Passes.h"
@@ -29,6 +30,7 @@ void mlir::qopt::registerAllDialects(DialectRegistry &registry) {
       .insert<qopt::QoptDialect, qopt::kernel::QKDialect, arith::ArithDialect,
               func::FuncDialect, quant::QuantDialect, tensor::TensorDialect>();
   qopt::codegen::registerGPUCodegenDialects(registry);
+  qopt::codegen::registerKernelCodegenInterfaceExternalModels(registry);
 }
 
 void mlir::qopt::loadAllDialects(MLIRContext &context) {

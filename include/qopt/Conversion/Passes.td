@@ -42,4 +42,31 @@ def ConvertQoptToKernels : Pass<"convert-qopt-to-kernels", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def ConvertKernelsToGPU : Pass<"convert-kernels-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Writes the kernel of every qk op as a gpu.func";
+  let description = [{
+    Creates `gpu.module @qopt_kernels` and, for each kernel op of the model
+    function in launch order, derives its kernel spec and generates the
+    kernel through the op's `KernelCodegenOpInterface`: tensor-core GEMMs
+    (mma.sync fed by cp.async and ldmatrix) and SIMT kernels for norms,
+    quantization, RoPE + KV append, attention, elementwise ops and argmax.
+    Records `qk.kernel`, `qk.launch`, `qk.spec` and `qk.params` on each op.
+    What the chip cannot run (an e4m3 GEMM on sm_80), an unfused RoPE and
+    unplanned buffers are errors naming the op.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "Target GPU: sm_80, sm_89 or sm_90a">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // QOPT_CONVERSION_PASSES_TD

@@ -1,0 +1,35 @@
+//===- KernelCodegenInterface.h - kernel ops that codegen -------*- C++ -*-===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_CONVERSION_KERNELTOGPU_KERNELCODEGENINTERFACE_H
+#define QOPT_CONVERSION_KERNELTOGPU_KERNELCODEGENINTERFACE_H
+
+#include "qopt/Conversion/KernelToGPU/KernelBuilders.h"
+
+#include "mlir/IR/OpDefinition.h"
+
+namespace mlir {
+class DialectRegistry;
+namespace qopt::codegen {
+
+/// What every generated kernel of one module shares.
+struct CodegenOptions {
+  Chip chip = Chip::SM90a;
+  /// Rows of the activation buffers (the function's `qk.max_tokens`).
+  int64_t maxTokens = 0;
+  /// Rows of the KV caches the kernels index (max_position_embeddings).
+  int64_t maxSeq = 0;
+};
+
+/// Attaches the codegen interface to every qk kernel op.
+void registerKernelCodegenInterfaceExternalModels(DialectRegistry &registry);
+
+} // namespace qopt::codegen
+} // namespace mlir
+
+#include "qopt/Conversion/KernelToGPU/KernelCodegenInterface.h.inc"
+
+#endif // QOPT_CONVERSION_KERNELTOGPU_KERNELCODEGENINTERFACE_H

@@ -1,0 +1,87 @@
+//===- KernelToGPU.cpp - qk kernel ops to gpu.func kernels ----------------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Conversion/KernelToGPU/GPUToPTX.h"
+#include "qopt/Conversion/KernelToGPU/KernelCodegenInterface.h"
+#include "qopt/Conversion/Passes.h"
+#include "qopt/Dialect/Kernel/IR/KernelOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+namespace mlir::qopt {
+#define GEN_PASS_DEF_CONVERTKERNELSTOGPU
+#include "qopt/Conversion/Passes.h.inc"
+} // namespace mlir::qopt
+
+using namespace mlir;
+using namespace mlir::qopt::codegen;
+namespace qk = mlir::qopt::kernel;
+
+namespace {
+struct ConvertKernelsToGPUPass
+    : mlir::qopt::impl::ConvertKernelsToGPUBase<ConvertKernelsToGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto fail = [&](const Twine &msg) {
+      module.emitError() << "convert-kernels-to-gpu: " << msg;
+      signalPassFailure();
+    };
+    std::optional<Chip> target = parseChip(chip);
+    if (!target)
+      return fail("unknown chip '" + chip +
+                  "'; expected sm_80, sm_89 or sm_90a");
+    qopt::ModelAttr model = qopt::getModelAttr(module);
+    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+    if (funcs.size() != 1)
+      return fail("expected one model function");
+    func::FuncOp func = funcs.front();
+    auto maxTokens = func->getAttrOfType<IntegerAttr>("qk.max_tokens");
+    if (!maxTokens)
+      return fail("buffers are not planned (run --qk-plan-buffers)");
+    CodegenOptions options;
+    options.chip = *target;
+    options.maxTokens = maxTokens.getInt();
+    options.maxSeq = model ? model.getMaxPositionEmbeddings() : 0;
+    if (options.maxSeq <= 0)
+      return fail("the model has no max_position_embeddings");
+
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(),
+                                              "qopt_kernels");
+    int index = 0;
+    bool bad = false;
+    func.walk([&](qk::KernelOpInterface kernel) {
+      Operation *op = kernel.getOperation();
+      std::string name = "k" + std::to_string(index++) + "_" +
+                         kernel.getKernelFamily().str();
+      auto codegen = dyn_cast<KernelCodegenOpInterface>(op);
+      if (!codegen) {
+        op->emitOpError("has no code generator");
+        bad = true;
+        return;
+      }
+      if (failed(codegen.generateKernel(gpuModule, name, options)))
+        bad = true;
+    });
+    if (bad)
+      signalPassFailure();
+  }
+};
+} // namespace
