@@ -39,6 +39,8 @@ using namespace mlir;
 namespace mlir::qopt::test {
 /// qopt's test-only passes (test/lib), under the qopt-test- prefix.
 void registerTestPasses();
+/// The kernel-builder test passes (test/lib/Codegen).
+void registerTestSimtPasses();
 } // namespace mlir::qopt::test
 
 static std::string absoluteDirectory(llvm::StringRef file) {
@@ -55,6 +57,7 @@ int main(int argc, char **argv) {
   qopt::registerAllDialects(registry);
   qopt::registerAllPasses();
   qopt::test::registerTestPasses();
+  qopt::test::registerTestSimtPasses();
   auto [inputFile, outputFile] = registerAndParseCLIOptions(
       argc, argv, "qopt: quantization compiler for transformer LLMs\n",
       registry);
