@@ -393,13 +393,16 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
         e.idx(numWarps * keysPerStep),
         {e.f32(-inf), e.f32(0.0), e.constant(vecF32, 0.0)},
         [&](Value j0, ValueRange acc) -> SmallVector<Value> {
-          SmallVector<Value> keys, valid, dots;
+          // All loads first (the values' latency hides behind the sums).
+          SmallVector<Value> valid, dots, values;
           for (int64_t u = 0; u < keysPerStep; ++u) {
             Value j = u ? e.add(j0, e.idx(u)) : j0;
             valid.push_back(u ? e.le(j, last) : Value());
-            keys.push_back(u ? e.min(j, last) : j);
-            Value kv = laneLoad(shell.param(2), keys[u], kvBase,
-                                rowScale(kc, kScalesArg, keys[u]));
+            Value key = u ? e.min(j, last) : j;
+            Value kv = laneLoad(shell.param(2), key, kvBase,
+                                rowScale(kc, kScalesArg, key));
+            values.push_back(laneLoad(shell.param(3), key, kvBase,
+                                      rowScale(vc, vScalesArg, key)));
             dots.push_back(e.vectorReduce(e.mul(qv, kv), ReduceKind::Sum));
           }
           for (int32_t offset = 16; offset > 0; offset /= 2)
@@ -420,9 +423,7 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
           for (int64_t u = 0; u < keysPerStep; ++u) {
             Value p = e.exp(e.sub(scores[u], mNew));
             sum = e.add(sum, p);
-            Value vv = laneLoad(shell.param(3), keys[u], kvBase,
-                                rowScale(vc, vScalesArg, keys[u]));
-            out = e.add(out, e.mul(e.splat(p, per), vv));
+            out = e.add(out, e.mul(e.splat(p, per), values[u]));
           }
           return {mNew, sum, out};
         });

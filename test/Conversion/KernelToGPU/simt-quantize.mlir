@@ -5,20 +5,20 @@
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=quantize name=q_asym max-tokens=8 hidden=64 out-type=i8 asymmetric=1 block-threads=32" | FileCheck %s --check-prefix=ASYM
 
 // DYN: qopt_test.launch = {q_dyn = {block = array<i64: 256, 1, 1>, grid_per_tile = 1 : i64, grid_token_tile = 1 : i64
-// DYN: gpu.func @q_dyn(%[[X:.*]]: memref<8x11008xf32, {{.*}}>, %[[OUT:.*]]: memref<8x11008xi8, {{.*}}>, %[[RS:.*]]: memref<8xf32, {{.*}}>, %{{.*}}: i32) workgroup(%[[MAX:.*]] : memref<32xf32, #gpu.address_space<workgroup>>)
+// DYN: gpu.func @q_dyn(%[[X:[a-z0-9_]+]]: memref<8x11008xf32, {{.*}}>, %[[OUT:[a-z0-9_]+]]: memref<8x11008xi8, {{.*}}>, %[[RS:[a-z0-9_]+]]: memref<8xf32, {{.*}}>, %{{.*}}: i32) workgroup(%[[MAX:[a-z0-9_]+]] : memref<32xf32, #gpu.address_space<workgroup>>)
 // DYN-NOT: f64
 // 2752 chunks of 4 over 256 threads: 11 per thread, in a loop.
-// DYN: scf.for %{{.*}} = %{{.*}} to %c2752 step %c256 iter_args(%{{.*}} = %{{.*}}) -> (f32)
+// DYN: scf.for %{{.*}} = %{{.*}} to %c2752{{(_[0-9]+)?}} step %c256{{(_[0-9]+)?}} iter_args(%{{.*}} = %{{.*}}) -> (f32)
 // DYN: memref.store %{{.*}}, %[[MAX]]
 // DYN: gpu.barrier
 // DYN: arith.constant 1.270000e+02 : f32
 // DYN: memref.store %{{.*}}, %[[RS]]
-// DYN: scf.for %{{.*}} = %{{.*}} to %c2752{{.*}} step %c256{{.*}} {
+// DYN: scf.for %{{.*}} = %{{.*}} to %c2752{{(_[0-9]+)?}}{{.*}} step %c256{{(_[0-9]+)?}}{{.*}} {
 // DYN: arith.divf
 // DYN: llvm.call_intrinsic "llvm.roundeven.v4f32"
 // DYN: vector.store %{{.*}}, %[[OUT]]
 
-// STATIC: gpu.func @q_static(%{{.*}}: memref<8x256xf32, {{.*}}>, %[[S:.*]]: memref<1xf32, {{.*}}>, %[[OUT:.*]]: memref<8x256xf8E4M3FN, {{.*}}>, %{{.*}}: i32) kernel
+// STATIC: gpu.func @q_static(%{{.*}}: memref<8x256xf32, {{.*}}>, %[[S:[a-z0-9_]+]]: memref<1xf32, {{.*}}>, %[[OUT:[a-z0-9_]+]]: memref<8x256xf8E4M3FN, {{.*}}>, %{{.*}}: i32) kernel
 // STATIC: %[[SCALE:.*]] = memref.load %[[S]]
 // Two chunks of 4 per thread, unrolled.
 // STATIC: vector.broadcast %[[SCALE]]

@@ -9,8 +9,8 @@
 
 // DYN: module attributes {gpu.container_module, qopt_test.launch = {norm_i8 = {block = array<i64: 256, 1, 1>, grid_per_tile = 1 : i64, grid_token_tile = 1 : i64, grid_y = 1 : i64, grid_z = 1 : i64, shared_bytes = 0 : i64}}}
 // DYN: gpu.module @qopt_kernels
-// DYN: gpu.func @norm_i8(%[[X:.*]]: memref<8x1024xf32, #gpu.address_space<global>>, %[[W:.*]]: memref<1024xbf16, #gpu.address_space<global>>, %[[OUT:.*]]: memref<8x1024xi8, #gpu.address_space<global>>, %[[RS:.*]]: memref<8xf32, #gpu.address_space<global>>, %[[M:.*]]: i32)
-// DYN-SAME: workgroup(%[[SUM:.*]] : memref<32xf64, #gpu.address_space<workgroup>>, %[[MAX:.*]] : memref<32xf32, #gpu.address_space<workgroup>>)
+// DYN: gpu.func @norm_i8(%[[X:[a-z0-9_]+]]: memref<8x1024xf32, #gpu.address_space<global>>, %[[W:[a-z0-9_]+]]: memref<1024xbf16, #gpu.address_space<global>>, %[[OUT:[a-z0-9_]+]]: memref<8x1024xi8, #gpu.address_space<global>>, %[[RS:[a-z0-9_]+]]: memref<8xf32, #gpu.address_space<global>>, %[[M:[a-z0-9_]+]]: i32)
+// DYN-SAME: workgroup(%[[SUM:[a-z0-9_]+]] : memref<32xf64, #gpu.address_space<workgroup>>, %[[MAX:[a-z0-9_]+]] : memref<32xf32, #gpu.address_space<workgroup>>)
 // DYN-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 // DYN: %[[ROW:.*]] = gpu.block_id x
 // DYN: %[[MI:.*]] = arith.index_cast %[[M]] : i32 to index
@@ -62,9 +62,9 @@
 
 // An odd row: scalar accesses in an scf.for; the zero point is added after
 // rounding, the range is [-128, 127].
-// ASYM: gpu.func @norm_asym(%[[X:.*]]: memref<8x4095xf32, {{.*}}>, %[[W:.*]]: memref<4095xf32, {{.*}}>, %[[S:.*]]: memref<1xf32, {{.*}}>, %[[ZP:.*]]: memref<1xi32, {{.*}}>, %[[OUT:.*]]: memref<8x4095xi8, {{.*}}>, %[[M:.*]]: i32)
+// ASYM: gpu.func @norm_asym(%[[X:[a-z0-9_]+]]: memref<8x4095xf32, {{.*}}>, %[[W:[a-z0-9_]+]]: memref<4095xf32, {{.*}}>, %[[S:[a-z0-9_]+]]: memref<1xf32, {{.*}}>, %[[ZP:[a-z0-9_]+]]: memref<1xi32, {{.*}}>, %[[OUT:[a-z0-9_]+]]: memref<8x4095xi8, {{.*}}>, %[[M:[a-z0-9_]+]]: i32)
 // ASYM-SAME: known_block_size = array<i32: 128, 1, 1>
-// ASYM: scf.for %{{.*}} = %{{.*}} to %c4095 step %c128 iter_args(%{{.*}} = %{{.*}}) -> (f64)
+// ASYM: scf.for %{{.*}} = %{{.*}} to %c4095{{(_[0-9]+)?}} step %c128{{(_[0-9]+)?}} iter_args(%{{.*}} = %{{.*}}) -> (f64)
 // ASYM: vector.load %[[X]]{{.*}} {alignment = 4 : i64} {{.*}}, vector<1xf32>
 // ASYM: %[[SCALE:.*]] = memref.load %[[S]][%{{.*}}] : memref<1xf32
 // ASYM: %[[ZPI:.*]] = memref.load %[[ZP]][%{{.*}}] : memref<1xi32
@@ -76,14 +76,14 @@
 // ASYM: arith.constant dense<-1.280000e+02> : vector<1xf32>
 // ASYM: vector.store %{{.*}}, %[[OUT]]
 
-// BF16: gpu.func @norm_bf16(%{{.*}}: memref<4x64xf32, {{.*}}>, %{{.*}}: memref<64xf32, {{.*}}>, %[[OUT:.*]]: memref<4x64xbf16, {{.*}}>, %{{.*}}: i32) workgroup(%{{.*}} : memref<32xf64, #gpu.address_space<workgroup>>)
+// BF16: gpu.func @norm_bf16(%{{.*}}: memref<4x64xf32, {{.*}}>, %{{.*}}: memref<64xf32, {{.*}}>, %[[OUT:[a-z0-9_]+]]: memref<4x64xbf16, {{.*}}>, %{{.*}}: i32) workgroup(%{{.*}} : memref<32xf64, #gpu.address_space<workgroup>>)
 // BF16: arith.constant 9.99999997E-7 : f32
 // BF16: %[[Y:.*]] = arith.truncf %{{.*}} : vector<4xf32> to vector<4xbf16>
 // BF16: vector.store %[[Y]], %[[OUT]]{{.*}} {alignment = 8 : i64}
 
 // e4m3: clamp to +-448 (NaN kept), then cvt.rn.satfinite on sm_90a, bit
 // arithmetic on sm_80; the bytes are stored as f8E4M3FN.
-// FP8-HW: gpu.func @norm_fp8({{.*}}, %[[OUT:.*]]: memref<4x128xf8E4M3FN, {{.*}}>, %{{.*}}: memref<4xf32, {{.*}}>, %{{.*}}: i32)
+// FP8-HW: gpu.func @norm_fp8({{.*}}, %[[OUT:[a-z0-9_]+]]: memref<4x128xf8E4M3FN, {{.*}}>, %{{.*}}: memref<4xf32, {{.*}}>, %{{.*}}: i32)
 // FP8-HW: arith.constant 4.480000e+02 : f32
 // FP8-HW: llvm.call_intrinsic "llvm.maximum.v4f32"
 // FP8-HW: llvm.call_intrinsic "llvm.minimum.v4f32"
@@ -92,7 +92,7 @@
 // FP8-HW: arith.bitcast %{{.*}} : vector<4xi8> to vector<4xf8E4M3FN>
 // FP8-HW: vector.store %{{.*}}, %[[OUT]]
 
-// FP8-SW: gpu.func @norm_fp8({{.*}}, %{{.*}}: memref<1xf32, {{.*}}>, %[[OUT:.*]]: memref<4x128xf8E4M3FN, {{.*}}>, %{{.*}}: i32)
+// FP8-SW: gpu.func @norm_fp8({{.*}}, %{{.*}}: memref<1xf32, {{.*}}>, %[[OUT:[a-z0-9_]+]]: memref<4x128xf8E4M3FN, {{.*}}>, %{{.*}}: i32)
 // FP8-SW-NOT: nvvm.convert
 // FP8-SW: llvm.call_intrinsic "llvm.maximum.v4f32"
 // FP8-SW: llvm.call_intrinsic "llvm.minimum.v4f32"
