@@ -66,3 +66,16 @@ ptxas = shutil.which("ptxas") or shutil.which(
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+# %simt_ptx_<chip>: lowers a module with a gpu.module of CUDA-core kernels to
+# PTX for <chip> (mlir-opt, then the PTX text out of the gpu.binary).
+ptx_of = os.path.join(config.qopt_src_root, "test", "Conversion", "KernelToGPU",
+                      "Inputs", "ptx-of.py")
+for chip in ["sm_80", "sm_89", "sm_90a"]:
+    config.substitutions.append((
+        "%simt_ptx_" + chip,
+        "mlir-opt --convert-scf-to-cf "
+        "--nvvm-attach-target='chip={0} features=+ptx84' "
+        "--convert-gpu-to-nvvm='use-bare-ptr-memref-call-conv=1' "
+        "--convert-vector-to-llvm --convert-nvvm-to-llvm "
+        "--reconcile-unrealized-casts --gpu-module-to-binary=format=isa "
+        "| '{1}' '{2}'".format(chip, sys.executable, ptx_of)))

@@ -41,6 +41,8 @@ namespace mlir::qopt::test {
 void registerTestPasses();
 /// The kernel builders' test passes (test/lib/Codegen).
 void registerTestCodegenPasses();
+/// The kernel-builder test passes (test/lib/Codegen).
+void registerTestSimtPasses();
 } // namespace mlir::qopt::test
 
 static std::string absoluteDirectory(llvm::StringRef file) {
@@ -58,6 +60,7 @@ int main(int argc, char **argv) {
   qopt::registerAllPasses();
   qopt::test::registerTestPasses();
   qopt::test::registerTestCodegenPasses();
+  qopt::test::registerTestSimtPasses();
   auto [inputFile, outputFile] = registerAndParseCLIOptions(
       argc, argv, "qopt: quantization compiler for transformer LLMs\n",
       registry);

@@ -1,0 +1,73 @@
+// attention kernels: one block of 4 warps per (query row, head), online
+// softmax over the cache rows the row may see, dequantized caches.
+
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=4 heads=8 kv-heads=2 head-dim=64 max-seq=128 k-storage=i8 k-scales=token v-storage=e4m3 v-scales=tensor sliding-window=16 chip=sm_80" | FileCheck %s --check-prefix=QUANT
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=full max-tokens=4 heads=4 kv-heads=4 head-dim=128 max-seq=64 causal=0 scale=0.25 out-type=bf16" | FileCheck %s --check-prefix=FULL
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=ragged max-tokens=2 heads=2 kv-heads=1 head-dim=80 max-seq=16 k-storage=f32 v-storage=f32 k-scales=none" | FileCheck %s --check-prefix=RAGGED
+
+// QUANT: qopt_test.launch = {attention = {block = array<i64: 128, 1, 1>, grid_per_tile = 1 : i64, grid_token_tile = 1 : i64, grid_y = 8 : i64, grid_z = 1 : i64
+// QUANT: gpu.func @attention(%[[Q:[a-z0-9_]+]]: memref<4x512xf32, {{.*}}>, %[[POS:[a-z0-9_]+]]: memref<4xi32, {{.*}}>, %[[KC:[a-z0-9_]+]]: memref<128x128xi8, {{.*}}>, %[[VC:[a-z0-9_]+]]: memref<128x128xf8E4M3FN, {{.*}}>, %[[KS:[a-z0-9_]+]]: memref<128xf32, {{.*}}>, %[[VS:[a-z0-9_]+]]: memref<1xf32, {{.*}}>, %[[OUT:[a-z0-9_]+]]: memref<4x512xf32, {{.*}}>, %[[M:[a-z0-9_]+]]: i32)
+// QUANT-SAME: workgroup(%[[SMAX:[a-z0-9_]+]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[SSUM:[a-z0-9_]+]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[SACC:[a-z0-9_]+]] : memref<256xf32, #gpu.address_space<workgroup>>)
+// QUANT: %[[ROW:.*]] = gpu.block_id x
+// QUANT: %[[HEAD:.*]] = gpu.block_id y
+// Causal with a window of 16: keys max(0, p - 15) .. min(p, 127).
+// QUANT: %[[P32:.*]] = memref.load %[[POS]][%[[ROW]]]
+// QUANT: %[[P:.*]] = arith.index_cast %[[P32]] : i32 to index
+// QUANT: %[[PW:.*]] = arith.subi %[[P]], %c15{{(_[0-9]+)?}} : index
+// QUANT: %[[FIRST:.*]] = arith.maxsi %{{.*}}, %[[PW]] : index
+// QUANT: %[[LAST:.*]] = arith.minsi %[[P]], %c127{{(_[0-9]+)?}} : index
+// GQA: kv head = head / 4.
+// QUANT: %[[KVH:.*]] = arith.divui %[[HEAD]], %c4{{(_[0-9]+)?}} : index
+// Each lane holds 2 of the 64 dimensions.
+// QUANT: vector.load %[[Q]]{{.*}} vector<2xf32>
+// QUANT: %[[LB:.*]] = arith.addi %[[FIRST]], %{{.*}} : index
+// QUANT: %[[UB:.*]] = arith.addi %[[LAST]], %c1{{(_[0-9]+)?}} : index
+// QUANT: scf.for %[[J:.*]] = %[[LB]] to %[[UB]] step %c16{{(_[0-9]+)?}} iter_args(%[[MW:.*]] = %{{.*}}, %[[LW:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}) -> (f32, f32, vector<2xf32>)
+// Key j: q * (k * kScales[j]); value j: decode(e4m3) * vScale.
+// QUANT: %[[KSJ:.*]] = memref.load %[[KS]][%[[J]]]
+// QUANT: vector.load %[[KC]][%[[J]], %{{.*}}] {{.*}} vector<2xi8>
+// QUANT: arith.sitofp
+// QUANT: vector.broadcast %[[KSJ]]
+// QUANT: memref.load %[[VS]]
+// QUANT: vector.load %[[VC]][%[[J]], %{{.*}}] {{.*}} vector<2xf8E4M3FN>
+// QUANT: arith.shli
+// QUANT: arith.bitcast %{{.*}} : vector<2xi32> to vector<2xf32>
+// Keys j + 1 .. j + 3 are clamped to the last one and masked.
+// QUANT: %[[J1:.*]] = arith.addi %[[J]], %c1{{(_[0-9]+)?}}{{.*}} : index
+// QUANT: arith.cmpi sle, %[[J1]], %[[LAST]] : index
+// QUANT: %[[K1:.*]] = arith.minsi %[[J1]], %[[LAST]] : index
+// QUANT: memref.load %[[KS]][%[[K1]]]
+// QUANT: arith.addi %[[J]], %c3{{(_[0-9]+)?}} : index
+// QUANT-COUNT-20: gpu.shuffle xor
+// QUANT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// QUANT: scf.yield
+// Merge of the warps in workgroup memory, out = acc * (1 / sum), 0 without keys.
+// QUANT: memref.store %{{.*}}, %[[SMAX]]
+// QUANT: memref.store %{{.*}}, %[[SSUM]]
+// QUANT: memref.store %{{.*}}, %[[SACC]]
+// QUANT: gpu.barrier
+// QUANT: scf.for %{{.*}} = %{{.*}} to %c64{{(_[0-9]+)?}}{{.*}} step %c128{{(_[0-9]+)?}}
+// QUANT: %[[HAS:.*]] = arith.cmpf ogt, %[[TOTAL:.*]], %{{.*}} : f32
+// QUANT: %[[INV:.*]] = arith.divf %{{.*}}, %[[TOTAL]] : f32
+// QUANT: %[[Y:.*]] = arith.mulf %{{.*}}, %[[INV]] : f32
+// QUANT: arith.select %[[HAS]], %[[Y]], %{{.*}} : f32
+// QUANT: vector.store %{{.*}}, %[[OUT]][%[[ROW]], %{{.*}}] {alignment = 4 : i64}
+
+// Non-causal: every row sees keys 0 .. positions[m - 1]; scale 0.25.
+// FULL: gpu.func @full(%{{.*}}: memref<4x512xf32, {{.*}}>, %[[POS:[a-z0-9_]+]]: memref<4xi32, {{.*}}>, %{{.*}}: memref<64x512xbf16, {{.*}}>, %{{.*}}: memref<64x512xbf16, {{.*}}>, %{{.*}}: memref<4x512xbf16, {{.*}}>, %[[M:[a-z0-9_]+]]: i32)
+// FULL: %[[MI:.*]] = arith.index_cast %[[M]]
+// FULL: %[[LASTROW:.*]] = arith.subi %[[MI]], %c1{{(_[0-9]+)?}} : index
+// FULL: memref.load %[[POS]][%[[LASTROW]]]
+// FULL: arith.constant 2.500000e-01 : f32
+// FULL: vector.load {{.*}} vector<4xbf16>
+// FULL: arith.truncf %{{.*}} : vector<1xf32> to vector<1xbf16>
+
+// A head of 80: 3 dimensions per lane, read one by one with the column
+// clamped to 79, q zeroed past 80; scale 1 / sqrt(80).
+// RAGGED: gpu.func @ragged
+// RAGGED: arith.minsi %{{.*}}, %c79{{(_[0-9]+)?}} : index
+// RAGGED: vector.load {{.*}} vector<1xf32>
+// RAGGED: arith.cmpi slt, %{{.*}}, %c80{{(_[0-9]+)?}} : index
+// RAGGED: arith.constant 0.111803398 : f32
+
+module {}
