@@ -9,6 +9,7 @@
 
 #include "qopt/Conversion/KernelToGPU/GPUToPTX.h"
 #include "qopt/Conversion/KernelToGPU/KernelCodegenInterface.h"
+#include "qopt/Conversion/KernelToGPU/LowerToNVPTX.h"
 #include "qopt/Conversion/Passes.h"
 #include "qopt/Dialect/Kernel/IR/KernelDialect.h"
 #include "qopt/Dialect/Kernel/Transforms/Passes.h"
@@ -49,6 +50,7 @@ void mlir::qopt::registerAllPasses() {
     qopt::kernel::registerQKPipelines();
     qopt::registerQoptPipelines();
     qopt::codegen::registerGPUToPTXPipeline();
+    qopt::codegen::registerLowerToNVPTXPipeline();
     return true;
   }();
   (void)once;

@@ -61,6 +61,7 @@ struct ConvertKernelsToGPUPass
 
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(&getContext()));
+    module->setAttr("qk.chip", StringAttr::get(&getContext(), chip));
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointToEnd(module.getBody());
     auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(),

@@ -75,6 +75,13 @@ struct RopeScaling {
 std::vector<float> ropeInvFreq(int64_t headDim, double theta,
                                const RopeScaling &scaling);
 
+/// The cos / sin table `[maxPositions, headDim]` of compiled models: row p
+/// holds cos(p * f_i) for i < headDim / 2, then sin(p * f_i), computed
+/// exactly as `rope` computes its angles (float32 product, double cos / sin
+/// rounded to float).
+std::vector<float> ropeTable(int64_t maxPositions, int64_t headDim,
+                             const std::vector<float> &invFreq);
+
 /// Rotates the two halves of each head of the [rows, heads * headDim]
 /// tensor `x` by the angles positions[t] * invFreq[i].
 void rope(const float *x, const int32_t *positions, int64_t rows, int64_t heads,

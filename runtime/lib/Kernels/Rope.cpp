@@ -43,6 +43,22 @@ std::vector<float> kernels::ropeInvFreq(int64_t headDim, double theta,
   return inv;
 }
 
+std::vector<float> kernels::ropeTable(int64_t maxPositions, int64_t headDim,
+                                      const std::vector<float> &invFreq) {
+  int64_t half = headDim / 2;
+  std::vector<float> table(static_cast<size_t>(maxPositions * headDim));
+  for (int64_t p = 0; p < maxPositions; ++p) {
+    float fp = static_cast<float>(p);
+    for (int64_t i = 0; i < half; ++i) {
+      float angle = fp * invFreq[i];
+      table[p * headDim + i] = static_cast<float>(std::cos(double(angle)));
+      table[p * headDim + half + i] =
+          static_cast<float>(std::sin(double(angle)));
+    }
+  }
+  return table;
+}
+
 void kernels::rope(const float *x, const int32_t *positions, int64_t rows,
                    int64_t heads, int64_t headDim,
                    const std::vector<float> &invFreq, float *out) {

@@ -16,7 +16,7 @@ using namespace mlir;
 using namespace mlir::qopt::kernel;
 
 void mlir::qopt::kernel::buildLowerToKernelsPipeline(
-    OpPassManager &pm, const LowerToKernelsOptions &options) {
+    OpPassManager &pm, const KernelLoweringConfig &options) {
   ConvertQoptToKernelsOptions convert;
   convert.maxPositions = options.maxPositions;
   convert.kvCacheType = options.kvCacheType;
@@ -50,5 +50,7 @@ void mlir::qopt::kernel::registerQKPipelines() {
       "lower-to-kernels",
       "Quantized graph IR to fused, tiled, buffer-planned qk kernel ops (the "
       "kernel half of --lower-to-nvptx)",
-      buildLowerToKernelsPipeline);
+      [](OpPassManager &pm, const LowerToKernelsOptions &options) {
+        buildLowerToKernelsPipeline(pm, KernelLoweringConfig::from(options));
+      });
 }

@@ -12,10 +12,12 @@
 
 namespace mlir::qopt::kernel {
 
-/// Options of `--lower-to-kernels` (and of the kernel half of
-/// `--lower-to-nvptx`).
-struct LowerToKernelsOptions
-    : public PassPipelineOptions<LowerToKernelsOptions> {
+/// Options of `--lower-to-kernels` and of the kernel half of
+/// `--lower-to-nvptx`.
+template <typename Derived>
+struct KernelLoweringOptions : public PassPipelineOptions<Derived> {
+  template <typename T>
+  using Option = typename PassPipelineOptions<Derived>::template Option<T>;
   Option<int64_t> maxTokens{*this, "max-tokens",
                             llvm::cl::desc("Rows of the longest prefill"),
                             llvm::cl::init(512)};
@@ -42,9 +44,35 @@ struct LowerToKernelsOptions
                          llvm::cl::init(2)};
 };
 
+struct LowerToKernelsOptions
+    : public KernelLoweringOptions<LowerToKernelsOptions> {};
+
 /// Graph IR to planned kernel IR: conversion, fusions, tiles, buffers.
+/// The option values, independent of which pipeline parsed them.
+struct KernelLoweringConfig {
+  int64_t maxTokens = 512, maxPositions = 0;
+  std::string kvCacheType = "bf16";
+  int64_t tileM = 64, tileN = 64, tileK = 64, warpsM = 2, warpsN = 2,
+          stages = 2;
+
+  template <typename Derived>
+  static KernelLoweringConfig from(const KernelLoweringOptions<Derived> &o) {
+    KernelLoweringConfig c;
+    c.maxTokens = o.maxTokens;
+    c.maxPositions = o.maxPositions;
+    c.kvCacheType = o.kvCacheType;
+    c.tileM = o.tileM;
+    c.tileN = o.tileN;
+    c.tileK = o.tileK;
+    c.warpsM = o.warpsM;
+    c.warpsN = o.warpsN;
+    c.stages = o.stages;
+    return c;
+  }
+};
+
 void buildLowerToKernelsPipeline(OpPassManager &pm,
-                                 const LowerToKernelsOptions &options);
+                                 const KernelLoweringConfig &options);
 
 void registerQKPipelines();
 

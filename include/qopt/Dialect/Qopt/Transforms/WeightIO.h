@@ -138,6 +138,12 @@ public:
   /// Reads an i32 weight (zero points, int_bias).
   LogicalResult readInt32(WeightOp op, std::vector<int32_t> &out,
                           std::string &error);
+  /// The stored tensor `op` names, as it is in its file (dtype, shape and
+  /// bytes; packed int4 is U8 with half the innermost size), or null with
+  /// `error` set.
+  const qrt::TensorView *view(WeightOp op, std::string &error) {
+    return lookup(op, error);
+  }
   /// Releases the resident pages of every tensor `value` reads.
   void release(Value value);
   /// The bytes of every tensor `value` reads that this reader can find (for

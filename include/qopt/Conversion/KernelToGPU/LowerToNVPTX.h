@@ -1,0 +1,30 @@
+//===- LowerToNVPTX.h - the --lower-to-nvptx pipeline -----------*- C++ -*-===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_CONVERSION_KERNELTOGPU_LOWERTONVPTX_H
+#define QOPT_CONVERSION_KERNELTOGPU_LOWERTONVPTX_H
+
+#include "qopt/Dialect/Kernel/Transforms/Pipelines.h"
+
+namespace mlir::qopt::codegen {
+
+struct LowerToNVPTXOptions
+    : public kernel::KernelLoweringOptions<LowerToNVPTXOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("Target GPU: sm_80, sm_89, sm_90a"),
+                           llvm::cl::init("sm_90a")};
+};
+
+/// --lower-to-kernels, codegen, PTX and the contract check.
+LogicalResult
+buildLowerToNVPTXPipeline(OpPassManager &pm, const LowerToNVPTXOptions &options,
+                          function_ref<LogicalResult(const Twine &)> error);
+
+void registerLowerToNVPTXPipeline();
+
+} // namespace mlir::qopt::codegen
+
+#endif // QOPT_CONVERSION_KERNELTOGPU_LOWERTONVPTX_H

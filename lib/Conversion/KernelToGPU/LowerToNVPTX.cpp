@@ -1,0 +1,48 @@
+//===- LowerToNVPTX.cpp - the --lower-to-nvptx pipeline -------------------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Conversion/KernelToGPU/LowerToNVPTX.h"
+#include "qopt/Conversion/KernelToGPU/GPUToPTX.h"
+#include "qopt/Conversion/Passes.h"
+#include "qopt/Dialect/Kernel/Transforms/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+using namespace mlir::qopt;
+using namespace mlir::qopt::codegen;
+
+LogicalResult mlir::qopt::codegen::buildLowerToNVPTXPipeline(
+    OpPassManager &pm, const LowerToNVPTXOptions &options,
+    function_ref<LogicalResult(const Twine &)> errorHandler) {
+  if (!parseChip(options.chip))
+    return errorHandler("--lower-to-nvptx: unknown chip '" + options.chip +
+                        "'; expected sm_80, sm_89 or sm_90a");
+  kernel::buildLowerToKernelsPipeline(
+      pm, kernel::KernelLoweringConfig::from(options));
+  ConvertKernelsToGPUOptions gpu;
+  gpu.chip = options.chip;
+  pm.addPass(createConvertKernelsToGPU(gpu));
+  buildGPUToPTXPipeline(pm, options.chip);
+  kernel::QKVerifyContractOptions contract;
+  contract.requireKernels = true;
+  pm.addPass(kernel::createQKVerifyContract(contract));
+  return success();
+}
+
+void mlir::qopt::codegen::registerLowerToNVPTXPipeline() {
+  PassPipelineRegistration<LowerToNVPTXOptions>(
+      "lower-to-nvptx",
+      "Compiles a float or quantized model to fused kernels in PTX: "
+      "--lower-to-kernels, one gpu.func per kernel (tensor-core GEMMs on "
+      "mma.sync), LLVM's NVPTX back end, and the kernel contract",
+      [](OpPassManager &pm, const LowerToNVPTXOptions &options) {
+        // Pipeline registration has no error channel: a bad chip makes
+        // convert-kernels-to-gpu fail with the same message.
+        (void)buildLowerToNVPTXPipeline(
+            pm, options, [](const Twine &) { return failure(); });
+      });
+}
