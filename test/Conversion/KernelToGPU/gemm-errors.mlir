@@ -13,7 +13,7 @@
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 int-bias" 2>&1 | FileCheck %s --check-prefix=IBIAS
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 a-scale=channel" 2>&1 | FileCheck %s --check-prefix=ASCALE
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 out-asymmetric" 2>&1 | FileCheck %s --check-prefix=ASYM
-// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 n=130" 2>&1 | FileCheck %s --check-prefix=NODD
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 n=129" 2>&1 | FileCheck %s --check-prefix=NODD
 // RUN: not qopt %s --qopt-test-build-gemm="kind=e4m3 b-scale=block block-n=128 block-k=96 bk=32 k=384" 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 chip=sm_70" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not qopt %s --qopt-gpu-to-ptx=chip=sm_70 2>&1 | FileCheck %s --check-prefix=PIPE
