@@ -14,7 +14,7 @@
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 a-scale=channel" 2>&1 | FileCheck %s --check-prefix=ASCALE
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 out-asymmetric" 2>&1 | FileCheck %s --check-prefix=ASYM
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 n=129" 2>&1 | FileCheck %s --check-prefix=NODD
-// RUN: not qopt %s --qopt-test-build-gemm="kind=e4m3 b-scale=block block-n=128 block-k=96 bk=32 k=384" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// RUN: not qopt %s --qopt-test-build-gemm="kind=e4m3 b-scale=block block-n=128 block-k=48 bk=32 k=384" 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 chip=sm_70" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not qopt %s --qopt-gpu-to-ptx=chip=sm_70 2>&1 | FileCheck %s --check-prefix=PIPE
 // Two kernels of one name:
@@ -37,7 +37,7 @@ module {}
 // ASCALE: A scales are per-tensor or per-token
 // ASYM: an asymmetric output is i8
 // NODD: N must be even
-// BLOCK: blockK (96) must be a multiple of 32 (the mma's K)
+// BLOCK: blockK (48) must be a multiple of 32 (the mma's K)
 // CHIP: qopt-test-build-gemm: unknown chip 'sm_70'
 // PIPE: --qopt-gpu-to-ptx: unknown chip 'sm_70' (expected sm_80, sm_89 or sm_90a)
 // TWICE: error: cannot generate GEMM kernel 'gemm': the gpu.module already has a symbol of that name
