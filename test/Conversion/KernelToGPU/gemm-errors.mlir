@@ -18,7 +18,7 @@
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 chip=sm_70" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not qopt %s --qopt-gpu-to-ptx=chip=sm_70 2>&1 | FileCheck %s --check-prefix=PIPE
 // Two kernels of one name:
-// RUN: qopt %s --qopt-test-build-gemm --qopt-test-build-gemm="kind=s8" 2>&1 | FileCheck %s --check-prefix=TWICE
+// RUN: not qopt %s --qopt-test-build-gemm --qopt-test-build-gemm="kind=s8" 2>&1 | FileCheck %s --check-prefix=TWICE
 
 module {}
 
