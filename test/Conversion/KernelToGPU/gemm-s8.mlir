@@ -22,9 +22,9 @@ module {}
 // CHECK: scf.yield
 // CHECK: %[[OS:.*]] = memref.load %arg7
 // CHECK: %[[OZ:.*]] = memref.load %arg8
-// CHECK: %[[BS:.*]] = vector.load %arg3[%[[COL:.*]]] : memref<128xf32>, vector<2xf32>
-// CHECK: %[[IB:.*]] = vector.load %arg4[%[[COL]]] : memref<128xi32>, vector<2xi32>
-// CHECK: %[[BIAS:.*]] = vector.load %arg5[%[[COL]]] : memref<128xf32>, vector<2xf32>
+// CHECK: %[[BS:.*]] = vector.load %arg3[%[[COL:.*]]] {alignment = 8 : i64} : memref<128xf32>, vector<2xf32>
+// CHECK: %[[IB:.*]] = vector.load %arg4[%[[COL]]] {alignment = 8 : i64} : memref<128xi32>, vector<2xi32>
+// CHECK: %[[BIAS:.*]] = vector.load %arg5[%[[COL]]] {alignment = 8 : i64} : memref<128xf32>, vector<2xf32>
 // CHECK: %[[OK:.*]] = arith.cmpi ult, %[[ROW:.*]], %{{.*}} : index
 // CHECK: scf.if %[[OK]] {
 // CHECK: %[[AS:.*]] = memref.load %arg1[%[[ROW]]] : memref<64xf32>
@@ -34,7 +34,7 @@ module {}
 // CHECK: %[[S:.*]] = arith.mulf %[[ASV]], %[[BS]]
 // CHECK: %[[Y:.*]] = arith.mulf %[[F]], %[[S]]
 // CHECK: %[[YB:.*]] = arith.addf %[[Y]], %[[BIAS]]
-// CHECK: %[[RES:.*]] = vector.load %arg6[%[[ROW]], %[[COL]]] : memref<64x128xf32>, vector<2xf32>
+// CHECK: %[[RES:.*]] = vector.load %arg6[%[[ROW]], %[[COL]]] {alignment = 8 : i64} : memref<64x128xf32>, vector<2xf32>
 // CHECK: %[[YR:.*]] = arith.addf %[[YB]], %[[RES]]
 // CHECK: %[[OSV:.*]] = vector.broadcast %[[OS]]
 // CHECK: %[[V:.*]] = arith.divf %[[YR]], %[[OSV]]
@@ -42,7 +42,7 @@ module {}
 // CHECK: arith.addi %{{.*}}, %[[OZ]] : i32
 // CHECK: arith.maxsi %{{.*}}, %c-128_i32
 // CHECK: arith.minsi %{{.*}}, %c127_i32
-// CHECK: vector.store %{{.*}}, %arg9[%[[ROW]], %[[COL]]] : memref<64x128xi8>, vector<2xi8>
+// CHECK: vector.store %{{.*}}, %arg9[%[[ROW]], %[[COL]]] {alignment = 2 : i64} : memref<64x128xi8>, vector<2xi8>
 // CHECK: gpu.return
 
 // PTX-DAG: mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32
