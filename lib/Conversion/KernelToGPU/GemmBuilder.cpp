@@ -162,7 +162,9 @@ static LogicalResult makePlan(const GemmSpec &spec, Chip chip, Location loc,
   plan.bStageBytes = t.bn * plan.bRowBytes;
   plan.stageBytes = plan.aStageBytes + plan.numB * plan.bStageBytes;
   int64_t shared = t.stages * plan.stageBytes;
-  if (shared > maxSharedBytes(chip))
+  // The lowering of gpu.dynamic_shared_memory also declares a 1-byte static
+  // shared variable (16-byte aligned) that the dynamic area follows.
+  if (shared + 16 > maxSharedBytes(chip))
     return fail() << "the tile needs " << shared
                   << " bytes of shared memory, more than the "
                   << maxSharedBytes(chip) << " a block can have";

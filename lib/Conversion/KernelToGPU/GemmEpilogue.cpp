@@ -63,7 +63,10 @@ private:
     return b.create<vector::BroadcastOp>(pairType(x.getType()), x);
   }
   Value pairLoad(Value memref, Type elem, ValueRange indices) {
-    return b.create<vector::LoadOp>(pairType(elem), memref, indices);
+    // Pairs start at even columns of even-sized rows: aligned to the pair.
+    return b.create<vector::LoadOp>(
+        pairType(elem), memref, indices, /*nontemporal=*/false,
+        b.getI64IntegerAttr(2 * elem.getIntOrFloatBitWidth() / 8));
   }
   Value f32Const(double v) {
     VectorType type = pairType(b.getF32Type());
@@ -175,7 +178,10 @@ void Epilogue::store(Value y, Value row, Value col) {
     (void)f32;
     break;
   }
-  b.create<vector::StoreOp>(stored, args.out, ValueRange{row, col});
+  Type elem = getElementTypeOrSelf(stored.getType());
+  b.create<vector::StoreOp>(
+      stored, args.out, ValueRange{row, col}, /*nontemporal=*/false,
+      b.getI64IntegerAttr(2 * elem.getIntOrFloatBitWidth() / 8));
 }
 
 void Epilogue::emit(const Accumulators &acc) {

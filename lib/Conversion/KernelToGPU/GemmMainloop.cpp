@@ -290,7 +290,8 @@ void Mainloop::loadFragments(Idx stage, Idx kt, int64_t ks, Fragments &frags,
         } else {
           Value pair = b.create<vector::LoadOp>(
               VectorType::get({2}, b.getI8Type()), smem.b[which],
-              ValueRange{stage.v, row.v, col.v});
+              ValueRange{stage.v, row.v, col.v}, /*nontemporal=*/false,
+              b.getI64IntegerAttr(2));
           Value wide =
               b.create<arith::ExtSIOp>(VectorType::get({2}, i32), pair);
           lo = b.create<vector::ExtractOp>(wide, ArrayRef<int64_t>{0});

@@ -37,7 +37,7 @@ module {}
 // CHECK: nvvm.cp.async.wait.group 0
 // CHECK: arith.cmpi ult, %{{.*}}, %{{.*}} : index
 // CHECK: scf.if
-// CHECK: vector.store %{{.*}}, %arg2[%{{.*}}, %{{.*}}] : memref<64x128xf32>, vector<2xf32>
+// CHECK: vector.store %{{.*}}, %arg2[%{{.*}}, %{{.*}}] {alignment = 8 : i64} : memref<64x128xf32>, vector<2xf32>
 // CHECK-NOT: scf.for
 // CHECK: gpu.return
 
@@ -58,4 +58,4 @@ module {}
 // TILE: scf.for
 // TILE: nvvm.cp.async.wait.group 1
 // TILE: arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
-// TILE: vector.store %{{.*}} : memref<100x384xbf16>, vector<2xbf16>
+// TILE: vector.store %{{.*}} {alignment = 4 : i64} : memref<100x384xbf16>, vector<2xbf16>

@@ -66,7 +66,7 @@ struct GemmTile {
 /// What follows the accumulation, per output element (row r, column c):
 ///   S8:     y = float(acc + intBias[c]) * (aScale[r] * bScale[c])
 ///   E4M3:   y = acc * (aScale[r] * bScale[c])          (per-channel/tensor)
-///           y = aScale[r] * sum_kb acc_kb * bScale[c / bn, kb]   (block)
+///           y = aScale[r] * sum_kb acc_kb * bScale[c / blockN, kb] (block)
 ///   BF16:   y = acc
 ///   W8A16:  y = acc * bScale[c]      (acc of a * q)
 ///   W4A16:  y = sum_g acc_g * bScale[c, g]  (acc_g of a * (q - zp[c, g]))
@@ -96,6 +96,24 @@ struct GemmSpec {
 //   B, [bScales], [bZeroPoints], [intBias], [bias]          for the gate/only B
 //   [B2, [b2Scales], [b2ZeroPoints], [intBias2], [bias2]]   when gated
 //   [residual], [outScale f32[1], [outZeroPoint i32[1]]], out, i32 m
+// Buffer shapes: A [maxTokens, K] (bf16; i8 for S8 and E4M3, e4m3 as its
+// bit patterns), aScales [1] or [maxTokens]; B [N, K] (bf16, i8; W4A16 i8
+// [N, K / 2], two nibbles a byte), bScales [1], [N], [N, K / groupSize] or
+// [ceil(N / blockN), ceil(K / blockK)] indexed [c / blockN, k / blockK],
+// zero points i32 [N, K / groupSize], intBias i32 [N], bias f32 [N],
+// residual f32 [maxTokens, N], out [maxTokens, N] (f32, bf16, i8; e4m3 as
+// i8 bit patterns). Every buffer 16-byte aligned (cp.async copies 16 bytes).
+// Launch (buildGemmKernel): one block of 32 * warpsM * warpsN threads per
+// bm x bn output tile; blockIdx.x = the tile of rows (gridTokenTile = bm,
+// gridPerTile = 1), blockIdx.y = the tile of columns (gridY = ceil(N / bn));
+// sharedBytes of dynamic shared memory (above 48 KiB the launcher must
+// raise the kernel's CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES).
+// Tile constraints (checked, with a diagnostic): stages >= 2; bm a multiple
+// of 16 * warpsM, bn of 16 * warpsN; bk a power of two, at least the mma's
+// K (16 for bf16 and weight-only, 32 for S8 / E4M3; 32 for W4A16) and
+// dividing K; N even (not necessarily a multiple of bn: columns past N are
+// masked); groupSize / blockK a multiple of the mma's K dividing K, and
+// either dividing bk or a multiple of it; the stages fit in shared memory.
 
 /// rms_norm over the innermost dimension, optionally quantizing its output:
 ///   y = x * rsqrt(mean(x^2) + epsilon) * w   (float32, x read as inType)

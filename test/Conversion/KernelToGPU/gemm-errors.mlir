@@ -1,0 +1,43 @@
+// Specs the GEMM builder cannot generate fail with a diagnostic that names
+// the kernel and the constraint; no partial function is left behind.
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 out=e4m3 chip=sm_80" 2>&1 | FileCheck %s --check-prefix=OUT8
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 k=96 bk=64" 2>&1 | FileCheck %s --check-prefix=KDIV
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 bm=48" 2>&1 | FileCheck %s --check-prefix=BM
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 bn=96 warps-n=4" 2>&1 | FileCheck %s --check-prefix=BN
+// RUN: not qopt %s --qopt-test-build-gemm="kind=s8 bk=16" 2>&1 | FileCheck %s --check-prefix=BK
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 stages=1" 2>&1 | FileCheck %s --check-prefix=STAGES
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 bm=256 bn=256 bk=128 warps-m=4 warps-n=4 stages=4 chip=sm_89" 2>&1 | FileCheck %s --check-prefix=SMEM
+// RUN: not qopt %s --qopt-test-build-gemm="kind=w4a16 b-scale=group group-size=48" 2>&1 | FileCheck %s --check-prefix=GROUP
+// RUN: not qopt %s --qopt-test-build-gemm="kind=w4a16 k=384 b-scale=group group-size=96 bk=64" 2>&1 | FileCheck %s --check-prefix=GROUP16
+// RUN: not qopt %s --qopt-test-build-gemm="kind=w8a16 b-scale=channel zero-points" 2>&1 | FileCheck %s --check-prefix=ZP
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 int-bias" 2>&1 | FileCheck %s --check-prefix=IBIAS
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 a-scale=channel" 2>&1 | FileCheck %s --check-prefix=ASCALE
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 out-asymmetric" 2>&1 | FileCheck %s --check-prefix=ASYM
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 n=129" 2>&1 | FileCheck %s --check-prefix=NODD
+// RUN: not qopt %s --qopt-test-build-gemm="kind=e4m3 b-scale=block block-n=128 block-k=48 bk=32 k=384" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 chip=sm_70" 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not qopt %s --qopt-gpu-to-ptx=chip=sm_70 2>&1 | FileCheck %s --check-prefix=PIPE
+// Two kernels of one name:
+// RUN: not qopt %s --qopt-test-build-gemm --qopt-test-build-gemm="kind=s8" 2>&1 | FileCheck %s --check-prefix=TWICE
+
+module {}
+
+// OUT8: error: cannot generate GEMM kernel 'gemm' (bf16, N=128, K=128): an e4m3 output needs sm_89 or sm_90a, not sm_80
+// OUT8-NOT: gpu.func
+// KDIV: error: cannot generate GEMM kernel 'gemm' (bf16, N=128, K=96): K is not a multiple of the tile's bk (64)
+// BM: bm (48) must be a multiple of 16 * warpsM (32)
+// BN: bn (96) must be a multiple of 16 * warpsN (64)
+// BK: bk (16) must be a power of two >= 32
+// STAGES: the tile needs stages >= 2 (got 1)
+// SMEM: the tile needs 524288 bytes of shared memory, more than the 101376 a block can have
+// GROUP: groupSize (48) must be positive and divide K
+// GROUP16: groupSize (96) and bk (64) must divide one another
+// ZP: zero points are for W4A16 with per-group scales
+// IBIAS: int_bias is for S8 without per-group or block scales
+// ASCALE: A scales are per-tensor or per-token
+// ASYM: an asymmetric output is i8
+// NODD: N must be even
+// BLOCK: blockK (48) must be a multiple of 32 (the mma's K)
+// CHIP: qopt-test-build-gemm: unknown chip 'sm_70'
+// PIPE: --qopt-gpu-to-ptx: unknown chip 'sm_70' (expected sm_80, sm_89 or sm_90a)
+// TWICE: error: cannot generate GEMM kernel 'gemm': the gpu.module already has a symbol of that name
