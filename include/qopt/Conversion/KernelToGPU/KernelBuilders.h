@@ -11,6 +11,9 @@
 // spec lists, and returns the block size it was written for. Builders check
 // their spec and report what they cannot generate through `emitError` (for
 // example an e4m3 GEMM on sm_80); they never produce a partial function.
+// Kernels read and write their buffers with vector accesses of up to 16
+// bytes: every buffer must be 16-byte aligned. A kernel's `known_block_size`
+// is the LaunchConfig block (.maxntid), so it must be launched with it.
 //
 //===----------------------------------------------------------------------===//
 

@@ -135,7 +135,8 @@ struct RmsNormSpec {
 //   (dynamic), i32 m.
 
 /// Quantizes (or converts) a float32 activation row by row, like RmsNormSpec
-/// without the normalization.
+/// without the normalization. An I8 / F8E4M3 output without
+/// `dynamicPerToken` has a static scale.
 struct QuantizeSpec {
   std::string name;
   int64_t maxTokens = 0, hidden = 0;
@@ -147,7 +148,8 @@ struct QuantizeSpec {
 // Parameters: x f32, [scale f32[1], [zp i32[1]]] (static), out,
 //   [rowScales f32 [maxTokens]] (dynamic), i32 m.
 
-/// Embedding gather: out[r, :] = float(table[ids[r], :]).
+/// Embedding gather: out[r, :] = float(table[ids[r], :]). An id outside
+/// [0, vocab) gives a zero row (the runtime checks ids before launching).
 struct EmbeddingSpec {
   std::string name;
   int64_t maxTokens = 0, vocab = 0, hidden = 0;
@@ -174,7 +176,10 @@ struct KVCacheSpec {
 /// cache at row positions[r] (quantized with the cache's scheme: a static
 /// scale s gives q = sat(rne(x / s)); per-token, the scale of the row is
 /// max|x| / qmax over all its kv heads). cos/sin come from a table
-/// `[maxPositions, headDim / 2]` (f32, cos then sin) the compiler writes.
+/// `[maxPositions, headDim]` (f32) the compiler writes: row p holds the
+/// headDim / 2 cosines of p * invFreq[i], then the headDim / 2 sines. Static
+/// scales are f32 [1] (PerTensor) or f32 [numKvHeads] (PerHead); a row whose
+/// position is outside [0, min(maxPositions, maxSeq)) is not written.
 struct RopeAppendSpec {
   std::string name;
   int64_t maxTokens = 0, numHeads = 0, numKvHeads = 0, headDim = 0;
@@ -190,7 +195,8 @@ struct RopeAppendSpec {
 /// causal rows see cached positions 0..p (with slidingWindow W > 0, p-W+1..p);
 /// non-causal rows see 0..positions[m-1]. Scores in float32 scaled by
 /// `scale`, softmax with the row maximum subtracted, output stored as
-/// outType (F32 or BF16).
+/// outType (F32 or BF16). `scale` 0 means 1 / sqrt(headDim); keys beyond
+/// the cache are not read, and a row without keys is zero.
 struct AttentionSpec {
   std::string name;
   int64_t maxTokens = 0, numHeads = 0, numKvHeads = 0, headDim = 0;
@@ -204,6 +210,7 @@ struct AttentionSpec {
 //   kCache, vCache, [kScales], [vScales], out, i32 m.
 
 /// Elementwise kernels that no fusion absorbed.
+/// SiluMul: silu(lhs) * rhs, silu(x) = x / (1 + exp(-x)) (lhs is the gate).
 enum class ElementwiseKind { Add, Mul, SiluMul };
 struct ElementwiseSpec {
   std::string name;
