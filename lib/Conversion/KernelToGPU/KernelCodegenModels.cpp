@@ -219,9 +219,8 @@ static FailureOr<KVCacheSpec> cacheSide(Operation *op, qk::KVCacheOp cache,
 }
 
 /// Records what the bundle needs and the generated kernel's launch.
-static LogicalResult finish(Operation *op, Operation *gpuModule,
-                            StringRef name, DictionaryAttr spec,
-                            Params &params,
+static LogicalResult finish(Operation *op, Operation *gpuModule, StringRef name,
+                            DictionaryAttr spec, Params &params,
                             FailureOr<LaunchConfig> launch) {
   if (failed(launch))
     return failure();
@@ -232,11 +231,11 @@ static LogicalResult finish(Operation *op, Operation *gpuModule,
   op->setAttr("qk.kernel",
               SymbolRefAttr::get(module.getNameAttr(),
                                  {FlatSymbolRefAttr::get(ctx, name)}));
-  op->setAttr("qk.launch",
-              qk::LaunchAttr::get(
-                  ctx, DenseI64ArrayAttr::get(ctx, launch->block),
-                  launch->gridTokenTile, launch->gridPerTile, launch->gridY,
-                  launch->gridZ, launch->sharedBytes));
+  op->setAttr(
+      "qk.launch",
+      qk::LaunchAttr::get(ctx, DenseI64ArrayAttr::get(ctx, launch->block),
+                          launch->gridTokenTile, launch->gridPerTile,
+                          launch->gridY, launch->gridZ, launch->sharedBytes));
   return success();
 }
 
@@ -250,8 +249,7 @@ static qk::KVCacheOp cacheOf(Operation *op, FlatSymbolRefAttr name) {
 
 namespace {
 template <typename Op, typename Derived>
-struct ModelBase
-    : KernelCodegenOpInterface::ExternalModel<Derived, Op> {};
+struct ModelBase : KernelCodegenOpInterface::ExternalModel<Derived, Op> {};
 
 struct GemmModel : ModelBase<qk::GemmOp, GemmModel> {
   LogicalResult generateKernel(Operation *raw, Operation *gpuModule,
@@ -392,8 +390,7 @@ struct RmsNormModel : ModelBase<qk::RmsNormOp, RmsNormModel> {
                                StringRef name,
                                const CodegenOptions &options) const {
     auto op = cast<qk::RmsNormOp>(raw);
-    FailureOr<RowQuant> q =
-        rowQuant(op, op.getResult(), op.getOutSchemeAttr());
+    FailureOr<RowQuant> q = rowQuant(op, op.getResult(), op.getOutSchemeAttr());
     FailureOr<ElemType> w = elemType(op, elementOf(op.getWeight()));
     if (failed(q) || failed(w))
       return failure();
@@ -509,8 +506,8 @@ struct RopeKVAppendModel : ModelBase<qk::RopeKVAppendOp, RopeKVAppendModel> {
         cacheSide(op, cache, cache.getKeyType(), cache.getKeySchemeAttr(),
                   options.maxSeq);
     FailureOr<KVCacheSpec> values =
-        cacheSide(op, cache, cache.getValueType(),
-                  cache.getValueSchemeAttr(), options.maxSeq);
+        cacheSide(op, cache, cache.getValueType(), cache.getValueSchemeAttr(),
+                  options.maxSeq);
     if (failed(keys) || failed(values))
       return failure();
     RopeAppendSpec s;
@@ -563,8 +560,8 @@ struct AttentionModel : ModelBase<qk::AttentionOp, AttentionModel> {
         cacheSide(op, cache, cache.getKeyType(), cache.getKeySchemeAttr(),
                   options.maxSeq);
     FailureOr<KVCacheSpec> values =
-        cacheSide(op, cache, cache.getValueType(),
-                  cache.getValueSchemeAttr(), options.maxSeq);
+        cacheSide(op, cache, cache.getValueType(), cache.getValueSchemeAttr(),
+                  options.maxSeq);
     FailureOr<ElemType> out = elemType(op, elementOf(op.getResult()));
     if (failed(keys) || failed(values) || failed(out))
       return failure();
@@ -666,8 +663,7 @@ struct ArgmaxModel : ModelBase<qk::ArgmaxOp, ArgmaxModel> {
 };
 
 /// Ops whose kernels exist only fused: an error that says which pass fuses.
-template <typename Op>
-struct UnfusedModel : ModelBase<Op, UnfusedModel<Op>> {
+template <typename Op> struct UnfusedModel : ModelBase<Op, UnfusedModel<Op>> {
   LogicalResult generateKernel(Operation *op, Operation *, StringRef,
                                const CodegenOptions &) const {
     return op->emitOpError()
@@ -686,10 +682,10 @@ void mlir::qopt::codegen::registerKernelCodegenInterfaceExternalModels(
     qk::EmbeddingOp::attachInterface<EmbeddingModel>(*ctx);
     qk::RopeKVAppendOp::attachInterface<RopeKVAppendModel>(*ctx);
     qk::AttentionOp::attachInterface<AttentionModel>(*ctx);
-    qk::AddOp::attachInterface<ElementwiseModel<qk::AddOp, ElementwiseKind::Add>>(
-        *ctx);
-    qk::MulOp::attachInterface<ElementwiseModel<qk::MulOp, ElementwiseKind::Mul>>(
-        *ctx);
+    qk::AddOp::attachInterface<
+        ElementwiseModel<qk::AddOp, ElementwiseKind::Add>>(*ctx);
+    qk::MulOp::attachInterface<
+        ElementwiseModel<qk::MulOp, ElementwiseKind::Mul>>(*ctx);
     qk::SiluMulOp::attachInterface<
         ElementwiseModel<qk::SiluMulOp, ElementwiseKind::SiluMul>>(*ctx);
     qk::ArgmaxOp::attachInterface<ArgmaxModel>(*ctx);

@@ -64,14 +64,14 @@ struct ConvertKernelsToGPUPass
     module->setAttr("qk.chip", StringAttr::get(&getContext(), chip));
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointToEnd(module.getBody());
-    auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(),
-                                              "qopt_kernels");
+    auto gpuModule =
+        gpu::GPUModuleOp::create(b, module.getLoc(), "qopt_kernels");
     int index = 0;
     bool bad = false;
     func.walk([&](qk::KernelOpInterface kernel) {
       Operation *op = kernel.getOperation();
-      std::string name = "k" + std::to_string(index++) + "_" +
-                         kernel.getKernelFamily().str();
+      std::string name =
+          "k" + std::to_string(index++) + "_" + kernel.getKernelFamily().str();
       auto codegen = dyn_cast<KernelCodegenOpInterface>(op);
       if (!codegen) {
         op->emitOpError("has no code generator");

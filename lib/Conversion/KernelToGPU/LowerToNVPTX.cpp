@@ -34,15 +34,20 @@ LogicalResult mlir::qopt::codegen::buildLowerToNVPTXPipeline(
 }
 
 void mlir::qopt::codegen::registerLowerToNVPTXPipeline() {
-  PassPipelineRegistration<LowerToNVPTXOptions>(
+  registerPassPipeline(
       "lower-to-nvptx",
       "Compiles a float or quantized model to fused kernels in PTX: "
       "--lower-to-kernels, one gpu.func per kernel (tensor-core GEMMs on "
       "mma.sync), LLVM's NVPTX back end, and the kernel contract",
-      [](OpPassManager &pm, const LowerToNVPTXOptions &options) {
-        // Pipeline registration has no error channel: a bad chip makes
-        // convert-kernels-to-gpu fail with the same message.
-        (void)buildLowerToNVPTXPipeline(
-            pm, options, [](const Twine &) { return failure(); });
+      [](OpPassManager &pm, StringRef optionsStr,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        LowerToNVPTXOptions options;
+        if (failed(options.parseFromString(optionsStr)))
+          return errorHandler("--lower-to-nvptx: bad options '" + optionsStr +
+                              "'");
+        return buildLowerToNVPTXPipeline(pm, options, errorHandler);
+      },
+      [](function_ref<void(const ::mlir::detail::PassOptions &)> optHandler) {
+        optHandler(LowerToNVPTXOptions());
       });
 }
