@@ -30,6 +30,13 @@ config.substitutions.append(("%cmake_generator", config.cmake_generator))
 config.substitutions.append(("%cxx", config.cxx_compiler))
 config.substitutions.append(("%mlir_dir", config.mlir_dir))
 config.substitutions.append(("%python", sys.executable))
+# The fake CUDA driver libraries of unittests/Runtime/FakeCudaDriver.cpp.
+config.substitutions.append(
+    ("%fake_libcuda_partial",
+     os.path.join(config.qopt_obj_root, "lib", "libqopt-fake-cuda-partial.so")))
+config.substitutions.append(
+    ("%fake_libcuda",
+     os.path.join(config.qopt_obj_root, "lib", "libqopt-fake-cuda.so")))
 # The shared reference models and data (beside the repository unless
 # configured with -DQOPT_SHARED_DIR=...).
 config.substitutions.append(
@@ -40,7 +47,7 @@ config.substitutions.append(
 tool_dirs = [config.qopt_tools_dir, config.llvm_tools_dir]
 tools = [ToolSubst(t, unresolved="fatal")
          for t in ["qopt", "qopt-calibrate", "qopt-import", "qopt-run", "qopt-tokenize",
-                   "qopt-make-test-model"]]
+                   "qopt-make-test-model", "qopt-cuda-info"]]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # GPU tests need a CUDA device; CI machines have none.

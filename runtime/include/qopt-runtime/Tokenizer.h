@@ -19,6 +19,12 @@
 // with a clear error when loading. Pure C++ (no MLIR, no LLVM): the runtime
 // uses it too. No exception escapes the API.
 //
+// The tokenizer is an optional part of the runtime (it alone needs PCRE2
+// and ICU): in a runtime built with QOPT_RUNTIME_TOKENIZER=OFF, isSupported()
+// is false, fromFile / fromJson fail with "<file>: this runtime was built
+// without tokenizer support (QOPT_RUNTIME_TOKENIZER=OFF)", and
+// splitParagraphs returns no paragraph.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef QOPT_FRONTEND_TOKENIZER_H
@@ -33,6 +39,8 @@ namespace qrt {
 
 class Tokenizer {
 public:
+  /// False in a runtime built without the tokenizer.
+  static bool isSupported();
   /// Loads tokenizer.json; on failure returns null and sets `error` to one
   /// clear message naming the file and problem (missing file, malformed JSON,
   /// unsupported model type / normalizer / pre-tokenizer / decoder, merges

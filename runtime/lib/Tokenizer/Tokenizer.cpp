@@ -329,6 +329,8 @@ loadImpl(const std::string &text, const std::string &name, std::string &error) {
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 
+bool Tokenizer::isSupported() { return true; }
+
 std::unique_ptr<Tokenizer> Tokenizer::fromFile(const std::string &path,
                                                std::string &error) {
   try {
