@@ -224,17 +224,16 @@ TEST(BundleKernels, ArgmaxAndNextToken) {
   constexpr int64_t V = 16;
   for (bool deviceArgmax : {true, false}) {
     BundleBuilder bb(8, V);
+    // A kernel that leaves the logits as they are (0 + logits).
+    bb.arena("zero", "f32", {-1, V});
+    bb.kernel("k_add", "add",
+              {{"max_tokens", 8}, {"features", V}, {"out_type", "f32"}},
+              {"zero", "logits", "logits"});
     if (deviceArgmax) {
       bb.arena("next", "i32", {1});
       bb.manifest["outputs"]["next_token"] = "next";
       bb.kernel("k_argmax", "argmax", {{"max_tokens", 8}, {"vocab", V}},
                 {"logits", "next"});
-    } else {
-      // A kernel that leaves the logits as they are (0 * lhs + logits).
-      bb.arena("zero", "f32", {-1, V});
-      bb.kernel("k_add", "add",
-                {{"max_tokens", 8}, {"features", V}, {"out_type", "f32"}},
-                {"zero", "logits", "logits"});
     }
     Loaded l = loadCpu(bb.write());
     ASSERT_TRUE(l.backend);

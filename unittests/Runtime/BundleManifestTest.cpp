@@ -226,6 +226,16 @@ TEST(BundleManifest, BuffersAndSequences) {
   EXPECT_EQ(loadError(bb), "DIR/manifest.json: prefill: 4 is not a kernel "
                            "index (0 to 3)");
   bb = smallModel();
+  bb.manifest["decode"] = {0, 1, 2};
+  EXPECT_EQ(loadError(bb), "DIR/manifest.json: decode: no kernel of the "
+                           "sequence writes the output next");
+  bb = smallModel();
+  bb.manifest["buffers"]["extra"] = {
+      {"kind", "input"}, {"dtype", "i32"}, {"shape", {-1}}};
+  EXPECT_EQ(loadError(bb), "DIR/manifest.json: buffers.extra: an input "
+                           "buffer that is neither inputs.tokens nor "
+                           "inputs.positions");
+  bb = smallModel();
   bb.manifest["decode"] = json::array();
   EXPECT_EQ(loadError(bb), "DIR/manifest.json: decode: launches no kernel");
   bb = smallModel();

@@ -277,9 +277,36 @@ public:
     return static_cast<int>(manifest["kernels"].size()) - 1;
   }
 
-  /// Writes the bundle into `dir` (created when missing); returns it.
+  /// Writes the bundle into `dir` (created when missing); returns it. A
+  /// bundle none of whose kernels names the logits gets a last kernel
+  /// k_logits writing zeros there (each launch sequence must write them).
   std::string write(const std::string &dir) {
     json m = manifest;
+    bool logits = false;
+    for (const json &k : m["kernels"])
+      for (const json &a : k.value("args", json::array()))
+        logits = logits || a == "logits";
+    if (!logits && m["outputs"]["logits"] == "logits") {
+      m["buffers"]["zeros"] = {{"kind", "arena"},
+                               {"dtype", "f32"},
+                               {"shape", {-1, vocab}},
+                               {"offset", arenaBytes}};
+      m["arena_bytes"] = arenaBytes + maxTokens * vocab * 4;
+      m["kernels"].push_back({{"name", "k_logits"},
+                              {"family", "add"},
+                              {"spec",
+                               {{"max_tokens", maxTokens},
+                                {"features", vocab},
+                                {"out_type", "f32"}}},
+                              {"args", {"zeros", "zeros", "logits"}},
+                              {"launch",
+                               {{"block", {128, 1, 1}},
+                                {"token_tile", 1},
+                                {"per_tile", 1},
+                                {"grid_y", 1},
+                                {"grid_z", 1},
+                                {"shared_bytes", 0}}}});
+    }
     if (!m.contains("prefill") || !m.contains("decode")) {
       json all = json::array();
       for (size_t i = 0; i < m["kernels"].size(); ++i)

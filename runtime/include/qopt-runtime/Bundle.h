@@ -19,6 +19,11 @@
 // where S, the cache rows, is chosen by the backend. The manifest must not
 // declare those names itself.
 //
+// Files: kernels.ptx, weights.safetensors and (when the manifest names one)
+// tokenizer.json must exist; the cubin may be absent (the CUDA backend then
+// loads the PTX). Each launch sequence must write the logits and the
+// next_token outputs; the only input buffers are `tokens` and `positions`.
+//
 // Weights: an `i4x2` weight is stored in the safetensors file as U8 with
 // its last dimension ceil(cols / 2) (each row packed on its own, as qopt's
 // weight writer does); every other type by its safetensors name (F32,

@@ -87,6 +87,21 @@ bool Parser::parse(const json &root) {
       !sequence(root, "prefill", m.prefill) ||
       !sequence(root, "decode", m.decode))
     return false;
+  // Each sequence writes the outputs that are read after it.
+  for (const auto &[key, seq] :
+       {std::pair{"prefill", &m.prefill}, std::pair{"decode", &m.decode}})
+    for (int out : {m.logits, m.nextToken}) {
+      if (out < 0)
+        continue;
+      bool written = false;
+      for (int k : *seq)
+        for (size_t i = 0; i < m.kernels[k].params.size(); ++i)
+          written = written || (m.kernels[k].params[i].output &&
+                                m.kernels[k].argBuffers[i] == out);
+      if (!written)
+        return r.fail(key, "no kernel of the sequence writes the output " +
+                               m.buffers[out].name);
+    }
   for (int k : m.prefill)
     if (m.kernels[k].maxTokens() != m.maxTokens)
       return r.fail("prefill", "kernel " + std::to_string(k) + " (" +
@@ -346,14 +361,23 @@ bool Parser::endpoints(const json &root) {
     }
     return true;
   };
-  return find(*in, "inputs", "tokens", false, ElemType::I32, {-1}, true,
-              m.tokens) &&
-         find(*in, "inputs", "positions", false, ElemType::I32, {-1}, true,
-              m.positions) &&
-         find(*out, "outputs", "logits", false, ElemType::F32,
-              {-1, m.model.vocabSize}, false, m.logits) &&
-         find(*out, "outputs", "next_token", true, ElemType::I32, {1}, false,
-              m.nextToken);
+  if (!find(*in, "inputs", "tokens", false, ElemType::I32, {-1}, true,
+            m.tokens) ||
+      !find(*in, "inputs", "positions", false, ElemType::I32, {-1}, true,
+            m.positions) ||
+      !find(*out, "outputs", "logits", false, ElemType::F32,
+            {-1, m.model.vocabSize}, false, m.logits) ||
+      !find(*out, "outputs", "next_token", true, ElemType::I32, {1}, false,
+            m.nextToken))
+    return false;
+  // The runtime fills the two inputs it knows, and no other.
+  for (size_t i = 0; i < m.buffers.size(); ++i)
+    if (m.buffers[i].kind == BufferKind::Input &&
+        static_cast<int>(i) != m.tokens && static_cast<int>(i) != m.positions)
+      return r.fail("buffers." + m.buffers[i].name,
+                    "an input buffer that is neither inputs.tokens nor "
+                    "inputs.positions");
+  return true;
 }
 
 bool Parser::kernels(const json &root) {
