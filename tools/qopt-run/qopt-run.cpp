@@ -9,8 +9,14 @@
 //     --logits FILE.safetensors:TENSOR -o OUT        logits of sequences
 //     --generate "prompt" [--max-new-tokens N]       greedy generation
 //
+// qopt-run BUNDLE_DIR --backend=cpu|cuda ...   a compiled-model bundle
+//     (docs/bundle.md), run by the runtime with no MLIR: see
+//     qopt-runtime/BundleMain.h
+//
 //===----------------------------------------------------------------------===//
 
+#include "qopt-runtime/Bundle.h"
+#include "qopt-runtime/BundleMain.h"
 #include "qopt-runtime/QuantMath.h"
 #include "qopt-runtime/Safetensors.h"
 #include "qopt-runtime/Tokenizer.h"
@@ -100,6 +106,11 @@ bool checkVocab(const std::string &what, const std::vector<int32_t> &tokens,
 } // namespace
 
 int main(int argc, char **argv) {
+  // A bundle directory runs in the runtime's bundle mode, which has options
+  // of its own.
+  for (int i = 1; i < argc; ++i)
+    if (argv[i][0] != '-' && qrt::Bundle::isBundleDirectory(argv[i]))
+      return qrt::runBundleMain(argc, argv);
   llvm::InitLLVM init(argc, argv);
   llvm::cl::OptionCategory category("qopt-run options");
   llvm::cl::opt<std::string> input(llvm::cl::Positional, llvm::cl::Required,

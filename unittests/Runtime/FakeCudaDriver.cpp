@@ -8,10 +8,13 @@
 // runtime resolves (qopt-runtime/CudaDriverApi.h), so that the runtime's
 // CUDA layer runs for real, through dlopen and dlsym, on machines with no
 // GPU. "Device memory" is host memory; the PTX "JIT" looks for `.entry NAME`
-// and fails, with a ptxas-like log, on images that contain "bogus"; two
-// kernels exist:
+// and fails, with a ptxas-like log, on images that contain "bogus"; these
+// kernels do something (every other one nothing):
 //   fill_bytes(CUdeviceptr dst, unsigned n, unsigned value)  memset
 //   fault()            the next cuStreamSynchronize reports an illegal address
+//   probeN(CUdeviceptr p0, ..., CUdeviceptr pN-1, int m)  writes, as uint64,
+//                      grid x y z, block x y z, shared bytes, m, p0 .. pN-1
+//                      to pN-1 (what the bundle runtime's tests check)
 // The environment variable QOPT_FAKE_CUDA picks a failure: no-device (cuInit
 // fails with CUDA_ERROR_NO_DEVICE), unknown (cuInit fails with
 // CUDA_ERROR_UNKNOWN), old (driver version 11.8), oom (cuMemAlloc fails).
@@ -397,6 +400,17 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gridX, unsigned int gridY,
     std::memset(host(dst), static_cast<int>(value), n);
   } else if (f->name == "fault") {
     stream->pending = CUDA_ERROR_ILLEGAL_ADDRESS;
+  } else if (f->name.rfind("probe", 0) == 0) {
+    int n = std::atoi(f->name.c_str() + 5);
+    if (n < 1)
+      return CUDA_ERROR_INVALID_VALUE;
+    std::vector<uint64_t> record = {gridX,  gridY,  gridZ,      blockX,
+                                    blockY, blockZ, sharedBytes};
+    record.push_back(static_cast<uint64_t>(*static_cast<int32_t *>(params[n])));
+    for (int i = 0; i < n; ++i)
+      record.push_back(*static_cast<CUdeviceptr *>(params[i]));
+    std::memcpy(host(*static_cast<CUdeviceptr *>(params[n - 1])), record.data(),
+                record.size() * sizeof(uint64_t));
   }
   return CUDA_SUCCESS;
 }

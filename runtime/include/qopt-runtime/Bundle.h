@@ -1,0 +1,202 @@
+//===- Bundle.h - A compiled-model bundle, loaded and validated -*- C++ -*-===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Reads a bundle directory (docs/bundle.md, format version 1): its
+// manifest.json, every field checked; the kernels' specs (BundleSpecs.h);
+// and weights.safetensors, mapped, with every weight buffer's dtype and
+// shape checked. A loaded Bundle is consistent: every buffer a kernel names
+// exists, with the type and shape its spec needs for that parameter;
+// kernels write arena buffers and KV caches only; arena buffers lie inside
+// `arena_bytes`; launch sequences name existing kernels. Backends
+// (Backend.h) run it without checking any of that again.
+//
+// Buffers: the manifest's `buffers`, then, for each KV cache NAME (in
+// order), NAME.k and NAME.v ([S, num_kv_heads * head_dim] of the storage
+// type) and, for per-token scales, NAME.k_scales / NAME.v_scales ([S] f32),
+// where S, the cache rows, is chosen by the backend. The manifest must not
+// declare those names itself.
+//
+// Files: kernels.ptx, weights.safetensors and (when the manifest names one)
+// tokenizer.json must exist; the cubin may be absent (the CUDA backend then
+// loads the PTX). Each launch sequence must write the logits and the
+// next_token outputs; the only input buffers are `tokens` and `positions`.
+//
+// Weights: an `i4x2` weight is stored in the safetensors file as U8 with
+// its last dimension ceil(cols / 2) (each row packed on its own, as qopt's
+// weight writer does); every other type by its safetensors name (F32,
+// BF16, F16, I8, F8_E4M3, I32).
+//
+// Errors: nothing throws; load() returns null with one message, prefixed
+// by the file it concerns ("DIR/manifest.json: ...", or the safetensors
+// reader's own message naming weights.safetensors), and naming the
+// manifest entry by its JSON path, e.g.
+//   DIR/manifest.json: bundle version 2 is not supported by this runtime
+//     (version 1)
+//   DIR/manifest.json: kernels[3] (k3_gemm): spec.n: expected a positive
+//     integer
+//   DIR/manifest.json: kernels[3] (k3_gemm): argument 2 (b_scales) is
+//     buffer w5, f32 [384]; the spec needs f32 [768]
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_RUNTIME_BUNDLE_H
+#define QOPT_RUNTIME_BUNDLE_H
+
+#include "qopt-runtime/BundleSpecs.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qrt {
+
+class SafetensorsFile;
+struct TensorView;
+
+namespace bundle {
+
+/// The format version this runtime reads.
+constexpr int64_t kFormatVersion = 1;
+constexpr const char *kFormatName = "qopt-bundle";
+
+enum class BufferKind {
+  Input,    ///< filled by the runtime (tokens, positions)
+  Weight,   ///< a tensor of weights.safetensors
+  Arena,    ///< at `offset` in the activation arena
+  KVCache,  ///< NAME.k / NAME.v of a KV cache
+  KVScales, ///< NAME.k_scales / NAME.v_scales (per-token scales)
+};
+const char *bufferKindName(BufferKind kind);
+
+struct Buffer {
+  std::string name;
+  BufferKind kind = BufferKind::Arena;
+  ElemType type = ElemType::F32;
+  /// kTokensDim (-1) for the token dimension; KV buffers have kCacheRowsDim
+  /// as their first dimension.
+  std::vector<int64_t> shape;
+  /// Arena buffers: the byte offset into the arena.
+  int64_t offset = 0;
+  /// KV buffers: the index of their cache in Manifest::kvCaches, and which
+  /// side (keys or values).
+  int cache = -1;
+  bool keys = false;
+
+  /// Bytes with `rows` tokens (or cache rows) in the dynamic dimension.
+  int64_t bytes(int64_t rows) const;
+  /// "f32 [-1, 384]".
+  std::string describe() const;
+};
+
+struct KVSide {
+  ElemType storage = ElemType::BF16;
+  KVScaleKind scales = KVScaleKind::None;
+};
+
+struct KVCache {
+  std::string name;
+  int64_t layer = 0, numKvHeads = 0, headDim = 0;
+  KVSide key, value;
+  int64_t width() const { return numKvHeads * headDim; }
+};
+
+struct Launch {
+  unsigned block[3] = {1, 1, 1};
+  int64_t tokenTile = 0, perTile = 1, gridY = 1, gridZ = 1;
+  int64_t sharedBytes = 0;
+  /// Blocks in x for a launch of `m` tokens.
+  int64_t gridX(int64_t m) const;
+};
+
+struct Kernel {
+  std::string name;
+  Family family = Family::Add;
+  KernelSpec spec;
+  std::vector<std::string> args;
+  Launch launch;
+  /// The parameters the spec defines (kernelParams), and for each the index
+  /// of its buffer in Manifest::buffers.
+  std::vector<Param> params;
+  std::vector<int> argBuffers;
+
+  int64_t maxTokens() const { return specMaxTokens(spec); }
+  /// The buffer index of the parameter `role`, or -1.
+  int arg(const std::string &role) const;
+};
+
+struct ModelInfo {
+  std::string architecture;
+  int64_t vocabSize = 0, maxPositionEmbeddings = 0;
+  /// -1 when the model has none (null in the manifest).
+  int64_t bosTokenId = -1, eosTokenId = -1;
+};
+
+struct Manifest {
+  std::string chip;
+  ModelInfo model;
+  std::string recipe;
+  int64_t maxTokens = 0;
+  int64_t arenaBytes = 0;
+  /// File names inside the bundle directory; cubin and tokenizer may be "".
+  std::string ptx, cubin, weights, tokenizer;
+  /// Buffer indices.
+  int tokens = -1, positions = -1, logits = -1, nextToken = -1;
+  std::vector<Buffer> buffers;
+  std::vector<KVCache> kvCaches;
+  std::vector<Kernel> kernels;
+  std::vector<int> prefill, decode;
+
+  /// Buffer name -> index in `buffers`.
+  std::map<std::string, int> bufferIndex;
+
+  /// The index of buffer `name`, or -1.
+  int findBuffer(const std::string &name) const;
+  /// The most KV cache rows the kernels allow: the model's
+  /// max_position_embeddings, the smallest max_seq of any KV spec and
+  /// max_positions of any RoPE table.
+  int64_t maxSeqLimit() const;
+};
+
+/// Parses and validates manifest.json text (everything but the weights
+/// file); `file` names it in messages. Exposed for tests.
+bool parseManifest(const std::string &text, const std::string &file,
+                   Manifest &manifest, std::string &error);
+
+} // namespace bundle
+
+/// A loaded bundle: its manifest and mapped weights.
+class Bundle {
+public:
+  /// Loads `directory` (see the file comment); null with `error` on failure.
+  static std::unique_ptr<Bundle> load(const std::string &directory,
+                                      std::string &error);
+  ~Bundle();
+  Bundle(const Bundle &) = delete;
+  Bundle &operator=(const Bundle &) = delete;
+
+  const bundle::Manifest &manifest() const { return manifest_; }
+  const std::string &directory() const { return directory_; }
+  /// DIR/NAME for a file name of the manifest ("" for "").
+  std::string path(const std::string &file) const;
+  /// The safetensors tensor of weight buffer `buffer` (null for others).
+  const TensorView *weight(int buffer) const;
+
+  /// True when `directory` holds a manifest.json (what qopt-run checks to
+  /// tell a bundle from a model file).
+  static bool isBundleDirectory(const std::string &directory);
+
+private:
+  Bundle() = default;
+  std::string directory_;
+  bundle::Manifest manifest_;
+  std::unique_ptr<SafetensorsFile> weights_;
+  std::vector<const TensorView *> weightViews_;
+};
+
+} // namespace qrt
+
+#endif // QOPT_RUNTIME_BUNDLE_H

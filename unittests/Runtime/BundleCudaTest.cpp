@@ -1,0 +1,234 @@
+//===- BundleCudaTest.cpp - The CUDA backend on the fake driver -----------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// CudaBackend against FakeCudaDriver.cpp (host memory for device memory,
+// a PTX "JIT" that looks for the entries): what a launch receives (the
+// fake's probeN kernels write their grid, block, shared bytes, m and
+// pointers to their last buffer), the cubin / PTX choice, per-kernel
+// timing, and the exact message of every failure.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BundleTestSupport.h"
+
+#include <cstdlib>
+
+using namespace qrt;
+using namespace qrt::test;
+
+namespace {
+
+const char *const kFake = QOPT_FAKE_LIBCUDA;
+
+class BundleCuda : public ::testing::Test {
+protected:
+  void TearDown() override { unsetenv("QOPT_FAKE_CUDA"); }
+
+  /// Loads `dir` on the fake driver; the backend stays null on failure,
+  /// with `error` set.
+  void load(const std::string &dir, CudaBackendOptions options = {}) {
+    options.libcuda = kFake;
+    backend.reset();
+    bundle = Bundle::load(dir, error);
+    ASSERT_TRUE(bundle) << error;
+    auto b = std::make_unique<CudaBackend>(options);
+    if (b->load(*bundle, 16, error))
+      backend = std::move(b);
+  }
+  /// `error` with the bundle directory replaced by "DIR".
+  std::string message(const std::string &dir) const {
+    std::string e = error;
+    for (size_t at; (at = e.find(dir)) != std::string::npos;)
+      e.replace(at, dir.size(), "DIR");
+    return e;
+  }
+
+  std::unique_ptr<Bundle> bundle;
+  std::unique_ptr<CudaBackend> backend;
+  std::string error;
+};
+
+TEST_F(BundleCuda, RunsTheSmallModel) {
+  BundleBuilder bb = smallModel();
+  std::string dir = bb.write();
+  load(dir);
+  ASSERT_TRUE(backend) << error;
+  EXPECT_EQ(backend->deviceDescription(), "Fake H200 (sm_90, 140.0 GiB)");
+  EXPECT_EQ(backend->moduleSource(), dir + "/kernels.ptx");
+  EXPECT_EQ(backend->cubinSkipped(), "");
+  backend->setTiming(true);
+  std::vector<int32_t> tokens = {1, 5, 9}, positions = {0, 1, 2};
+  ASSERT_TRUE(backend->step(tokens.data(), positions.data(), 3,
+                            Sequence::Prefill, error))
+      << error;
+  // The fake kernels compute nothing: the arena was zeroed at load.
+  std::vector<float> logits;
+  ASSERT_TRUE(backend->logits(0, 3, logits, error)) << error;
+  EXPECT_EQ(logits, std::vector<float>(3 * 16, 0.0f));
+  int32_t next = -1;
+  ASSERT_TRUE(backend->nextToken(next, error)) << error;
+  EXPECT_EQ(next, 0);
+  int32_t position = 3;
+  ASSERT_TRUE(backend->step(&next, &position, 1, Sequence::Decode, error))
+      << error;
+  std::vector<KernelTiming> t = backend->timings();
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_EQ(t[2].name, "k_head");
+  EXPECT_EQ(t[2].family, "gemm");
+  EXPECT_EQ(t[2].launches, 2);
+  EXPECT_GE(t[2].totalMs, 0.0);
+  // Buffers go to the device and back; the caches and inputs too.
+  std::vector<uint8_t> bytes(2048, 7), back;
+  ASSERT_TRUE(backend->writeBuffer("h", bytes.data(), bytes.size(), error));
+  ASSERT_TRUE(backend->readBuffer("h", 8, back, error)) << error;
+  EXPECT_EQ(back, bytes);
+  // The decode step wrote its token over the prefill's first.
+  ASSERT_TRUE(backend->readBuffer("tokens", 3, back, error)) << error;
+  EXPECT_EQ(i32Of(back), (std::vector<int32_t>{next, 5, 9}));
+  ASSERT_TRUE(backend->readBuffer("positions", 1, back, error)) << error;
+  EXPECT_EQ(i32Of(back), (std::vector<int32_t>{3}));
+  ASSERT_TRUE(backend->resetCache(error)) << error;
+}
+
+TEST_F(BundleCuda, WhatALaunchReceives) {
+  Random rnd(31);
+  std::vector<float> b = rnd.bf16(16 * 32, -1, 1);
+  BundleBuilder bb;
+  bb.arena("a", "bf16", {-1, 32});
+  bb.weight("b", "bf16", {16, 32}, bytesOfBF16(b));
+  bb.arena("y", "f32", {-1, 16});
+  bb.kernel("probe3", "gemm", gemmSpec("bf16", 16, 32), {"a", "b", "y"},
+            {{"block", {64, 2, 1}},
+             {"token_tile", 4},
+             {"per_tile", 3},
+             {"grid_y", 5},
+             {"grid_z", 2},
+             {"shared_bytes", 100000}});
+  std::string dir = bb.write();
+  load(dir);
+  ASSERT_TRUE(backend) << error;
+  ASSERT_TRUE(runStep(*backend, 5));
+  std::vector<uint64_t> record(11);
+  std::vector<uint8_t> out = read(*backend, "y", 5);
+  std::memcpy(record.data(), out.data(), record.size() * 8);
+  // ceil(5 / 4) * 3 blocks in x; the block, the opted-in shared bytes, m.
+  EXPECT_EQ(std::vector<uint64_t>(record.begin(), record.begin() + 8),
+            (std::vector<uint64_t>{6, 5, 2, 64, 2, 1, 100000, 5}));
+  // The pointers, in argument order: a and y at their arena offsets, b at
+  // the uploaded weight (device memory is host memory here).
+  const bundle::Manifest &m = bundle->manifest();
+  int64_t aOff = m.buffers[m.findBuffer("a")].offset;
+  int64_t yOff = m.buffers[m.findBuffer("y")].offset;
+  EXPECT_EQ(int64_t(record[10] - record[8]), yOff - aOff);
+  std::vector<uint8_t> weight = bytesOfBF16(b);
+  EXPECT_EQ(std::memcmp(reinterpret_cast<const void *>(record[9]),
+                        weight.data(), weight.size()),
+            0);
+}
+
+TEST_F(BundleCuda, CubinOrPtx) {
+  BundleBuilder bb = smallModel();
+  bb.manifest["cubin"] = "kernels.sm_90a.cubin";
+  std::string dir = bb.write();
+  // A cubin the driver refuses: the PTX is loaded instead.
+  writeText(dir + "/kernels.sm_90a.cubin", "bogus");
+  load(dir);
+  ASSERT_TRUE(backend) << error;
+  EXPECT_EQ(backend->moduleSource(), dir + "/kernels.ptx");
+  EXPECT_EQ(backend->cubinSkipped(),
+            "cuModuleLoadDataEx(" + dir +
+                "/kernels.sm_90a.cubin): CUDA_ERROR_INVALID_PTX (a PTX JIT "
+                "compilation failed); JIT log: ptxas application ptx input, "
+                "line 3; error   : Unknown symbol 'bogus'\nptxas fatal   : "
+                "Ptx assembly aborted due to errors");
+  // A cubin it takes is preferred, unless the PTX is asked for.
+  std::string ptx;
+  {
+    std::ifstream in(dir + "/kernels.ptx");
+    ptx.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  writeText(dir + "/kernels.sm_90a.cubin", ptx);
+  load(dir);
+  ASSERT_TRUE(backend) << error;
+  EXPECT_EQ(backend->moduleSource(), dir + "/kernels.sm_90a.cubin");
+  CudaBackendOptions forcePtx;
+  forcePtx.forcePtx = true;
+  load(dir, forcePtx);
+  ASSERT_TRUE(backend) << error;
+  EXPECT_EQ(backend->moduleSource(), dir + "/kernels.ptx");
+}
+
+TEST_F(BundleCuda, LoadErrors) {
+  BundleBuilder bb = smallModel();
+  std::string dir = bb.write();
+  writeText(dir + "/kernels.ptx", ".version 8.4\n.visible .entry k_embed()\n");
+  load(dir);
+  EXPECT_FALSE(backend);
+  EXPECT_EQ(message(dir), "cuModuleGetFunction(k_norm in DIR/kernels.ptx): "
+                          "CUDA_ERROR_NOT_FOUND (named symbol not found)");
+  writeText(dir + "/kernels.ptx", "bogus");
+  load(dir);
+  EXPECT_EQ(message(dir),
+            "cuModuleLoadDataEx(DIR/kernels.ptx): CUDA_ERROR_INVALID_PTX (a "
+            "PTX JIT compilation failed); JIT log: ptxas application ptx "
+            "input, line 3; error   : Unknown symbol 'bogus'\nptxas fatal   : "
+            "Ptx assembly aborted due to errors");
+
+  bb.manifest["kernels"][2]["launch"]["shared_bytes"] = 300000;
+  dir = bb.write();
+  load(dir);
+  EXPECT_FALSE(backend);
+  EXPECT_EQ(error, "cuFuncSetAttribute(k_head, MAX_DYNAMIC_SHARED_SIZE_BYTES "
+                   "300000): CUDA_ERROR_INVALID_VALUE (invalid argument)");
+
+  dir = smallModel().write();
+  setenv("QOPT_FAKE_CUDA", "oom", 1);
+  load(dir);
+  EXPECT_FALSE(backend);
+  EXPECT_EQ(error, "cuMemAlloc_v2(weights, 4352 bytes): "
+                   "CUDA_ERROR_OUT_OF_MEMORY (out of memory)");
+  unsetenv("QOPT_FAKE_CUDA");
+
+  CudaBackend missing({"/nonexistent/libcuda.so"});
+  std::unique_ptr<Bundle> b = Bundle::load(dir, error);
+  ASSERT_TRUE(b) << error;
+  EXPECT_FALSE(missing.load(*b, 16, error));
+  EXPECT_EQ(error, "no CUDA driver: /nonexistent/libcuda.so not found "
+                   "(dlopen: /nonexistent/libcuda.so: cannot open shared "
+                   "object file: No such file or directory)");
+}
+
+TEST_F(BundleCuda, AKernelThatFaults) {
+  // The fake's kernel "fault" makes the next synchronization fail.
+  BundleBuilder bb = smallModel();
+  bb.manifest["kernels"][3]["name"] = "fault";
+  bb.manifest["prefill"] = {3, 0, 1, 2};
+  std::string dir = bb.write();
+  for (bool each : {false, true}) {
+    CudaBackendOptions options;
+    options.syncEachKernel = each;
+    load(dir, options);
+    ASSERT_TRUE(backend) << error;
+    std::vector<int32_t> tokens = {1, 2}, positions = {0, 1};
+    EXPECT_FALSE(backend->step(tokens.data(), positions.data(), 2,
+                               Sequence::Prefill, error));
+    if (each)
+      EXPECT_EQ(error, "kernels[3] (fault, argmax) failed: "
+                       "cuStreamSynchronize(after fault): "
+                       "CUDA_ERROR_ILLEGAL_ADDRESS (an illegal memory access "
+                       "was encountered)");
+    else
+      EXPECT_EQ(error, "a kernel of the step failed: cuStreamSynchronize(after "
+                       "k_head): CUDA_ERROR_ILLEGAL_ADDRESS (an illegal memory "
+                       "access was encountered) (the first kernel that failed "
+                       "may be an earlier one; synchronizing after every "
+                       "kernel names it)");
+    std::vector<float> logits;
+    EXPECT_FALSE(backend->logits(0, 1, logits, error));
+  }
+}
+
+} // namespace
