@@ -22,6 +22,9 @@ config.environment["FILECHECK_OPTS"] = "--enable-var-scope --dump-input=fail"
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+# Scripts that tests run (test/Tools/qopt-bundle/check-scheme.py) call the
+# tools by name.
+llvm_config.with_environment("PATH", config.qopt_tools_dir, append_path=True)
 
 config.substitutions.append(("%qopt_src_root", config.qopt_src_root))
 config.substitutions.append(("%qopt_obj_root", config.qopt_obj_root))
@@ -43,11 +46,13 @@ config.substitutions.append(
     ("%shared_models", os.path.join(config.qopt_shared_dir, "models")))
 config.substitutions.append(
     ("%shared_data", os.path.join(config.qopt_shared_dir, "data")))
+config.environment["QOPT_SHARED_DATA"] = os.path.join(config.qopt_shared_dir,
+                                                    "data")
 
 tool_dirs = [config.qopt_tools_dir, config.llvm_tools_dir]
 tools = [ToolSubst(t, unresolved="fatal")
          for t in ["qopt", "qopt-calibrate", "qopt-import", "qopt-run", "qopt-tokenize",
-                   "qopt-make-test-model", "qopt-cuda-info"]]
+                   "qopt-make-test-model", "qopt-cuda-info", "qopt-bundle"]]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # GPU tests need a CUDA device; CI machines have none.

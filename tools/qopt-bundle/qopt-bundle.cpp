@@ -406,17 +406,18 @@ static bool writeBundle(ModuleOp module, const std::string &input,
     m["bos_token_id"] = model.getBosTokenId();
     m["eos_token_id"] = model.getEosTokenId();
   }
-  llvm::json::Array stores;
+  std::string stores;
   for (auto store : module.getOps<qopt::WeightStoreOp>())
-    stores.push_back(store.getSymName().str());
+    stores += (stores.empty() ? "@" : ", @") + store.getSymName().str();
   manifest["format"] = "qopt-bundle";
   manifest["version"] = 1;
   manifest["chip"] = chip.getValue().str();
   manifest["model"] = std::move(m);
-  manifest["recipe"] = llvm::json::Object{
-      {"source", input},
-      {"lowering", "lower-to-nvptx chip=" + chip.getValue().str()},
-      {"weight_stores", std::move(stores)}};
+  // What made the bundle: the compiled IR, its lowering and the weight
+  // stores (the quantization passes) it reads.
+  manifest["recipe"] = input + " (--lower-to-nvptx=chip=" +
+                       chip.getValue().str() + "; weight stores " + stores +
+                       ")";
   manifest["max_tokens"] = maxTokens.getInt();
   manifest["arena_bytes"] = arena.getInt();
   manifest["ptx"] = "kernels.ptx";

@@ -35,8 +35,8 @@ def ConvertQoptToKernels : Pass<"convert-qopt-to-kernels", "::mlir::ModuleOp"> {
   let options = [
     Option<"maxPositions", "max-positions", "int64_t", /*default=*/"0",
            "Rows of the RoPE tables (0: the model's max_position_embeddings)">,
-    Option<"kvCacheType", "kv-cache-type", "std::string", /*default=*/"\"bf16\"",
-           "Storage of an unquantized KV cache: bf16 or f32">,
+    Option<"kvCacheType", "kv-cache-type", "std::string", /*default=*/"\"f32\"",
+           "Storage of an unquantized KV cache: f32 (the graph IR's semantics) or bf16 (half the memory)">,
   ];
   let dependentDialects = ["::mlir::qopt::kernel::QKDialect",
                            "::mlir::arith::ArithDialect"];

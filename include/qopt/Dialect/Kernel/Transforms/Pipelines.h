@@ -27,8 +27,8 @@ struct KernelLoweringOptions : public PassPipelineOptions<Derived> {
       llvm::cl::init(0)};
   Option<std::string> kvCacheType{
       *this, "kv-cache-type",
-      llvm::cl::desc("Storage of an unquantized KV cache: bf16 or f32"),
-      llvm::cl::init("bf16")};
+      llvm::cl::desc("Storage of an unquantized KV cache: f32 (the graph IR's semantics) or bf16 (half the memory)"),
+      llvm::cl::init("f32")};
   Option<int64_t> tileM{*this, "tile-m", llvm::cl::desc("GEMM tile rows"),
                         llvm::cl::init(64)};
   Option<int64_t> tileN{*this, "tile-n", llvm::cl::desc("GEMM tile columns"),
@@ -51,7 +51,7 @@ struct LowerToKernelsOptions
 /// The option values, independent of which pipeline parsed them.
 struct KernelLoweringConfig {
   int64_t maxTokens = 512, maxPositions = 0;
-  std::string kvCacheType = "bf16";
+  std::string kvCacheType = "f32";
   int64_t tileM = 64, tileN = 64, tileK = 64, warpsM = 2, warpsN = 2,
           stages = 2;
 
