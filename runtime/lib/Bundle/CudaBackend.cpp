@@ -30,7 +30,6 @@ using namespace qrt::cuda;
 namespace {
 constexpr size_t kAlign = 256;
 /// Above this, a kernel must opt in to its dynamic shared memory.
-constexpr int64_t kDefaultSharedBytes = 48 * 1024;
 
 size_t alignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
@@ -122,7 +121,10 @@ bool CudaBackend::doLoad(std::string &error) {
     std::optional<Function> f = s->module->function(kernel.name, error);
     if (!f)
       return false;
-    if (kernel.launch.sharedBytes > kDefaultSharedBytes &&
+    // The kernel's static shared memory counts against the 48 KiB default
+    // too (codegen's dynamic area follows a small static variable), so any
+    // dynamic shared memory gets its limit raised explicitly.
+    if (kernel.launch.sharedBytes > 0 &&
         !f->setMaxDynamicSharedMemory(
             static_cast<int>(kernel.launch.sharedBytes), error))
       return false;
