@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what qopt needs (Debian 12 packages), builds qopt into build/, and
 # runs the main job: import a Hugging Face checkpoint, check its graph,
-# calibrate it, quantize it with `qopt --smoothquant`, and run both models on
-# the CPU executor (perplexity before and after, a short greedy generation).
+# calibrate it, quantize it with `qopt --smoothquant`, compile it with
+# `qopt --lower-to-nvptx`, write its bundle with `qopt-bundle`, and report the
+# perplexity of the float model, the quantized graph (CPU executor) and the
+# bundle (on the GPU when there is one, else on the runtime's CPU backend),
+# then a short greedy generation from the bundle.
 #
 # Usage: ./scripts/setup.sh [CHECKPOINT_DIR [TEXT_FILE]]
 #   CHECKPOINT_DIR  a llama / mistral / qwen2 checkpoint (config.json,
@@ -90,12 +93,25 @@ ppl() {
 }
 before=$(ppl "$job/model.mlir")
 after=$(ppl "$job/model.sq.mlir")
-awk -v b="$before" -v a="$after" 'BEGIN {
+
+echo "== qopt --lower-to-nvptx, qopt-bundle: fused kernels in PTX, the runtime bundle"
+build/bin/qopt "$job/model.sq.mlir" --lower-to-nvptx=chip=sm_90a -o "$job/model.nvptx.mlir"
+build/bin/qopt-bundle "$job/model.nvptx.mlir" -o "$job/model.bundle"
+echo "   bundle: $(ls "$job/model.bundle" | tr '\n' ' ')"
+# On the GPU when there is one, else on the runtime's CPU backend (the same
+# kernels' arithmetic on the host).
+backend=cpu
+build/bin/qopt-cuda-info >/dev/null 2>&1 && backend=cuda
+echo "== qopt-run $job/model.bundle --backend=$backend: perplexity"
+bundle=$(build/bin/qopt-run "$job/model.bundle" --backend=$backend \
+  --ppl "$eval_tokens" --seq-len "$seq_len" 2>/dev/null | sed -n 's/^perplexity: //p')
+awk -v b="$before" -v a="$after" -v g="$bundle" -v be="$backend" 'BEGIN {
   printf "| model | perplexity | vs float |\n|---|---|---|\n"
   printf "| float (checkpoint weights, f32 compute) | %.4f | |\n", b
   printf "| --smoothquant (W8A8 INT8) | %.4f | %+.2f %% |\n", a, (a / b - 1) * 100
+  printf "| --smoothquant --lower-to-nvptx, bundle on %s | %.4f | %+.2f %% |\n", be, g, (g / b - 1) * 100
 }'
 
-echo "== qopt-run --backend=cpu: greedy generation (SmoothQuant model)"
-build/bin/qopt-run --backend=cpu "$job/model.sq.mlir" \
+echo "== qopt-run $job/model.bundle --backend=$backend: greedy generation"
+build/bin/qopt-run "$job/model.bundle" --backend=$backend \
   --generate "The Congress of the United States" --max-new-tokens 24

@@ -12,6 +12,10 @@ from lit.llvm.subst import ToolSubst
 config.name = "QOPT"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
+# A sanitized build (scripts/test.sh --sanitize) runs the long end-to-end
+# sweeps on a smaller scale (REQUIRES / UNSUPPORTED: sanitized).
+if getattr(config, "qopt_sanitize", ""):
+    config.available_features.add("sanitized")
 config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py",
                    "lit.site.cfg.py", "embedding-project"]
 

@@ -2,14 +2,16 @@
 # check-scheme.py DIR NAME -- COMMAND...: runs COMMAND (which writes
 # DIR/NAME.mlir), compiles it with qopt --lower-to-nvptx, writes its bundle
 # with qopt-bundle, and compares the perplexity of the bundle on the
-# runtime's CPU backend with the graph IR's on the CPU executor (2 windows of
-# 512 tokens of eval_sotu_heldout): they must agree within 0.1 %.
+# runtime's CPU backend with the graph IR's on the CPU executor (WINDOWS
+# windows of 512 tokens of eval_sotu_heldout, default 8): they must agree
+# within 0.1 %.
 import os
 import re
 import subprocess
 import sys
 
 out_dir, name = sys.argv[1], sys.argv[2]
+windows = os.environ.get("WINDOWS", "8")
 command = sys.argv[sys.argv.index("--") + 1:]
 tokens = os.path.join(os.environ["QOPT_SHARED_DATA"],
                       "tiny-llama-reference.safetensors") + ":eval_sotu_heldout"
@@ -36,7 +38,7 @@ run(command)
 run(["qopt", graph, "--lower-to-nvptx=chip=sm_90a", "-o", compiled])
 run(["qopt-bundle", compiled, "-o", bundle])
 ppl_args = ["--backend=cpu", "--ppl", tokens, "--seq-len", "512",
-            "--max-windows", "2"]
+            "--max-windows", windows]
 g = ppl(run(["qopt-run", graph] + ppl_args))
 b = ppl(run(["qopt-run", bundle] + ppl_args))
 diff = b / g - 1
