@@ -415,9 +415,9 @@ static bool writeBundle(ModuleOp module, const std::string &input,
   manifest["model"] = std::move(m);
   // What made the bundle: the compiled IR, its lowering and the weight
   // stores (the quantization passes) it reads.
-  manifest["recipe"] = input + " (--lower-to-nvptx=chip=" +
-                       chip.getValue().str() + "; weight stores " + stores +
-                       ")";
+  manifest["recipe"] = input +
+                       " (--lower-to-nvptx=chip=" + chip.getValue().str() +
+                       "; weight stores " + stores + ")";
   manifest["max_tokens"] = maxTokens.getInt();
   manifest["arena_bytes"] = arena.getInt();
   manifest["ptx"] = "kernels.ptx";

@@ -27,7 +27,8 @@ struct KernelLoweringOptions : public PassPipelineOptions<Derived> {
       llvm::cl::init(0)};
   Option<std::string> kvCacheType{
       *this, "kv-cache-type",
-      llvm::cl::desc("Storage of an unquantized KV cache: f32 (the graph IR's semantics) or bf16 (half the memory)"),
+      llvm::cl::desc("Storage of an unquantized KV cache: f32 (the graph IR's "
+                     "semantics) or bf16 (half the memory)"),
       llvm::cl::init("f32")};
   Option<int64_t> tileM{*this, "tile-m", llvm::cl::desc("GEMM tile rows"),
                         llvm::cl::init(64)};
