@@ -35,10 +35,12 @@
 // manifest entry by its JSON path, e.g.
 //   DIR/manifest.json: bundle version 2 is not supported by this runtime
 //     (version 1)
-//   DIR/manifest.json: kernels[3] (k3_gemm): spec.n: expected a positive
-//     integer
+//   DIR/manifest.json: kernels[3] (k3_gemm): spec.n: must be at least 1,
+//     got -3
 //   DIR/manifest.json: kernels[3] (k3_gemm): argument 2 (b_scales) is
 //     buffer w5, f32 [384]; the spec needs f32 [768]
+//   DIR/weights.safetensors: tensor 'w0' is F32 [64]; the manifest's
+//     weight buffer w0 (bf16 [64]) needs BF16 [64]
 //
 //===----------------------------------------------------------------------===//
 
