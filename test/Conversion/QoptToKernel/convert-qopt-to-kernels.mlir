@@ -1,14 +1,14 @@
 // The graph-to-kernel conversion: one kernel op per op, scales as operands,
 // a KV cache per attention layer, and the greedy next token as a result.
 // RUN: qopt %s --convert-qopt-to-kernels | FileCheck %s
-// RUN: qopt %s --convert-qopt-to-kernels=kv-cache-type=f32 | FileCheck %s --check-prefix=F32
+// RUN: qopt %s --convert-qopt-to-kernels=kv-cache-type=bf16 | FileCheck %s --check-prefix=BF16
 // RUN: qopt %s --convert-qopt-to-kernels=max-positions=64 | FileCheck %s --check-prefix=POS
 
 module attributes {qopt.model = #qopt.model<architecture = "llama", checkpoint = "w.safetensors", vocab_size = 32, max_position_embeddings = 128>} {
   qopt.weight_store @w "w.safetensors"
-  // CHECK: qk.kv_cache @kv0 {head_dim = 4 : i64, key_type = bf16, layer = 0 : i64, num_kv_heads = 1 : i64, value_type = bf16}
+  // CHECK: qk.kv_cache @kv0 {head_dim = 4 : i64, key_type = f32, layer = 0 : i64, num_kv_heads = 1 : i64, value_type = f32}
   // CHECK: qk.kv_cache @kv1 {head_dim = 4 : i64, key_scheme = #qopt.scheme<i8, #qopt.per_head<axis = 1, heads = 1>, sym, static>, key_type = i8, layer = 1 : i64, num_kv_heads = 1 : i64, value_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>, value_type = i8}
-  // F32: qk.kv_cache @kv0 {{.*}}key_type = f32{{.*}}value_type = f32
+  // BF16: qk.kv_cache @kv0 {{.*}}key_type = bf16{{.*}}value_type = bf16
   // CHECK-LABEL: func.func @forward
   // CHECK-SAME: -> (tensor<?x32xf32>, tensor<1xi32>)
   func.func @forward(%ids: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<?x32xf32> {
