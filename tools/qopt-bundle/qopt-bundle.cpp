@@ -496,10 +496,19 @@ int main(int argc, char **argv) {
       !llvm::sys::fs::exists(out + "/manifest.json"))
     return fail(out + " exists and is not a qopt bundle; not replacing it");
 
+  // The temporary directory sits beside DIR (same file system, so the final
+  // rename is atomic).
   SmallString<256> tmp;
-  if (std::error_code ec =
-          llvm::sys::fs::createUniqueDirectory(out + ".tmp", tmp))
-    return fail(out + ".tmp: " + ec.message());
+  std::error_code ec;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    llvm::sys::fs::createUniquePath(out + ".tmp-%%%%%%", tmp,
+                                    /*MakeAbsolute=*/false);
+    ec = llvm::sys::fs::create_directory(tmp, /*IgnoreExisting=*/false);
+    if (ec != std::errc::file_exists)
+      break;
+  }
+  if (ec)
+    return fail(std::string(tmp) + ": " + ec.message());
   std::string error;
   bool ok = writeBundle(*module, input, std::string(tmp), error);
   if (ok) {
