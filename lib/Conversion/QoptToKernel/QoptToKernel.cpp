@@ -35,25 +35,26 @@ static RankedTensorType rowsType(int64_t features, Type elem) {
 
 /// A small f32 / i32 constant tensor of `values` (static scales, zero
 /// points), shaped `shape` (one element: [1]).
-static Value scaleConstant(OpBuilder &b, Location loc, ArrayRef<float> values,
-                           ArrayRef<int64_t> shape = {}) {
+template <typename T>
+static Value smallConstant(OpBuilder &b, Location loc, ArrayRef<T> values,
+                           Type elem, ArrayRef<int64_t> shape) {
   SmallVector<int64_t> dims(shape.begin(), shape.end());
   if (dims.empty())
     dims.push_back(static_cast<int64_t>(values.size()));
-  auto type = RankedTensorType::get(dims, b.getF32Type());
+  auto type = RankedTensorType::get(dims, elem);
   return arith::ConstantOp::create(b, loc,
                                    DenseElementsAttr::get(type, values));
+}
+
+static Value scaleConstant(OpBuilder &b, Location loc, ArrayRef<float> values,
+                           ArrayRef<int64_t> shape = {}) {
+  return smallConstant(b, loc, values, b.getF32Type(), shape);
 }
 
 static Value zeroPointConstant(OpBuilder &b, Location loc,
                                ArrayRef<int32_t> values,
                                ArrayRef<int64_t> shape = {}) {
-  SmallVector<int64_t> dims(shape.begin(), shape.end());
-  if (dims.empty())
-    dims.push_back(static_cast<int64_t>(values.size()));
-  auto type = RankedTensorType::get(dims, b.getI32Type());
-  return arith::ConstantOp::create(b, loc,
-                                   DenseElementsAttr::get(type, values));
+  return smallConstant(b, loc, values, b.getI32Type(), shape);
 }
 
 /// A float32 version of a small float vector operand (a bias).
