@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GemmInternal.h"
 #include "SimtUtils.h"
 
 #include "qopt-runtime/QuantMath.h"
@@ -53,7 +54,8 @@ constexpr int64_t kCount = (1 << 17) + 4096;
 /// Host functions of the emitted arithmetic, JIT-compiled:
 ///   quant(x, i8, asym, e4m3, scale, zp): the three quantizations of x;
 ///   decode(bits, out): e4m3 bytes to float32;
-///   scales(absmax, s127, s448): the dynamic scales for int8 and e4m3.
+///   scales(absmax, s127, s448): the dynamic scales for int8 and e4m3;
+///   nibbles(bytes, lo, hi): the GEMM's int4x2 unpacking.
 class SimtQuantMath : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
@@ -112,6 +114,18 @@ protected:
                Value x = e.load(a.getArgument(0), {c});
                e.store(e.dynamicScale(x, 127.0), a.getArgument(1), {c});
                e.store(e.dynamicScale(x, 448.0), a.getArgument(2), {c});
+             });
+           });
+    // The GEMM's int4x2 unpacking (one byte, two i32).
+    Type i32 = b.getI32Type();
+    define("nibbles", {mem(256, i8), mem(256, i32), mem(256, i32)},
+           [&](Block &a) {
+             e.forLoop(e.idx(0), e.idx(256), e.idx(1), [&](Value c) {
+               Value byte =
+                   memref::LoadOp::create(b, a.getArgument(0), ValueRange{c});
+               auto [lo, hi] = gemm::unpackInt4(b, byte);
+               memref::StoreOp::create(b, lo, a.getArgument(1), ValueRange{c});
+               memref::StoreOp::create(b, hi, a.getArgument(2), ValueRange{c});
              });
            });
     ASSERT_TRUE(succeeded(verify(*module)));
@@ -243,4 +257,19 @@ TEST_F(SimtQuantMath, DynamicScaleMatchesReference) {
   EXPECT_EQ(bad, 0);
 }
 
+} // namespace
+
+namespace {
+TEST_F(SimtQuantMath, Int4UnpackMatchesReference) {
+  std::vector<uint8_t> bytes(256);
+  for (int i = 0; i < 256; ++i)
+    bytes[i] = static_cast<uint8_t>(i);
+  std::vector<int32_t> lo(256), hi(256);
+  call("nibbles", bytes.data(), lo.data(), hi.data());
+  std::vector<int8_t> ref = qnum::unpackInt4x2(bytes, 512);
+  for (int i = 0; i < 256; ++i) {
+    EXPECT_EQ(lo[i], ref[2 * i]) << "low nibble of byte " << i;
+    EXPECT_EQ(hi[i], ref[2 * i + 1]) << "high nibble of byte " << i;
+  }
+}
 } // namespace

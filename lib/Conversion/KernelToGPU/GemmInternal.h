@@ -19,6 +19,8 @@
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <utility>
+
 namespace mlir::qopt::codegen::gemm {
 
 /// An index value with the arithmetic GemmLayout.h uses (constants fold).
@@ -91,6 +93,10 @@ Accumulators emitMainloop(ImplicitLocOpBuilder &b, const GemmPlan &plan,
 void emitEpilogue(ImplicitLocOpBuilder &b, const GemmPlan &plan,
                   const GemmArgs &args, const ThreadInfo &ti,
                   const Accumulators &acc);
+
+/// The two signed nibbles of an int4x2 byte (i8) as i32: element 2k (the
+/// low nibble) and element 2k + 1 (the high one), two's complement.
+std::pair<Value, Value> unpackInt4(ImplicitLocOpBuilder &b, Value byte);
 
 /// Loads the group scale of B operand `which` for column `col` (index,
 /// clamped to N - 1 by the caller) and group `group` (index).

@@ -36,6 +36,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <tuple>
+
 using namespace mlir;
 using namespace mlir::qopt::codegen;
 using namespace mlir::qopt::codegen::gemm;
@@ -277,12 +279,7 @@ void Mainloop::loadFragments(Idx stage, Idx kt, int64_t ks, Fragments &frags,
         if (plan.int4) {
           Value byte = b.create<memref::LoadOp>(
               smem.b[which], ValueRange{stage.v, row.v, col.v});
-          Value word = b.create<arith::ExtSIOp>(i32, byte);
-          Value four = b.create<arith::ConstantIntOp>(i32, 4);
-          // Two's complement nibbles: the low one is element 2k.
-          lo = b.create<arith::ShRSIOp>(b.create<arith::ShLIOp>(word, four),
-                                        four);
-          hi = b.create<arith::ShRSIOp>(word, four);
+          std::tie(lo, hi) = unpackInt4(b, byte);
           if (!zeroPoints[which].empty()) {
             lo = b.create<arith::SubIOp>(lo, zeroPoints[which][ni]);
             hi = b.create<arith::SubIOp>(hi, zeroPoints[which][ni]);
@@ -346,6 +343,18 @@ Value Mainloop::mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value c) {
   for (int64_t i = 0; i < 4; ++i)
     ds.push_back(b.create<LLVM::ExtractValueOp>(d, ArrayRef<int64_t>{i}));
   return b.create<vector::FromElementsOp>(c.getType(), ds);
+}
+
+std::pair<Value, Value> gemm::unpackInt4(ImplicitLocOpBuilder &b, Value byte) {
+  Type i32 = b.getI32Type();
+  Value word = b.create<arith::ExtSIOp>(i32, byte);
+  Value four = b.create<arith::ConstantIntOp>(i32, 4);
+  Value low = b.create<arith::ConstantIntOp>(i32, 28);
+  // The low nibble sign extended from its bit 3; the byte is sign extended
+  // from bit 7, so an arithmetic shift by 4 gives the high one.
+  Value lo = b.create<arith::ShRSIOp>(b.create<arith::ShLIOp>(word, low), low);
+  Value hi = b.create<arith::ShRSIOp>(word, four);
+  return {lo, hi};
 }
 
 Value gemm::loadGroupScale(ImplicitLocOpBuilder &b, const GemmPlan &plan,

@@ -49,8 +49,8 @@ module {}
 // W4: %[[ZP:.*]] = memref.load %arg3[%{{.*}}, %{{.*}}] : memref<128x8xi32>
 // W4: %[[BYTE:.*]] = memref.load %view{{.*}} : memref<2x64x32xi8, #gpu.address_space<workgroup>>
 // W4: %[[W:.*]] = arith.extsi %[[BYTE]] : i8 to i32
-// W4: %[[SH:.*]] = arith.shli %[[W]], %c4_i32
-// W4: %[[LO:.*]] = arith.shrsi %[[SH]], %c4_i32
+// W4: %[[SH:.*]] = arith.shli %[[W]], %c28_i32
+// W4: %[[LO:.*]] = arith.shrsi %[[SH]], %c28_i32
 // W4: %[[HI:.*]] = arith.shrsi %[[W]], %c4_i32
 // W4: arith.subi %[[LO]], %[[ZP]]
 // W4: arith.subi %[[HI]], %[[ZP]]
