@@ -321,9 +321,26 @@ TEST(BundleBackend, LoadAndStepChecks) {
   int32_t next;
   EXPECT_FALSE(cpu.nextToken(next, error));
   EXPECT_EQ(error, "no step has run");
-  EXPECT_FALSE(cpu.writeBuffer("head", tokens.data(), 4, error));
-  EXPECT_EQ(error, "buffer head is a weight; it is not written");
+  // A written weight replaces the bundle's in this backend only: the
+  // mapped file keeps its bytes.
+  int head = b->manifest().findBuffer("head");
+  ASSERT_GE(head, 0);
+  std::vector<uint8_t> original(b->weight(head)->data,
+                                b->weight(head)->data + 4);
+  uint8_t poke[4] = {1, 2, 3, 4};
+  ASSERT_TRUE(cpu.writeBuffer("head", poke, 4, error)) << error;
   std::vector<uint8_t> bytes;
+  ASSERT_TRUE(cpu.readBuffer("head", 0, bytes, error)) << error;
+  EXPECT_EQ(std::vector<uint8_t>(bytes.begin(), bytes.begin() + 4),
+            std::vector<uint8_t>(poke, poke + 4));
+  EXPECT_EQ(
+      std::vector<uint8_t>(b->weight(head)->data, b->weight(head)->data + 4),
+      original);
+  EXPECT_FALSE(cpu.launch(99, 1, error));
+  EXPECT_EQ(error, "the bundle has no kernel 99");
+  EXPECT_FALSE(cpu.launch(0, 9, error));
+  EXPECT_EQ(error, "kernel " + b->manifest().kernels[0].name +
+                       " runs 1 to 8 tokens, not 9");
   EXPECT_FALSE(cpu.readBuffer("h", 9, bytes, error));
   EXPECT_EQ(error, "buffer h holds 2048 bytes; 9 rows do not fit");
 }

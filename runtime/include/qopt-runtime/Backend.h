@@ -82,8 +82,22 @@ public:
   /// sequence.
   virtual bool resetCache(std::string &error) = 0;
 
+  /// Runs kernel `kernel` (an index into the manifest's kernels) alone, for
+  /// `m` tokens (1 to its max_tokens), on the buffers as they are, and
+  /// waits for it: what the kernel checks (KernelCheck.h) run.
+  bool launch(int kernel, int64_t m, std::string &error);
+
+  /// The mean time of one launch of kernel `kernel` for `m` tokens over
+  /// `iterations` launches, each after `flushBytes` of other memory are
+  /// written (0: none), so that a kernel streaming its weights finds none
+  /// of them in the L2. Only the kernels are timed.
+  bool timeKernel(int kernel, int64_t m, int iterations, int64_t flushBytes,
+                  double &msPerLaunch, std::string &error);
+
   /// The bytes of buffer `name` (its first `rows` rows when it has a token
-  /// or cache-row dimension), and writes to it: for tests and debugging.
+  /// or cache-row dimension), and writes to it: for tests, the kernel checks
+  /// and debugging. A weight written here replaces the bundle's in this
+  /// backend only.
   virtual bool readBuffer(const std::string &name, int64_t rows,
                           std::vector<uint8_t> &bytes, std::string &error) = 0;
   virtual bool writeBuffer(const std::string &name, const void *data,
@@ -104,6 +118,11 @@ public:
 
 protected:
   virtual bool doLoad(std::string &error) = 0;
+  /// launch() and timeKernel() after their checks.
+  virtual bool doLaunch(int kernel, int64_t m, std::string &error) = 0;
+  virtual bool doTimeKernel(int kernel, int64_t m, int iterations,
+                            int64_t flushBytes, double &msPerLaunch,
+                            std::string &error) = 0;
   /// Runs the kernels of `sequence` for a step of m tokens, already
   /// checked; the inputs are to be filled from `tokens` and `positions`.
   virtual bool doStep(const int32_t *tokens, const int32_t *positions,
@@ -143,6 +162,9 @@ public:
 
 protected:
   bool doLoad(std::string &error) override;
+  bool doLaunch(int kernel, int64_t m, std::string &error) override;
+  bool doTimeKernel(int kernel, int64_t m, int iterations, int64_t flushBytes,
+                    double &msPerLaunch, std::string &error) override;
   bool doStep(const int32_t *tokens, const int32_t *positions, int64_t m,
               const std::vector<int> &sequence, std::string &error) override;
   bool readLogits(int64_t begin, int64_t end, float *out,
@@ -188,6 +210,9 @@ public:
 
 protected:
   bool doLoad(std::string &error) override;
+  bool doLaunch(int kernel, int64_t m, std::string &error) override;
+  bool doTimeKernel(int kernel, int64_t m, int iterations, int64_t flushBytes,
+                    double &msPerLaunch, std::string &error) override;
   bool doStep(const int32_t *tokens, const int32_t *positions, int64_t m,
               const std::vector<int> &sequence, std::string &error) override;
   bool readLogits(int64_t begin, int64_t end, float *out,
@@ -195,6 +220,9 @@ protected:
   bool readNextToken(int32_t &token, std::string &error) override;
 
 private:
+  /// Launches kernel `k` for m tokens without waiting.
+  bool enqueue(int k, int64_t m, std::string &error);
+
   CudaBackendOptions options_;
   std::unique_ptr<State> state_;
 };

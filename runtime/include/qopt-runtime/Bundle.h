@@ -21,8 +21,12 @@
 //
 // Files: kernels.ptx, weights.safetensors and (when the manifest names one)
 // tokenizer.json must exist; the cubin may be absent (the CUDA backend then
-// loads the PTX). Each launch sequence must write the logits and the
-// next_token outputs; the only input buffers are `tokens` and `positions`.
+// loads the PTX). A manifest with no `weights` is a kernels-only bundle
+// (qopt-bundle --kernels-only): its weights have shapes and types but no
+// data, the backends start them zeroed, and only the kernel checks
+// (KernelCheck.h), which write every input, run it. Each launch sequence must
+// write the logits and the next_token outputs; the only input buffers are
+// `tokens` and `positions`.
 //
 // Weights: an `i4x2` weight is stored in the safetensors file as U8 with
 // its last dimension ceil(cols / 2) (each row packed on its own, as qopt's
@@ -184,8 +188,11 @@ public:
   const std::string &directory() const { return directory_; }
   /// DIR/NAME for a file name of the manifest ("" for "").
   std::string path(const std::string &file) const;
-  /// The safetensors tensor of weight buffer `buffer` (null for others).
+  /// The safetensors tensor of weight buffer `buffer` (null for others, and
+  /// for every buffer of a kernels-only bundle).
   const TensorView *weight(int buffer) const;
+  /// False for a kernels-only bundle (no weights file).
+  bool hasWeights() const { return !manifest_.weights.empty(); }
 
   /// True when `directory` holds a manifest.json (what qopt-run checks to
   /// tell a bundle from a model file).

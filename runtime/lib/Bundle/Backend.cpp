@@ -84,6 +84,47 @@ bool Backend::step(const int32_t *tokens, const int32_t *positions, int64_t m,
   return true;
 }
 
+/// The checks launch() and timeKernel() share.
+static bool checkLaunch(const Bundle *bundle, int kernel, int64_t m,
+                        std::string &error) {
+  if (!bundle) {
+    error = "no bundle is loaded";
+    return false;
+  }
+  const Manifest &man = bundle->manifest();
+  if (kernel < 0 || kernel >= static_cast<int>(man.kernels.size())) {
+    error = "the bundle has no kernel " + std::to_string(kernel);
+    return false;
+  }
+  int64_t most = std::min(man.maxTokens, man.kernels[kernel].maxTokens());
+  if (m < 1 || m > most) {
+    error = "kernel " + man.kernels[kernel].name + " runs 1 to " +
+            std::to_string(most) + " tokens, not " + std::to_string(m);
+    return false;
+  }
+  return true;
+}
+
+bool Backend::launch(int kernel, int64_t m, std::string &error) {
+  if (!checkLaunch(bundle_, kernel, m, error))
+    return false;
+  lastRows_ = 0;
+  return doLaunch(kernel, m, error);
+}
+
+bool Backend::timeKernel(int kernel, int64_t m, int iterations,
+                         int64_t flushBytes, double &msPerLaunch,
+                         std::string &error) {
+  if (!checkLaunch(bundle_, kernel, m, error))
+    return false;
+  if (iterations < 1 || flushBytes < 0) {
+    error = "timing needs at least one launch and no negative flush size";
+    return false;
+  }
+  lastRows_ = 0;
+  return doTimeKernel(kernel, m, iterations, flushBytes, msPerLaunch, error);
+}
+
 bool Backend::logits(int64_t begin, int64_t end, std::vector<float> &out,
                      std::string &error) {
   if (begin < 0 || end > lastRows_ || begin >= end) {

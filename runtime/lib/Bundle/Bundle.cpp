@@ -121,11 +121,13 @@ std::unique_ptr<Bundle> Bundle::load(const std::string &directory,
       return nullptr;
     }
 
+    b->weightViews_.assign(m.buffers.size(), nullptr);
+    if (m.weights.empty())
+      return b;
     std::string weightsPath = b->path(m.weights);
     b->weights_ = SafetensorsFile::open(weightsPath, error);
     if (!b->weights_)
       return nullptr;
-    b->weightViews_.assign(m.buffers.size(), nullptr);
     for (size_t i = 0; i < m.buffers.size(); ++i) {
       const Buffer &buf = m.buffers[i];
       if (buf.kind != BufferKind::Weight)

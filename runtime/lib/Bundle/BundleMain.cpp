@@ -234,6 +234,11 @@ int qrt::runBundleMain(int argc, char **argv) {
   std::unique_ptr<Bundle> bundle = Bundle::load(o.bundleDir, error);
   if (!bundle)
     return fail(error);
+  if (!bundle->hasWeights())
+    return fail(bundle->directory() +
+                " is a kernels-only bundle (no weights): qopt-kernel-check "
+                "runs its kernels on random inputs; qopt-run needs a bundle "
+                "with weights");
   const bundle::Manifest &m = bundle->manifest();
   int64_t vocab = m.model.vocabSize;
 

@@ -6,8 +6,8 @@
 //
 // The arena is one host allocation of arena_bytes, buffers at their
 // offsets, so that buffers the planner overlaps overlap here too; weights
-// are read in place from the mapped weights file; the KV caches hold
-// maxSeqLen rows.
+// are read in place from the mapped weights file (a weight written through
+// writeBuffer gets its own copy first); the KV caches hold maxSeqLen rows.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +17,7 @@
 #include "qopt-runtime/Bundle.h"
 #include "qopt-runtime/Safetensors.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -48,8 +49,15 @@ bool CpuBackend::doLoad(std::string &error) {
         s->data[i] = s->arena.data() + b.offset;
         break;
       case BufferKind::Weight:
-        // Never written: kernels write arena and KV buffers only.
-        s->data[i] = const_cast<uint8_t *>(bundle_->weight(int(i))->data);
+        // Read in place (kernels write arena and KV buffers only); a
+        // kernels-only bundle has no weight file: its weights start zeroed
+        // and are written by the kernel checks.
+        if (const TensorView *view = bundle_->weight(int(i))) {
+          s->data[i] = const_cast<uint8_t *>(view->data);
+        } else {
+          s->owned[i].assign(b.bytes(0), 0);
+          s->data[i] = s->owned[i].data();
+        }
         break;
       case BufferKind::Input:
         s->owned[i].assign(b.bytes(m.maxTokens), 0);
@@ -161,15 +169,45 @@ bool CpuBackend::writeBuffer(const std::string &name, const void *data,
   int64_t capacity;
   if (!findBuffer(bundle_, maxSeqLen_, name, index, capacity, error))
     return false;
-  if (bundle_->manifest().buffers[index].kind == BufferKind::Weight) {
-    error = "buffer " + name + " is a weight; it is not written";
-    return false;
-  }
   if (static_cast<int64_t>(bytes) > capacity) {
     error = "buffer " + name + " holds " + std::to_string(capacity) +
             " bytes; " + std::to_string(bytes) + " do not fit";
     return false;
   }
+  if (bundle_->manifest().buffers[index].kind == BufferKind::Weight) {
+    // The mapped file is never written: the weight gets its own copy, and
+    // the weights decoded from the old bytes are dropped.
+    std::vector<uint8_t> &own = state_->owned[index];
+    if (own.empty()) {
+      own.assign(state_->data[index], state_->data[index] + capacity);
+      state_->data[index] = own.data();
+    }
+    state_->decoded.clear();
+  }
   std::memcpy(state_->data[index], data, bytes);
+  return true;
+}
+
+bool CpuBackend::doLaunch(int kernel, int64_t m, std::string &error) {
+  const Manifest &man = bundle_->manifest();
+  cpu::CpuContext ctx{man, state_->data, threads_, state_->decoded};
+  return cpu::runKernel(man.kernels[kernel], m, ctx, error);
+}
+
+bool CpuBackend::doTimeKernel(int kernel, int64_t m, int iterations,
+                              int64_t flushBytes, double &msPerLaunch,
+                              std::string &error) {
+  std::vector<uint8_t> flush(static_cast<size_t>(flushBytes));
+  double total = 0;
+  for (int i = 0; i < iterations; ++i) {
+    std::fill(flush.begin(), flush.end(), static_cast<uint8_t>(i));
+    auto start = std::chrono::steady_clock::now();
+    if (!doLaunch(kernel, m, error))
+      return false;
+    total += std::chrono::duration<double, std::milli>(
+                 std::chrono::steady_clock::now() - start)
+                 .count();
+  }
+  msPerLaunch = total / iterations;
   return true;
 }

@@ -178,11 +178,12 @@ bool CudaBackend::doLoad(std::string &error) {
                   : b.kind == BufferKind::Arena ? s->arena.get()
                   : b.kind == BufferKind::Input ? s->inputs.get()
                                                 : s->kv.get();
-    if (b.kind == BufferKind::Weight) {
-      const TensorView *view = bundle_->weight(static_cast<int>(i));
-      if (!slot.parent->upload(view->data, view->nbytes, slot.offset, error))
-        return false;
-    }
+    // A kernels-only bundle has no weight file: its weights stay zeroed
+    // until written.
+    if (b.kind == BufferKind::Weight)
+      if (const TensorView *view = bundle_->weight(static_cast<int>(i)))
+        if (!slot.parent->upload(view->data, view->nbytes, slot.offset, error))
+          return false;
   }
   for (const Kernel &kernel : m.kernels) {
     std::vector<CUdeviceptr> ptrs;
@@ -200,6 +201,79 @@ bool CudaBackend::resetCache(std::string &error) {
     return false;
   }
   return state_->kv->fill(0, error);
+}
+
+bool CudaBackend::enqueue(int k, int64_t m, std::string &error) {
+  const Manifest &man = bundle_->manifest();
+  State &s = *state_;
+  const Kernel &kernel = man.kernels[k];
+  int32_t m32 = static_cast<int32_t>(m);
+  std::vector<void *> params;
+  for (CUdeviceptr &p : s.args[k])
+    params.push_back(&p);
+  params.push_back(&m32);
+  Dim3 grid{static_cast<unsigned>(kernel.launch.gridX(m)),
+            static_cast<unsigned>(kernel.launch.gridY),
+            static_cast<unsigned>(kernel.launch.gridZ)};
+  Dim3 block{kernel.launch.block[0], kernel.launch.block[1],
+             kernel.launch.block[2]};
+  std::string why;
+  if (!s.functions[k]->launch(grid, block,
+                              static_cast<unsigned>(kernel.launch.sharedBytes),
+                              params.data(), why)) {
+    error = kernelWhat(man, k) + ": " + why;
+    return false;
+  }
+  return true;
+}
+
+bool CudaBackend::doLaunch(int kernel, int64_t m, std::string &error) {
+  std::string why;
+  if (!enqueue(kernel, m, error))
+    return false;
+  if (!state_->context->synchronize(why)) {
+    error = kernelWhat(bundle_->manifest(), kernel) + " failed: " + why;
+    return false;
+  }
+  return true;
+}
+
+bool CudaBackend::doTimeKernel(int kernel, int64_t m, int iterations,
+                               int64_t flushBytes, double &msPerLaunch,
+                               std::string &error) {
+  State &s = *state_;
+  std::unique_ptr<DeviceBuffer> flush;
+  if (flushBytes > 0) {
+    flush = DeviceBuffer::allocate(*s.context, static_cast<size_t>(flushBytes),
+                                   "L2 flush", error);
+    if (!flush)
+      return false;
+  }
+  auto before = Event::create(*s.context, "timing event", error);
+  auto after =
+      before ? Event::create(*s.context, "timing event", error) : nullptr;
+  if (!after)
+    return false;
+  // One untimed launch first: the module's first launch of a kernel pays
+  // for its loading.
+  if (!doLaunch(kernel, m, error))
+    return false;
+  double total = 0;
+  for (int i = 0; i < iterations; ++i) {
+    if (flush && !flush->fill(static_cast<unsigned char>(i), error))
+      return false;
+    if (!before->record(error) || !enqueue(kernel, m, error) ||
+        !after->record(error))
+      return false;
+    if (!after->synchronize(error))
+      return false;
+    std::optional<float> ms = after->elapsedMsSince(*before, error);
+    if (!ms)
+      return false;
+    total += *ms;
+  }
+  msPerLaunch = total / iterations;
+  return true;
 }
 
 bool CudaBackend::doStep(const int32_t *tokens, const int32_t *positions,
@@ -222,29 +296,13 @@ bool CudaBackend::doStep(const int32_t *tokens, const int32_t *positions,
     }
   if (timed && !s.events[0]->record(error))
     return false;
-  int32_t m32 = static_cast<int32_t>(m);
-  std::vector<void *> params;
   for (size_t i = 0; i < sequence.size(); ++i) {
     int k = sequence[i];
-    const Kernel &kernel = man.kernels[k];
-    params.clear();
-    for (CUdeviceptr &p : s.args[k])
-      params.push_back(&p);
-    params.push_back(&m32);
-    Dim3 grid{static_cast<unsigned>(kernel.launch.gridX(m)),
-              static_cast<unsigned>(kernel.launch.gridY),
-              static_cast<unsigned>(kernel.launch.gridZ)};
-    Dim3 block{kernel.launch.block[0], kernel.launch.block[1],
-               kernel.launch.block[2]};
-    std::string why;
-    if (!s.functions[k]->launch(
-            grid, block, static_cast<unsigned>(kernel.launch.sharedBytes),
-            params.data(), why)) {
-      error = kernelWhat(man, k) + ": " + why;
+    if (!enqueue(k, m, error))
       return false;
-    }
     if (timed && !s.events[i + 1]->record(error))
       return false;
+    std::string why;
     if (options_.syncEachKernel && !s.context->synchronize(why)) {
       error = kernelWhat(man, k) + " failed: " + why;
       return false;
@@ -315,12 +373,7 @@ bool CudaBackend::writeBuffer(const std::string &name, const void *data,
     error = "the bundle has no buffer '" + name + "'";
     return false;
   }
-  const Buffer &b = bundle_->manifest().buffers[index];
   const State::Slot &slot = state_->slots[index];
-  if (b.kind == BufferKind::Weight) {
-    error = "buffer " + name + " is a weight; it is not written";
-    return false;
-  }
   if (static_cast<int64_t>(bytes) > slot.capacity) {
     error = "buffer " + name + " holds " + std::to_string(slot.capacity) +
             " bytes; " + std::to_string(bytes) + " do not fit";

@@ -81,7 +81,7 @@ bool Parser::parse(const json &root) {
       !r.integer(root, "", "arena_bytes", m.arenaBytes, 0) ||
       !fileName(root, "ptx", m.ptx, false) ||
       !fileName(root, "cubin", m.cubin, true) ||
-      !fileName(root, "weights", m.weights, false) ||
+      !fileName(root, "weights", m.weights, true) ||
       !fileName(root, "tokenizer", m.tokenizer, true) || !buffers(root) ||
       !kvCaches(root) || !endpoints(root) || !kernels(root) ||
       !sequence(root, "prefill", m.prefill) ||
