@@ -1,0 +1,313 @@
+//===- qopt-kernel-check.cpp - The kernel test driver and GEMM timings ----===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// qopt-kernel-check BUNDLE_DIR... [--backend=cuda|cpu] [--rows=1,7,64]
+//                   [--seed=N] [--tolerance=X] [--max-seq-len=N] [--device=N]
+//   Runs every distinct kernel of each bundle on fresh random inputs on the
+//   backend under test (default cuda) and on the CPU backend (the
+//   reference) and compares them (KernelCheck.h): one line per check, then
+//   a summary; exit 1 when any check fails.
+//
+// qopt-kernel-check BUNDLE_DIR --bench=1,16,512,4096 [--iterations=N]
+//                   [--flush-mb=N] [--family=gemm]
+//   Times each distinct kernel of the family (default gemm) on the backend
+//   at each token count, with `flush-mb` MB written between launches so
+//   that weights are not found in the L2; prints CSV
+//   (kernel,kind,n,k,gated,b_scale,group,m,us).
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt-runtime/Backend.h"
+#include "qopt-runtime/Bundle.h"
+#include "qopt-runtime/KernelCheck.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+using namespace qrt;
+using namespace qrt::bundle;
+
+namespace {
+
+const char *const kUsage =
+    "usage: qopt-kernel-check BUNDLE_DIR... [--backend=cuda|cpu] "
+    "[--rows=M,...] [--seed=N]\n"
+    "                         [--tolerance=X] [--max-seq-len=N] "
+    "[--device=N]\n"
+    "       qopt-kernel-check BUNDLE_DIR --bench=M,... [--iterations=N] "
+    "[--flush-mb=N]\n"
+    "                         [--family=NAME]\n";
+
+int fail(const std::string &message) {
+  std::fprintf(stderr, "qopt-kernel-check: error: %s\n", message.c_str());
+  return 1;
+}
+
+bool parseInt(const std::string &flag, const std::string &text, int64_t &out,
+              std::string &error) {
+  errno = 0;
+  char *end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end || errno) {
+    error = flag + ": '" + text + "' is not an integer";
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+bool parseList(const std::string &flag, const std::string &text,
+               std::vector<int64_t> &out, std::string &error) {
+  out.clear();
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    size_t comma = text.find(',', begin);
+    std::string item = text.substr(
+        begin, comma == std::string::npos ? std::string::npos : comma - begin);
+    int64_t v = 0;
+    if (!parseInt(flag, item, v, error))
+      return false;
+    if (v < 1) {
+      error = flag + ": token counts are positive, not " + item;
+      return false;
+    }
+    out.push_back(v);
+    if (comma == std::string::npos)
+      break;
+    begin = comma + 1;
+  }
+  return true;
+}
+
+struct Options {
+  std::vector<std::string> bundles;
+  std::string backend = "cuda", family = "gemm";
+  KernelCheckOptions check;
+  std::vector<int64_t> bench;
+  int64_t maxSeqLen = 0, iterations = 20, flushMb = 256, device = 0;
+};
+
+bool parseOptions(int argc, char **argv, Options &o, bool &help,
+                  std::string &error) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      help = true;
+      continue;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      o.bundles.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(arg[1] == '-' ? 2 : 1), value;
+    size_t eq = name.find('=');
+    if (eq == std::string::npos) {
+      if (i + 1 >= argc) {
+        error = "--" + name + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+    } else {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    std::string flag = "--" + name;
+    int64_t n = 0;
+    if (name == "backend") {
+      if (value != "cpu" && value != "cuda") {
+        error = "--backend: unknown backend '" + value + "' (cpu, cuda)";
+        return false;
+      }
+      o.backend = value;
+    } else if (name == "rows") {
+      if (!parseList(flag, value, o.check.rows, error))
+        return false;
+    } else if (name == "bench") {
+      if (!parseList(flag, value, o.bench, error))
+        return false;
+    } else if (name == "family") {
+      Family f;
+      if (!parseFamily(value, f)) {
+        error = "--family: unknown kernel family '" + value + "'";
+        return false;
+      }
+      o.family = value;
+    } else if (name == "tolerance") {
+      char *end = nullptr;
+      o.check.tolerance = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end || !(o.check.tolerance >= 0)) {
+        error = "--tolerance: '" + value + "' is not a non-negative number";
+        return false;
+      }
+    } else if (name == "seed" || name == "max-seq-len" ||
+               name == "iterations" || name == "flush-mb" || name == "device") {
+      if (!parseInt(flag, value, n, error))
+        return false;
+      if (n <
+          (name == "seed" || name == "flush-mb" || name == "device" ? 0 : 1)) {
+        error = flag + ": " + value + " is out of range";
+        return false;
+      }
+      if (name == "seed")
+        o.check.seed = static_cast<uint64_t>(n);
+      else if (name == "max-seq-len")
+        o.maxSeqLen = n;
+      else if (name == "iterations")
+        o.iterations = n;
+      else if (name == "flush-mb")
+        o.flushMb = n;
+      else
+        o.device = n;
+    } else {
+      error = "unknown option '" + arg + "'";
+      return false;
+    }
+  }
+  if (!help && o.bundles.empty())
+    error = "no bundle directory given";
+  else if (!o.bench.empty() && o.bundles.size() != 1)
+    error = "--bench times one bundle";
+  return error.empty();
+}
+
+std::unique_ptr<Backend> makeBackend(const std::string &kind, int64_t device) {
+  if (kind == "cpu")
+    return std::make_unique<CpuBackend>(0);
+  CudaBackendOptions co;
+  co.device = static_cast<int>(device);
+  return std::make_unique<CudaBackend>(co);
+}
+
+/// KV cache rows: --max-seq-len, else enough for the largest launch.
+int64_t cacheRows(const Options &o, const Manifest &m,
+                  const std::vector<int64_t> &rows) {
+  int64_t limit = m.maxSeqLimit();
+  if (o.maxSeqLen)
+    return o.maxSeqLen;
+  int64_t most = 1;
+  for (int64_t r : rows)
+    most = std::max(most, r);
+  return std::min(limit, std::max<int64_t>(most + 64, 256));
+}
+
+int checkBundle(const Options &o, const std::string &dir, int64_t &checks,
+                int64_t &failed) {
+  std::string error;
+  std::unique_ptr<Bundle> bundle = Bundle::load(dir, error);
+  if (!bundle)
+    return fail(error);
+  int64_t rows = cacheRows(o, bundle->manifest(), o.check.rows);
+  CpuBackend reference(0);
+  std::unique_ptr<Backend> test = makeBackend(o.backend, o.device);
+  if (!reference.load(*bundle, rows, error) ||
+      !test->load(*bundle, rows, error))
+    return fail(dir + ": " + error);
+  std::vector<KernelCheckResult> results;
+  if (!checkKernels(*bundle, reference, *test, o.check, results, error))
+    return fail(dir + ": " + error);
+  for (const KernelCheckResult &r : results) {
+    ++checks;
+    failed += !r.ok;
+    std::printf("%s  %-28s %-15s m=%-5lld %s rel %.2e", r.ok ? "ok  " : "FAIL",
+                r.name.c_str(), r.family.c_str(), static_cast<long long>(r.m),
+                r.exact ? "exact" : "     ", r.relError);
+    if (r.offByOne || r.mismatches)
+      std::printf("  8-bit/int: %lld one step, %lld further of %lld",
+                  static_cast<long long>(r.offByOne),
+                  static_cast<long long>(r.mismatches),
+                  static_cast<long long>(r.elements));
+    if (!r.ok)
+      std::printf("  -- %s", r.detail.c_str());
+    std::printf("\n");
+  }
+  return 0;
+}
+
+int bench(const Options &o) {
+  std::string error;
+  std::unique_ptr<Bundle> bundle = Bundle::load(o.bundles.front(), error);
+  if (!bundle)
+    return fail(error);
+  const Manifest &m = bundle->manifest();
+  std::unique_ptr<Backend> backend = makeBackend(o.backend, o.device);
+  if (!backend->load(*bundle, cacheRows(o, m, o.bench), error))
+    return fail(error);
+  std::printf("kernel,kind,n,k,gated,b_scale,group,m,us\n");
+  std::set<std::string> seen;
+  for (size_t k = 0; k < m.kernels.size(); ++k) {
+    const Kernel &kernel = m.kernels[k];
+    if (familyName(kernel.family) != o.family ||
+        !seen.insert(kernel.name).second)
+      continue;
+    for (int64_t rows : o.bench) {
+      if (rows > std::min(m.maxTokens, kernel.maxTokens()))
+        continue;
+      double ms = 0;
+      if (!randomizeKernelInputs(*bundle, *backend, static_cast<int>(k), rows,
+                                 o.check.seed, error) ||
+          !backend->timeKernel(static_cast<int>(k), rows,
+                               static_cast<int>(o.iterations), o.flushMb << 20,
+                               ms, error))
+        return fail(kernel.name + ": " + error);
+      std::string kind = "-", scale = "-";
+      int64_t n = 0, kk = 0, group = 0;
+      bool gated = false;
+      if (auto *g = std::get_if<GemmSpec>(&kernel.spec)) {
+        kind = gemmKindName(g->kind);
+        scale = scaleKindName(g->bScale);
+        n = g->n;
+        kk = g->k;
+        group = g->groupSize;
+        gated = g->gated;
+      }
+      std::printf("%s,%s,%lld,%lld,%d,%s,%lld,%lld,%.3f\n", kernel.name.c_str(),
+                  kind.c_str(), static_cast<long long>(n),
+                  static_cast<long long>(kk), gated ? 1 : 0, scale.c_str(),
+                  static_cast<long long>(group), static_cast<long long>(rows),
+                  ms * 1000);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  bool help = false;
+  std::string error;
+  if (!parseOptions(argc, argv, o, help, error)) {
+    std::fprintf(stderr, "qopt-kernel-check: error: %s\n%s", error.c_str(),
+                 kUsage);
+    return 1;
+  }
+  if (help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!o.bench.empty())
+    return bench(o);
+  int64_t checks = 0, failed = 0;
+  for (const std::string &dir : o.bundles) {
+    std::printf("== %s (%s against cpu)\n", dir.c_str(), o.backend.c_str());
+    if (int rc = checkBundle(o, dir, checks, failed))
+      return rc;
+  }
+  std::printf("%lld checks, %lld failed\n", static_cast<long long>(checks),
+              static_cast<long long>(failed));
+  if (failed)
+    return fail(std::to_string(failed) + " of " + std::to_string(checks) +
+                " kernel checks failed");
+  return 0;
+}
