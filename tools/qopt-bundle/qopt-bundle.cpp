@@ -4,15 +4,17 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// qopt-bundle MODEL.nvptx.mlir -o DIR
+// qopt-bundle MODEL.nvptx.mlir -o DIR [--kernels-only]
 //
 // Reads the output of `qopt --lower-to-nvptx` and writes the directory the
 // runtime runs with no MLIR (docs/bundle.md): manifest.json, kernels.ptx,
 // kernels.<chip>.cubin (when ptxas is found), weights.safetensors (every
 // weight, scale, constant and RoPE table in the layout the kernels read) and
-// tokenizer.json. The directory is built under a temporary name beside DIR
-// and renamed into place only when complete; an existing bundle at DIR is
-// replaced only then, and anything else at DIR is left alone with an error.
+// tokenizer.json; with --kernels-only no weights (manifest and kernels
+// alone, for qopt-kernel-check). The directory is built under a temporary name
+// beside DIR and renamed into place only when complete; an existing bundle at
+// DIR is replaced only then, and anything else at DIR is left alone with an
+// error.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,7 +53,8 @@ namespace {
 /// Collects the bundle's buffers, weights and kernels from the function.
 class BundleBuilder {
 public:
-  BundleBuilder(ModuleOp module, func::FuncOp func, qopt::WeightReader &reader)
+  /// `reader` null: a kernels-only bundle (weights described, not written).
+  BundleBuilder(ModuleOp module, func::FuncOp func, qopt::WeightReader *reader)
       : module(module), func(func), reader(reader) {}
 
   LogicalResult build(std::string &error);
@@ -66,7 +69,7 @@ private:
 
   ModuleOp module;
   func::FuncOp func;
-  qopt::WeightReader &reader;
+  qopt::WeightReader *reader;
   llvm::DenseMap<Value, std::string> names;
   llvm::json::Object buffers;
   std::vector<qrt::TensorData> weights;
@@ -132,8 +135,10 @@ LogicalResult BundleBuilder::addWeight(Value v, const std::string &name,
   qrt::TensorData t;
   t.name = name;
   t.shape = shape;
-  if (auto w = dyn_cast_or_null<qopt::WeightOp>(def)) {
-    const qrt::TensorView *view = reader.view(w, error);
+  if (!reader) {
+    // Kernels only: the buffer is described below, its data not read.
+  } else if (auto w = dyn_cast_or_null<qopt::WeightOp>(def)) {
+    const qrt::TensorView *view = reader->view(w, error);
     if (!view)
       return failure();
     t.dtype = view->dtype;
@@ -179,7 +184,7 @@ LogicalResult BundleBuilder::addWeight(Value v, const std::string &name,
         name, shape, qrt::kernels::ropeTable(shape[0], headDim, inv));
   } else if (def && qopt::WeightReader::isWeightExpression(v)) {
     std::vector<float> vals;
-    if (failed(reader.evaluate(v, vals, error)))
+    if (failed(reader->evaluate(v, vals, error)))
       return failure();
     t = qrt::TensorData::fromFloats(name, shape, vals);
   } else {
@@ -187,7 +192,8 @@ LogicalResult BundleBuilder::addWeight(Value v, const std::string &name,
             "weight, a constant nor a RoPE table";
     return failure();
   }
-  weights.push_back(std::move(t));
+  if (reader)
+    weights.push_back(std::move(t));
   llvm::json::Object b;
   b["kind"] = "weight";
   b["dtype"] = dtypeName(type.getElementType());
@@ -365,7 +371,8 @@ static std::string findPtxas() {
 
 /// Writes every file of the bundle into `dir` (which exists and is empty).
 static bool writeBundle(ModuleOp module, const std::string &input,
-                        const std::string &dir, std::string &error) {
+                        const std::string &dir, bool kernelsOnly,
+                        std::string &error) {
   auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
   if (funcs.size() != 1)
     return (error = "expected one model function", false);
@@ -387,11 +394,13 @@ static bool writeBundle(ModuleOp module, const std::string &input,
                     "format, as --lower-to-nvptx makes)",
             false);
 
-  std::unique_ptr<qopt::WeightReader> reader =
-      qopt::WeightReader::open(module, error);
-  if (!reader)
-    return false;
-  BundleBuilder builder(module, func, *reader);
+  std::unique_ptr<qopt::WeightReader> reader;
+  if (!kernelsOnly) {
+    reader = qopt::WeightReader::open(module, error);
+    if (!reader)
+      return false;
+  }
+  BundleBuilder builder(module, func, reader.get());
   if (failed(builder.build(error)))
     return false;
   llvm::json::Object manifest = builder.takeManifest();
@@ -421,7 +430,8 @@ static bool writeBundle(ModuleOp module, const std::string &input,
   manifest["max_tokens"] = maxTokens.getInt();
   manifest["arena_bytes"] = arena.getInt();
   manifest["ptx"] = "kernels.ptx";
-  manifest["weights"] = "weights.safetensors";
+  if (!kernelsOnly)
+    manifest["weights"] = "weights.safetensors";
 
   if (!writeFile(dir + "/kernels.ptx", ptx, error))
     return false;
@@ -454,7 +464,8 @@ static bool writeBundle(ModuleOp module, const std::string &input,
       return (error = std::string(tok) + ": " + ec.message(), false);
     manifest["tokenizer"] = "tokenizer.json";
   }
-  if (!qrt::writeSafetensors(dir + "/weights.safetensors", weights, {}, error))
+  if (!kernelsOnly &&
+      !qrt::writeSafetensors(dir + "/weights.safetensors", weights, {}, error))
     return false;
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -468,6 +479,11 @@ int main(int argc, char **argv) {
                              cl::Required);
   cl::opt<std::string> output("o", cl::desc("Bundle directory to write"),
                               cl::value_desc("DIR"), cl::Required);
+  cl::opt<bool> kernelsOnly(
+      "kernels-only",
+      cl::desc("Write no weights: a bundle for qopt-kernel-check, which "
+               "runs each kernel on random inputs (e.g. at the shapes of a "
+               "model too large to copy)"));
   cl::ParseCommandLineOptions(
       argc, argv,
       "qopt-bundle: writes the runtime bundle of a model compiled with "
@@ -510,7 +526,7 @@ int main(int argc, char **argv) {
   if (ec)
     return fail(std::string(tmp) + ": " + ec.message());
   std::string error;
-  bool ok = writeBundle(*module, input, std::string(tmp), error);
+  bool ok = writeBundle(*module, input, std::string(tmp), kernelsOnly, error);
   if (ok) {
     // Replace an older bundle only once the new one is complete.
     std::string old;

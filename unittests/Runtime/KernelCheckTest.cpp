@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <set>
 
 namespace {
 
@@ -97,7 +98,9 @@ std::vector<KernelCheckResult> check(const Bundle &bundle, Backend &test,
   KernelCheckOptions o;
   o.rows = std::move(rows);
   std::vector<KernelCheckResult> results;
-  EXPECT_TRUE(checkKernels(bundle, ref, test, o, results, error)) << error;
+  std::set<std::string> seen;
+  EXPECT_TRUE(checkKernels(bundle, ref, test, o, results, seen, error))
+      << error;
   return results;
 }
 
@@ -171,6 +174,34 @@ TEST(KernelCheck, KernelsOnlyBundle) {
   EXPECT_EQ(results.size(), 6u + 1);
   for (const KernelCheckResult &r : results)
     EXPECT_TRUE(r.ok) << r.name << ": " << r.detail;
+}
+
+TEST(KernelCheck, SameSignatureCheckedOnce) {
+  // A second k_norm with the same family, spec and launch (as a model's
+  // layers have) is not checked again, nor is anything already in `seen`.
+  BundleBuilder bb = checkModel();
+  bb.arena("n2", "bf16", {-1, 64});
+  bb.kernel("k_norm2", "rms_norm", bb.manifest["kernels"][1]["spec"],
+            {"h", "norm", "n2"});
+  Loaded l = loadCpu(bb.write());
+  ASSERT_TRUE(l.bundle);
+  CpuBackend ref(1), test(1);
+  std::string error;
+  ASSERT_TRUE(ref.load(*l.bundle, 16, error)) << error;
+  ASSERT_TRUE(test.load(*l.bundle, 16, error)) << error;
+  KernelCheckOptions o;
+  o.rows = {2};
+  std::vector<KernelCheckResult> results;
+  std::set<std::string> seen;
+  ASSERT_TRUE(checkKernels(*l.bundle, ref, test, o, results, seen, error))
+      << error;
+  EXPECT_EQ(results.size(), 6u + 1);
+  for (const KernelCheckResult &r : results)
+    EXPECT_NE(r.name, "k_norm2");
+  results.clear();
+  ASSERT_TRUE(checkKernels(*l.bundle, ref, test, o, results, seen, error))
+      << error;
+  EXPECT_TRUE(results.empty());
 }
 
 } // namespace

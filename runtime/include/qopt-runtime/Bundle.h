@@ -128,6 +128,9 @@ struct Kernel {
   /// of its buffer in Manifest::buffers.
   std::vector<Param> params;
   std::vector<int> argBuffers;
+  /// The family, spec and launch as the manifest gives them: kernels with
+  /// the same signature run the same code (the kernel checks run one).
+  std::string signature;
 
   int64_t maxTokens() const { return specMaxTokens(spec); }
   /// The buffer index of the parameter `role`, or -1.

@@ -36,6 +36,7 @@
 #define QOPT_RUNTIME_KERNELCHECK_H
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,13 +71,17 @@ struct KernelCheckResult {
   std::string detail;
 };
 
-/// Checks every distinct kernel (by name) of `bundle`, loaded into both
-/// backends with the same KV cache rows, at each of options.rows. Returns
-/// false only when a launch or a buffer access fails (`error`); kernels
-/// whose outputs differ are results with ok = false.
+/// Checks every distinct kernel of `bundle` (one per Kernel::signature:
+/// the layers of a model repeat theirs), loaded into both backends with
+/// the same KV cache rows, at each of options.rows. `seen` holds the
+/// signatures already checked (e.g. in other bundles): those are skipped,
+/// and the new ones added. Returns false only when a launch or a buffer
+/// access fails (`error`); kernels whose outputs differ are results with
+/// ok = false.
 bool checkKernels(const Bundle &bundle, Backend &reference, Backend &test,
                   const KernelCheckOptions &options,
-                  std::vector<KernelCheckResult> &results, std::string &error);
+                  std::vector<KernelCheckResult> &results,
+                  std::set<std::string> &seen, std::string &error);
 
 /// Writes seeded random inputs (as checkKernels does) for kernel `kernel`
 /// at m tokens into `backend`: what a benchmark of one kernel runs on.

@@ -384,7 +384,7 @@ bool qrt::randomizeKernelInputs(const Bundle &bundle, Backend &backend,
 bool qrt::checkKernels(const Bundle &bundle, Backend &reference, Backend &test,
                        const KernelCheckOptions &options,
                        std::vector<KernelCheckResult> &results,
-                       std::string &error) {
+                       std::set<std::string> &seen, std::string &error) {
   const Manifest &man = bundle.manifest();
   if (reference.bundle() != &bundle || test.bundle() != &bundle) {
     error = "both backends must have the bundle loaded";
@@ -394,13 +394,12 @@ bool qrt::checkKernels(const Bundle &bundle, Backend &reference, Backend &test,
     error = "the backends' KV caches differ in rows";
     return false;
   }
-  std::set<std::string> seen;
   std::vector<int> order(man.prefill);
   order.insert(order.end(), man.decode.begin(), man.decode.end());
   uint64_t seed = options.seed;
   for (int k : order) {
     const Kernel &kernel = man.kernels[k];
-    if (!seen.insert(kernel.name).second)
+    if (!seen.insert(kernel.signature).second)
       continue;
     int64_t most = std::min(man.maxTokens, kernel.maxTokens());
     std::vector<int64_t> rows;

@@ -447,6 +447,9 @@ bool Parser::kernel(size_t index, const json &k) {
   if (!spec ||
       !parseKernelSpec(r, *spec, path + ": spec", kernel.family, kernel.spec))
     return false;
+  const json *launchJson = k.find("launch") != k.end() ? &k["launch"] : nullptr;
+  kernel.signature = family + " " + spec->dump() + " " +
+                     (launchJson ? launchJson->dump() : std::string());
   const json *args = r.member(k, path, "args");
   if (!args)
     return false;

@@ -6,10 +6,11 @@
 //
 // qopt-kernel-check BUNDLE_DIR... [--backend=cuda|cpu] [--rows=1,7,64]
 //                   [--seed=N] [--tolerance=X] [--max-seq-len=N] [--device=N]
-//   Runs every distinct kernel of each bundle on fresh random inputs on the
-//   backend under test (default cuda) and on the CPU backend (the
-//   reference) and compares them (KernelCheck.h): one line per check, then
-//   a summary; exit 1 when any check fails.
+//   Runs every distinct kernel of the bundles (one per family, spec and
+//   launch: a model's layers repeat theirs, and so do bundles of one model)
+//   on fresh random inputs on the backend under test (default cuda) and on
+//   the CPU backend (the reference) and compares them (KernelCheck.h): one
+//   line per check, then a summary; exit 1 when any check fails.
 //
 // qopt-kernel-check BUNDLE_DIR --bench=1,16,512,4096 [--iterations=N]
 //                   [--flush-mb=N] [--family=gemm]
@@ -200,8 +201,8 @@ int64_t cacheRows(const Options &o, const Manifest &m,
   return std::min(limit, std::max<int64_t>(most + 64, 256));
 }
 
-int checkBundle(const Options &o, const std::string &dir, int64_t &checks,
-                int64_t &failed) {
+int checkBundle(const Options &o, const std::string &dir,
+                std::set<std::string> &seen, int64_t &checks, int64_t &failed) {
   std::string error;
   std::unique_ptr<Bundle> bundle = Bundle::load(dir, error);
   if (!bundle)
@@ -213,7 +214,7 @@ int checkBundle(const Options &o, const std::string &dir, int64_t &checks,
       !test->load(*bundle, rows, error))
     return fail(dir + ": " + error);
   std::vector<KernelCheckResult> results;
-  if (!checkKernels(*bundle, reference, *test, o.check, results, error))
+  if (!checkKernels(*bundle, reference, *test, o.check, results, seen, error))
     return fail(dir + ": " + error);
   for (const KernelCheckResult &r : results) {
     ++checks;
@@ -247,7 +248,7 @@ int bench(const Options &o) {
   for (size_t k = 0; k < m.kernels.size(); ++k) {
     const Kernel &kernel = m.kernels[k];
     if (familyName(kernel.family) != o.family ||
-        !seen.insert(kernel.name).second)
+        !seen.insert(kernel.signature).second)
       continue;
     for (int64_t rows : o.bench) {
       if (rows > std::min(m.maxTokens, kernel.maxTokens()))
@@ -299,9 +300,12 @@ int main(int argc, char **argv) {
   if (!o.bench.empty())
     return bench(o);
   int64_t checks = 0, failed = 0;
+  // A kernel already checked in an earlier bundle (same family, spec and
+  // launch) is not checked again.
+  std::set<std::string> seen;
   for (const std::string &dir : o.bundles) {
     std::printf("== %s (%s against cpu)\n", dir.c_str(), o.backend.c_str());
-    if (int rc = checkBundle(o, dir, checks, failed))
+    if (int rc = checkBundle(o, dir, seen, checks, failed))
       return rc;
   }
   std::printf("%lld checks, %lld failed\n", static_cast<long long>(checks),
