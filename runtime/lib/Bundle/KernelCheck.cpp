@@ -9,6 +9,7 @@
 #include "qopt-runtime/Backend.h"
 #include "qopt-runtime/Bundle.h"
 #include "qopt-runtime/KernelCheck.h"
+#include "qopt-runtime/Parallel.h"
 #include "qopt-runtime/QuantMath.h"
 
 #include <algorithm>
@@ -120,38 +121,42 @@ public:
     const std::string &r = p.role;
     if (r == "tokens") {
       int64_t vocab = std::get<EmbeddingSpec>(kernel.spec).vocab;
-      fillI32(out, n, [&] { return int32_t(rng.integer(0, vocab - 1)); });
+      fillI32(out, n, [&](Rng &g) { return int32_t(g.integer(0, vocab - 1)); });
     } else if (r == "positions") {
-      int32_t next = static_cast<int32_t>(firstPosition);
-      fillI32(out, n, [&] { return next++; });
+      for (int64_t i = 0; i < n; ++i) {
+        int32_t pos = static_cast<int32_t>(firstPosition + i);
+        std::memcpy(out.data() + 4 * i, &pos, 4);
+      }
     } else if (startsWith(r, "int_bias")) {
-      fillI32(out, n, [&] { return int32_t(rng.integer(-2000, 2000)); });
+      fillI32(out, n, [&](Rng &g) { return int32_t(g.integer(-2000, 2000)); });
     } else if (endsWith(r, "zero_points") || endsWith(r, "zero_point")) {
       bool int4 = std::holds_alternative<GemmSpec>(kernel.spec) &&
                   std::get<GemmSpec>(kernel.spec).kind == GemmKind::W4A16 &&
                   startsWith(r, "b");
       int32_t most = int4 ? 3 : 10;
-      fillI32(out, n, [&] { return int32_t(rng.integer(-most, most)); });
+      fillI32(out, n, [&](Rng &g) { return int32_t(g.integer(-most, most)); });
     } else if (p.cache == Param::Cache::Scales || endsWith(r, "scale") ||
                endsWith(r, "scales")) {
       double base = scaleBase(r);
-      fillFloat(out, buf.type, n, [&] {
-        return exact && std::holds_alternative<GemmSpec>(kernel.spec)
-                   ? 1.0f
-                   : static_cast<float>(base * (0.5 + rng.unit()));
+      bool unit = exact && std::holds_alternative<GemmSpec>(kernel.spec);
+      fillFloat(out, buf.type, n, [&](Rng &g) {
+        return unit ? 1.0f : static_cast<float>(base * (0.5 + g.unit()));
       });
     } else if (buf.type == ElemType::I8) {
-      for (int64_t i = 0; i < n; ++i)
+      fill(n, [&](int64_t i, Rng &g) {
         out[i] =
-            static_cast<uint8_t>(static_cast<int8_t>(rng.integer(-127, 127)));
+            static_cast<uint8_t>(static_cast<int8_t>(g.integer(-127, 127)));
+      });
     } else if (buf.type == ElemType::I4x2) {
-      for (auto &b : out)
-        b = static_cast<uint8_t>(rng.next() >> 56);
+      fill(static_cast<int64_t>(out.size()), [&](int64_t i, Rng &g) {
+        out[i] = static_cast<uint8_t>(g.next() >> 56);
+      });
     } else if (buf.type == ElemType::F8E4M3) {
-      for (int64_t i = 0; i < n; ++i)
-        out[i] = qnum::floatToE4M3FN(rng.spread(0, 32));
+      fill(n, [&](int64_t i, Rng &g) {
+        out[i] = qnum::floatToE4M3FN(g.spread(0, 32));
+      });
     } else if (buf.type == ElemType::I32) {
-      fillI32(out, n, [&] { return int32_t(rng.integer(-100, 100)); });
+      fillI32(out, n, [&](Rng &g) { return int32_t(g.integer(-100, 100)); });
     } else {
       // Float data: mean 0, deviation 1 (uniform), but weights of a bf16 GEMM
       // scaled by 1 / sqrt(K), norm weights near 1, biases and residuals zero
@@ -168,7 +173,7 @@ public:
         sd = 0.1;
       if (exact && (startsWith(r, "bias") || r == "residual"))
         sd = 0;
-      fillFloat(out, buf.type, n, [&] { return rng.spread(mean, sd); });
+      fillFloat(out, buf.type, n, [&](Rng &g) { return g.spread(mean, sd); });
     }
     return out;
   }
@@ -195,18 +200,32 @@ private:
     return 4.0 / (f8 ? 448 : 127);
   }
 
+  /// f(i, g) for every element i < n, in parallel: g is element i's own
+  /// generator (of this parameter's stream), so the values do not depend on
+  /// the threads.
+  template <class F> void fill(int64_t n, F f) {
+    uint64_t stream = rng.next();
+    parallelForChunks(n, int64_t(1) << 16, 8.0, 0, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        Rng g(stream ^ (static_cast<uint64_t>(i) * 0xD1B54A32D192ED03ull));
+        f(i, g);
+      }
+    });
+  }
   template <class F> void fillI32(std::vector<uint8_t> &out, int64_t n, F f) {
-    for (int64_t i = 0; i < n; ++i) {
-      int32_t v = f();
+    fill(n, [&](int64_t i, Rng &g) {
+      int32_t v = f(g);
       std::memcpy(out.data() + 4 * i, &v, 4);
-    }
+    });
   }
   template <class F>
   void fillFloat(std::vector<uint8_t> &out, ElemType type, int64_t n, F f) {
     std::vector<float> vals(static_cast<size_t>(n));
-    for (float &v : vals)
-      v = f();
-    cpu::storeFloats(type, vals.data(), n, out.data());
+    fill(n, [&](int64_t i, Rng &g) { vals[i] = f(g); });
+    int64_t bytes = elementBytes(type);
+    parallelForChunks(n, int64_t(1) << 16, 4.0, 0, [&](int64_t b, int64_t e) {
+      cpu::storeFloats(type, vals.data() + b, e - b, out.data() + b * bytes);
+    });
   }
 
   const Kernel &kernel;
@@ -306,18 +325,30 @@ void compare(const std::string &name, ElemType type,
   }
 }
 
-bool runOne(const Bundle &bundle, Backend &ref, Backend &test, int k, int64_t m,
-            bool exact, uint64_t seed, double tolerance, KernelCheckResult &r,
-            std::string &error) {
+/// Checks kernel `k` at each of `rows` (ascending) with one set of inputs,
+/// made for the largest: a launch of m tokens reads their first m rows.
+/// Outputs get their sentinels, and buffers the kernel reads and writes
+/// (KV caches) their inputs, again before each launch.
+bool runRows(const Bundle &bundle, Backend &ref, Backend &test, int k,
+             const std::vector<int64_t> &rows, bool exact, uint64_t seed,
+             double tolerance, std::vector<KernelCheckResult> &results,
+             std::string &error) {
   const Manifest &man = bundle.manifest();
   const Kernel &kernel = man.kernels[k];
-  int64_t cacheRows = ref.maxSeqLen();
-  InputMaker maker(kernel, m, cacheRows, seed);
+  int64_t cacheRows = ref.maxSeqLen(), most = rows.back();
+  InputMaker maker(kernel, most, cacheRows, seed);
   std::set<int> inputs;
   for (size_t i = 0; i < kernel.params.size(); ++i)
     if (!kernel.params[i].output ||
         kernel.params[i].cache != Param::Cache::None)
       inputs.insert(kernel.argBuffers[i]);
+  // What is written again before each launch: (buffer, reference bytes,
+  // bytes under test).
+  struct Rewrite {
+    std::string name;
+    std::vector<uint8_t> ref, test;
+  };
+  std::vector<Rewrite> rewrites;
   std::set<int> written;
   for (size_t i = 0; i < kernel.params.size(); ++i) {
     const Param &p = kernel.params[i];
@@ -325,36 +356,53 @@ bool runOne(const Bundle &bundle, Backend &ref, Backend &test, int k, int64_t m,
     if (!written.insert(b).second)
       continue;
     const Buffer &buf = man.buffers[b];
-    int64_t rows = rowsOf(buf, m, cacheRows);
-    if (inputs.count(b)) {
-      std::vector<uint8_t> bytes = maker.make(p, buf, rows, exact);
-      if (!ref.writeBuffer(buf.name, bytes.data(), bytes.size(), error) ||
-          !test.writeBuffer(buf.name, bytes.data(), bytes.size(), error))
-        return false;
-    } else {
-      std::vector<uint8_t> zeros(buf.bytes(rows), 0), ones(zeros.size(), 0xFF);
-      if (!ref.writeBuffer(buf.name, zeros.data(), zeros.size(), error) ||
-          !test.writeBuffer(buf.name, ones.data(), ones.size(), error))
-        return false;
-    }
-  }
-  if (!ref.launch(k, m, error) || !test.launch(k, m, error))
-    return false;
-  std::set<int> compared;
-  for (size_t i = 0; i < kernel.params.size(); ++i) {
-    const Param &p = kernel.params[i];
-    int b = kernel.argBuffers[i];
-    if (!p.output || !compared.insert(b).second)
+    int64_t n = rowsOf(buf, most, cacheRows);
+    if (!inputs.count(b)) {
+      rewrites.push_back({buf.name, std::vector<uint8_t>(buf.bytes(n), 0),
+                          std::vector<uint8_t>(buf.bytes(n), 0xFF)});
       continue;
-    const Buffer &buf = man.buffers[b];
-    int64_t rows = rowsOf(buf, m, cacheRows);
-    std::vector<uint8_t> a, t;
-    if (!ref.readBuffer(buf.name, rows, a, error) ||
-        !test.readBuffer(buf.name, rows, t, error))
+    }
+    std::vector<uint8_t> bytes = maker.make(p, buf, n, exact);
+    if (p.output) {
+      rewrites.push_back({buf.name, bytes, bytes});
+      continue;
+    }
+    if (!ref.writeBuffer(buf.name, bytes.data(), bytes.size(), error) ||
+        !test.writeBuffer(buf.name, bytes.data(), bytes.size(), error))
       return false;
-    // A one-element output ([1], argmax) holds the last row's result.
-    compare(p.role + " (" + buf.name + ")", buf.type, a, t, tolerance, exact,
-            r);
+  }
+  for (int64_t m : rows) {
+    KernelCheckResult r;
+    r.kernel = k;
+    r.name = kernel.name;
+    r.family = familyName(kernel.family);
+    r.m = m;
+    r.exact = exact;
+    for (const Rewrite &w : rewrites)
+      if (!ref.writeBuffer(w.name, w.ref.data(), w.ref.size(), error) ||
+          !test.writeBuffer(w.name, w.test.data(), w.test.size(), error))
+        return false;
+    if (!ref.launch(k, m, error) || !test.launch(k, m, error)) {
+      error = "m = " + std::to_string(m) + ": " + error;
+      return false;
+    }
+    std::set<int> compared;
+    for (size_t i = 0; i < kernel.params.size(); ++i) {
+      const Param &p = kernel.params[i];
+      int b = kernel.argBuffers[i];
+      if (!p.output || !compared.insert(b).second)
+        continue;
+      const Buffer &buf = man.buffers[b];
+      int64_t n = rowsOf(buf, m, cacheRows);
+      std::vector<uint8_t> a, t;
+      if (!ref.readBuffer(buf.name, n, a, error) ||
+          !test.readBuffer(buf.name, n, t, error))
+        return false;
+      // A one-element output ([1], argmax) holds the last row's result.
+      compare(p.role + " (" + buf.name + ")", buf.type, a, t, tolerance, exact,
+              r);
+    }
+    results.push_back(std::move(r));
   }
   return true;
 }
@@ -407,23 +455,18 @@ bool qrt::checkKernels(const Bundle &bundle, Backend &reference, Backend &test,
       if (m >= 1 && m <= most && m <= reference.maxSeqLen() &&
           std::find(rows.begin(), rows.end(), m) == rows.end())
         rows.push_back(m);
-    for (int64_t m : rows)
-      for (bool exact : {false, true}) {
-        if (exact && !exactCandidate(kernel))
-          continue;
-        KernelCheckResult r;
-        r.kernel = k;
-        r.name = kernel.name;
-        r.family = familyName(kernel.family);
-        r.m = m;
-        r.exact = exact;
-        if (!runOne(bundle, reference, test, k, m, exact, seed++,
-                    options.tolerance, r, error)) {
-          error = kernel.name + " (m = " + std::to_string(m) + "): " + error;
-          return false;
-        }
-        results.push_back(std::move(r));
+    std::sort(rows.begin(), rows.end());
+    if (rows.empty())
+      continue;
+    for (bool exact : {false, true}) {
+      if (exact && !exactCandidate(kernel))
+        continue;
+      if (!runRows(bundle, reference, test, k, rows, exact, seed++,
+                   options.tolerance, results, error)) {
+        error = kernel.name + ": " + error;
+        return false;
       }
+    }
   }
   return true;
 }
