@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
-# The GPU suite, run on a machine with an NVIDIA GPU, CUDA, cmake and a C++
-# compiler but no MLIR: bundles are compiled elsewhere (qopt --lower-to-nvptx,
-# qopt-bundle) and copied here.
+# The GPU suite, run on a machine with an NVIDIA GPU, CUDA, cmake, a C++
+# compiler and PyTorch but no MLIR: the bundles are made elsewhere
+# (scripts/gpu-bundles.sh) and copied here.
 #
 #   scripts/gpu-check.sh DATA_DIR BUNDLE_DIR...
 #
-# DATA_DIR holds tiny-llama-reference.safetensors (eval tokens and greedy ids)
+# DATA_DIR holds tiny-llama-reference.safetensors (eval tokens, greedy ids)
 # and prompt_ids.safetensors (the greedy prompt, BOS first, tensor `tokens`).
-# For each bundle it runs, on the CUDA backend and on the runtime's CPU
-# backend (the GPU's oracle): perplexity over every 512-token window of
-# eval_sotu_heldout, greedy generation of 48 tokens, the benchmark (prefill
-# and decode tokens/s, per-kernel times), and one window under
-# compute-sanitizer memcheck. It prints one table; logs go to $LOG_DIR
-# (default /tmp/qopt-gpu-check).
+# Kernels-only bundles (Llama-3-8B shapes) get the kernel checks and the GEMM
+# timings; the others get every phase. PHASES (default all) picks phases:
+#
+#   kernels   qopt-kernel-check: every kernel on random inputs against the CPU
+#             backend (ROWS, default 1,7,64; ROWS_8B, default 1,100)
+#   memcheck  compute-sanitizer memcheck over the kernel checks of every
+#             full bundle (rows 1 and 64) and over one bf16 perplexity window
+#   e2e       perplexity on the GPU and on the CPU backend (WINDOWS windows of
+#             512 tokens, default 8), greedy generation (GPU = CPU), and for
+#             a bundle named bf16 every window and the greedy ids against
+#             transformers' reference
+#   bench     tiny-model prefill / decode tokens/s (bf16 and sq bundles) and
+#             the GEMMs of the kernels-only bundles at M = 1, 16, 512, 4096
+#             beside PyTorch (scripts/gpu/torch-gemm-bench.py)
+#   errors    the GPU-only bad-input checks (no driver, no such device, a
+#             prompt longer than the KV cache on the GPU)
+#
+# Tables go to stdout, logs to $LOG_DIR (default /tmp/qopt-gpu-check).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 data=${1:?usage: gpu-check.sh DATA_DIR BUNDLE_DIR...}
@@ -20,53 +32,158 @@ shift
 logs=${LOG_DIR:-/tmp/qopt-gpu-check}
 mkdir -p "$logs"
 build=${RUNTIME_BUILD_DIR:-/tmp/qopt-runtime-build}
+phases=" ${PHASES:-kernels memcheck e2e bench errors} "
 ref="$data/tiny-llama-reference.safetensors"
+prompt="$data/prompt_ids.safetensors:tokens"
+windows=${WINDOWS:-8}
+# TEST_BACKEND=cpu: a dry run of the script on a machine without a GPU.
+gpu=${TEST_BACKEND:-cuda}
+status=0
+has() { [[ $phases == *" $1 "* ]]; }
+isKernelsOnly() { ! grep -q '"weights"' "$1/manifest.json"; }
 
 echo "== building the runtime (no MLIR)"
 cmake -G Ninja -S runtime -B "$build" -DCMAKE_BUILD_TYPE=Release \
   >"$logs/cmake.log" 2>&1 || { cat "$logs/cmake.log"; exit 1; }
-cmake --build "$build" --target qopt-run qopt-cuda-info >"$logs/build.log" 2>&1 ||
-  { tail -40 "$logs/build.log"; exit 1; }
-run="$build/qopt-run"
-"$build/qopt-cuda-info" || exit 1
+cmake --build "$build" --target qopt-run qopt-cuda-info qopt-kernel-check \
+  >"$logs/build.log" 2>&1 || { tail -40 "$logs/build.log"; exit 1; }
+run="$build/qopt-run" check="$build/qopt-kernel-check"
+if [ "$gpu" = cuda ]; then
+  "$build/qopt-cuda-info" >"$logs/cuda-info.txt" 2>&1 || { cat "$logs/cuda-info.txt"; exit 1; }
+  head -4 "$logs/cuda-info.txt"
+fi
+
+full=() kernelsOnly=()
+for b in "$@"; do
+  if isKernelsOnly "$b"; then kernelsOnly+=("$b"); else full+=("$b"); fi
+done
+
+if has kernels; then
+  echo
+  echo "== kernel checks (GPU against the CPU backend, fresh random inputs)"
+  echo "| bundle | kernels | checks | failed | worst float error | 8-bit one-step |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  summarize() { # summarize NAME LOG: one row of the table
+    awk -v n="$1" '
+      /^(ok|FAIL)/ { checks++; if ($1 == "FAIL") failed++; k[$2] = 1
+                     for (i = 1; i <= NF; i++) if ($i == "rel" && $(i+1) + 0 > worst) worst = $(i+1) + 0
+                     for (i = 1; i <= NF; i++) if ($i == "8-bit/int:") one += $(i+1) }
+      END { printf "| %s | %d | %d | %d | %.1e | %d |\n", n, length(k), checks, failed, worst, one }' "$2"
+    grep '^FAIL' "$2" | head -5
+  }
+  for b in "${full[@]}"; do
+    name=$(basename "$b" .bundle)
+    log="$logs/kernels.$name.log"
+    "$check" "$b" --backend="$gpu" --rows="${ROWS:-1,7,64}" >"$log" 2>&1 || status=1
+    summarize "$name" "$log"
+  done
+  # One process for every kernels-only bundle: a kernel they share (the
+  # embedding, the lm_head) is checked once.
+  if [ ${#kernelsOnly[@]} -gt 0 ]; then
+    log="$logs/kernels.8b.log"
+    "$check" "${kernelsOnly[@]}" --backend="$gpu" --rows="${ROWS_8B:-1,100}" >"$log" 2>&1 || status=1
+    summarize "Llama-3-8B shapes (${#kernelsOnly[@]} kernels-only bundles)" "$log"
+  fi
+fi
+
+if has memcheck && command -v compute-sanitizer >/dev/null; then
+  echo
+  echo "== compute-sanitizer memcheck"
+  compute-sanitizer --tool memcheck --error-exitcode 9 "$check" "${full[@]}" \
+    --rows=1,64 >"$logs/memcheck.kernels.log" 2>&1 || status=1
+  echo "kernel checks of ${#full[@]} bundles: $(awk '/ERROR SUMMARY/ {print $4}' "$logs/memcheck.kernels.log" | tail -1) errors ($(tail -1 "$logs/memcheck.kernels.log" | head -c 200))"
+  for b in "${full[@]}"; do
+    [ "$(basename "$b")" = bf16.bundle ] || continue
+    compute-sanitizer --tool memcheck --error-exitcode 9 "$run" "$b" --backend=cuda \
+      --ppl "$ref:eval_sotu_heldout" --seq-len 512 --max-windows 1 \
+      >"$logs/memcheck.bf16.log" 2>&1 || status=1
+    echo "bf16 perplexity window: $(awk '/ERROR SUMMARY/ {print $4}' "$logs/memcheck.bf16.log" | tail -1) errors"
+  done
+fi
 
 ppl() { awk '/^perplexity:/ {print $2}' "$1"; }
 rel() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%+.3f %%", (a / b - 1) * 100 }'; }
 
-rows=()
-status=0
-for bundle in "$@"; do
-  name=$(basename "$bundle")
-  echo "== $name"
-  "$run" "$bundle" --backend=cuda --ppl "$ref:eval_sotu_heldout" --seq-len 512 \
-    >"$logs/$name.cuda.ppl" 2>"$logs/$name.cuda.err" || { cat "$logs/$name.cuda.err"; status=1; }
-  "$run" "$bundle" --backend=cpu --ppl "$ref:eval_sotu_heldout" --seq-len 512 \
-    >"$logs/$name.cpu.ppl" 2>"$logs/$name.cpu.err" || { cat "$logs/$name.cpu.err"; status=1; }
-  gpu=$(ppl "$logs/$name.cuda.ppl"); cpu=$(ppl "$logs/$name.cpu.ppl")
-  "$run" "$bundle" --backend=cuda --generate-ids "$data/prompt_ids.safetensors:tokens" \
-    --max-new-tokens 48 >"$logs/$name.cuda.gen" 2>&1 || status=1
-  "$run" "$bundle" --backend=cpu --generate-ids "$data/prompt_ids.safetensors:tokens" \
-    --max-new-tokens 48 >"$logs/$name.cpu.gen" 2>&1 || status=1
-  same=no
-  cmp -s <(grep '^tokens:' "$logs/$name.cuda.gen") <(grep '^tokens:' "$logs/$name.cpu.gen") && same=yes
-  "$run" "$bundle" --backend=cuda --bench --seq-len 512 --max-new-tokens 64 \
-    >"$logs/$name.bench" 2>&1 || status=1
-  prefill=$(awk '/prefill/ && /tokens\/s/ {for (i = 1; i <= NF; i++) if ($(i+1) == "tokens/s") print $i}' "$logs/$name.bench" | head -1)
-  decode=$(awk '/decode/ && /tokens\/s/ {for (i = 1; i <= NF; i++) if ($(i+1) == "tokens/s") print $i}' "$logs/$name.bench" | head -1)
-  errors="n/a"
-  if command -v compute-sanitizer >/dev/null; then
-    compute-sanitizer --tool memcheck --error-exitcode 9 "$run" "$bundle" --backend=cuda \
-      --ppl "$ref:eval_sotu_heldout" --seq-len 128 --max-windows 1 \
-      >"$logs/$name.memcheck" 2>&1
-    rc=$?
-    errors=$(awk '/ERROR SUMMARY/ {print $4}' "$logs/$name.memcheck" | tail -1)
-    [ "$rc" -eq 0 ] || status=1
-  fi
-  rows+=("| $name | $gpu | $cpu | $(rel "$gpu" "$cpu") | $same | $prefill | $decode | $errors |")
-done
+if has e2e; then
+  echo
+  echo "== end to end ($windows windows of 512 tokens of eval_sotu_heldout)"
+  echo "| bundle | GPU ppl | CPU-backend ppl | GPU vs CPU | greedy GPU = CPU |"
+  echo "| --- | --- | --- | --- | --- |"
+  for b in "${full[@]}"; do
+    name=$(basename "$b" .bundle)
+    for side in cuda cpu; do
+      be=cpu
+      [ $side = cpu ] || be=$gpu
+      "$run" "$b" --backend=$be --ppl "$ref:eval_sotu_heldout" --seq-len 512 \
+        --max-windows "$windows" >"$logs/$name.$side.ppl" 2>"$logs/$name.$side.err" ||
+        { tail -3 "$logs/$name.$side.err"; status=1; }
+      "$run" "$b" --backend=$be --generate-ids "$prompt" --max-new-tokens 48 \
+        >"$logs/$name.$side.gen" 2>&1 || status=1
+    done
+    onGpu=$(ppl "$logs/$name.cuda.ppl") onCpu=$(ppl "$logs/$name.cpu.ppl")
+    same=no
+    cmp -s <(grep '^tokens:' "$logs/$name.cuda.gen") <(grep '^tokens:' "$logs/$name.cpu.gen") && same=yes
+    awk -v a="$onGpu" -v b="$onCpu" 'BEGIN { exit !(a != "" && b != "" && (a / b - 1 < 0.001) && (b / a - 1 < 0.001)) }' || status=1
+    echo "| $name | $onGpu | $onCpu | $(rel "$onGpu" "$onCpu") | $same |"
+  done
+  for b in "${full[@]}"; do
+    [ "$(basename "$b")" = bf16.bundle ] || continue
+    "$run" "$b" --backend="$gpu" --ppl "$ref:eval_sotu_heldout" --seq-len 512 \
+      >"$logs/bf16.cuda.all.ppl" 2>&1 || status=1
+    all=$(ppl "$logs/bf16.cuda.all.ppl")
+    echo
+    echo "bf16 bundle on the GPU, every window: $all; transformers bf16 autocast 89.574: $(rel "$all" 89.574)"
+    echo "bf16 greedy (48 tokens) on the GPU: $(grep '^tokens:' "$logs/bf16.cuda.gen" | head -c 300)"
+  done
+fi
 
-echo
-echo "| bundle | GPU ppl | CPU-backend ppl | GPU vs CPU | greedy GPU = CPU | prefill tok/s (512) | decode tok/s | memcheck errors |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-printf '%s\n' "${rows[@]}"
+if has bench; then
+  echo
+  echo "== tiny-model throughput (prefill 512 tokens, decode 64)"
+  for b in "${full[@]}"; do
+    case $(basename "$b") in bf16.bundle|sq.bundle|w4-awq.bundle) ;; *) continue ;; esac
+    name=$(basename "$b" .bundle)
+    "$run" "$b" --backend="$gpu" --bench --seq-len 512 --max-new-tokens 64 \
+      >"$logs/$name.bench" 2>&1 || status=1
+    echo "$name: $(grep -E 'prefill|decode' "$logs/$name.bench" | grep 'tokens/s' | tr '\n' ';')"
+  done
+  if [ ${#kernelsOnly[@]} -gt 0 ]; then
+    echo
+    echo "== GEMMs at Llama-3-8B shapes beside PyTorch"
+    csv="$logs/gemm.csv"
+    "$check" "${kernelsOnly[@]}" --backend="$gpu" --bench="${BENCH_ROWS:-1,16,512,4096}" \
+      >"$csv" 2>"$logs/gemm.err" || { tail -3 "$logs/gemm.err"; status=1; }
+    python3 scripts/gpu/torch-gemm-bench.py "$csv" 2>"$logs/torch.err" || { tail -5 "$logs/torch.err"; status=1; }
+  fi
+fi
+
+if has errors; then
+  echo
+  echo "== GPU-only bad input"
+  b=${full[0]:-}
+  expect() { # expect NAME MESSAGE COMMAND...: non-zero exit and MESSAGE on stderr
+    local name=$1 msg=$2
+    shift 2
+    local out rc
+    out=$("$@" 2>&1 >/dev/null)
+    rc=$?
+    if [ $rc -ne 0 ] && grep -qF -- "$msg" <<<"$out"; then
+      echo "ok   $name: $(head -1 <<<"$out")"
+    else
+      echo "FAIL $name (exit $rc): $out"
+      status=1
+    fi
+  }
+  if [ -n "$b" ]; then
+    expect "no driver" "no CUDA driver" \
+      env QOPT_LIBCUDA=/nonexistent/libcuda.so.1 "$run" "$b" --backend=cuda --generate-ids "$prompt"
+    expect "no such device" "no CUDA device 7" \
+      "$run" "$b" --backend=cuda --device 7 --generate-ids "$prompt"
+    expect "prompt longer than the KV cache" "more than the KV cache of 4 rows" \
+      "$run" "$b" --backend=cuda --max-seq-len 4 --generate-ids "$prompt"
+    [ ${#kernelsOnly[@]} -eq 0 ] ||
+      expect "kernels-only bundle" "kernels-only bundle" \
+        "$run" "${kernelsOnly[0]}" --backend=cuda --generate-ids "$prompt"
+  fi
+fi
 exit $status

@@ -12,11 +12,11 @@
 //   the CPU backend (the reference) and compares them (KernelCheck.h): one
 //   line per check, then a summary; exit 1 when any check fails.
 //
-// qopt-kernel-check BUNDLE_DIR --bench=1,16,512,4096 [--iterations=N]
+// qopt-kernel-check BUNDLE_DIR... --bench=1,16,512,4096 [--iterations=N]
 //                   [--flush-mb=N] [--family=gemm]
-//   Times each distinct kernel of the family (default gemm) on the backend
-//   at each token count, with `flush-mb` MB written between launches so
-//   that weights are not found in the L2; prints CSV
+//   Times each distinct kernel of the family (default gemm) of the bundles
+//   on the backend at each token count, with `flush-mb` MB written between
+//   launches so that weights are not found in the L2; prints CSV
 //   (kernel,kind,n,k,gated,b_scale,group,m,us).
 //
 //===----------------------------------------------------------------------===//
@@ -45,7 +45,7 @@ const char *const kUsage =
     "[--rows=M,...] [--seed=N]\n"
     "                         [--tolerance=X] [--max-seq-len=N] "
     "[--device=N]\n"
-    "       qopt-kernel-check BUNDLE_DIR --bench=M,... [--iterations=N] "
+    "       qopt-kernel-check BUNDLE_DIR... --bench=M,... [--iterations=N] "
     "[--flush-mb=N]\n"
     "                         [--family=NAME]\n";
 
@@ -176,8 +176,6 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
   }
   if (!help && o.bundles.empty())
     error = "no bundle directory given";
-  else if (!o.bench.empty() && o.bundles.size() != 1)
-    error = "--bench times one bundle";
   return error.empty();
 }
 
@@ -235,48 +233,51 @@ int checkBundle(const Options &o, const std::string &dir,
 }
 
 int bench(const Options &o) {
-  std::string error;
-  std::unique_ptr<Bundle> bundle = Bundle::load(o.bundles.front(), error);
-  if (!bundle)
-    return fail(error);
-  const Manifest &m = bundle->manifest();
-  std::unique_ptr<Backend> backend = makeBackend(o.backend, o.device);
-  if (!backend->load(*bundle, cacheRows(o, m, o.bench), error))
-    return fail(error);
   std::printf("kernel,kind,n,k,gated,b_scale,group,m,us\n");
+  // A kernel timed in an earlier bundle (same signature) is not timed again.
   std::set<std::string> seen;
-  for (size_t k = 0; k < m.kernels.size(); ++k) {
-    const Kernel &kernel = m.kernels[k];
-    if (familyName(kernel.family) != o.family ||
-        !seen.insert(kernel.signature).second)
-      continue;
-    for (int64_t rows : o.bench) {
-      if (rows > std::min(m.maxTokens, kernel.maxTokens()))
+  for (const std::string &dir : o.bundles) {
+    std::string error;
+    std::unique_ptr<Bundle> bundle = Bundle::load(dir, error);
+    if (!bundle)
+      return fail(error);
+    const Manifest &m = bundle->manifest();
+    std::unique_ptr<Backend> backend = makeBackend(o.backend, o.device);
+    if (!backend->load(*bundle, cacheRows(o, m, o.bench), error))
+      return fail(dir + ": " + error);
+    for (size_t k = 0; k < m.kernels.size(); ++k) {
+      const Kernel &kernel = m.kernels[k];
+      if (familyName(kernel.family) != o.family ||
+          !seen.insert(kernel.signature).second)
         continue;
-      double ms = 0;
-      if (!randomizeKernelInputs(*bundle, *backend, static_cast<int>(k), rows,
-                                 o.check.seed, error) ||
-          !backend->timeKernel(static_cast<int>(k), rows,
-                               static_cast<int>(o.iterations), o.flushMb << 20,
-                               ms, error))
-        return fail(kernel.name + ": " + error);
-      std::string kind = "-", scale = "-";
-      int64_t n = 0, kk = 0, group = 0;
-      bool gated = false;
-      if (auto *g = std::get_if<GemmSpec>(&kernel.spec)) {
-        kind = gemmKindName(g->kind);
-        scale = scaleKindName(g->bScale);
-        n = g->n;
-        kk = g->k;
-        group = g->groupSize;
-        gated = g->gated;
+      for (int64_t rows : o.bench) {
+        if (rows > std::min(m.maxTokens, kernel.maxTokens()))
+          continue;
+        double ms = 0;
+        if (!randomizeKernelInputs(*bundle, *backend, static_cast<int>(k), rows,
+                                   o.check.seed, error) ||
+            !backend->timeKernel(static_cast<int>(k), rows,
+                                 static_cast<int>(o.iterations),
+                                 o.flushMb << 20, ms, error))
+          return fail(dir + ": " + kernel.name + ": " + error);
+        std::string kind = "-", scale = "-";
+        int64_t n = 0, kk = 0, group = 0;
+        bool gated = false;
+        if (auto *g = std::get_if<GemmSpec>(&kernel.spec)) {
+          kind = gemmKindName(g->kind);
+          scale = scaleKindName(g->bScale);
+          n = g->n;
+          kk = g->k;
+          group = g->bScale == ScaleKind::Block ? g->blockK : g->groupSize;
+          gated = g->gated;
+        }
+        std::printf("%s,%s,%lld,%lld,%d,%s,%lld,%lld,%.3f\n",
+                    kernel.name.c_str(), kind.c_str(),
+                    static_cast<long long>(n), static_cast<long long>(kk),
+                    gated ? 1 : 0, scale.c_str(), static_cast<long long>(group),
+                    static_cast<long long>(rows), ms * 1000);
+        std::fflush(stdout);
       }
-      std::printf("%s,%s,%lld,%lld,%d,%s,%lld,%lld,%.3f\n", kernel.name.c_str(),
-                  kind.c_str(), static_cast<long long>(n),
-                  static_cast<long long>(kk), gated ? 1 : 0, scale.c_str(),
-                  static_cast<long long>(group), static_cast<long long>(rows),
-                  ms * 1000);
-      std::fflush(stdout);
     }
   }
   return 0;

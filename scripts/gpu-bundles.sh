@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Makes the bundles the GPU suite (scripts/gpu-check.sh) runs. It needs MLIR
+# and the models, so it runs on the CPU machine; the GPU machine gets the
+# bundles copied over.
+#
+#   scripts/gpu-bundles.sh OUT_DIR [tiny|8b]...   (default: both)
+#
+# OUT_DIR/tiny/NAME.bundle: qopt-tiny-llama in bf16, W8A8 SmoothQuant
+#   (dynamic per-token), W8A8 static per-tensor asymmetric, FP8 per-channel
+#   x per-token, FP8 128x128 blocks, W8A16, W4A16 AWQ g128 symmetric and
+#   asymmetric; each plain, with an INT8 KV cache (per-token scales, NAME-kv8)
+#   and with an FP8 KV cache (per-head scales, NAME-kvf8): 24 bundles.
+# OUT_DIR/8b/NAME.bundle: kernels-only bundles (qopt-bundle --kernels-only)
+#   at Llama-3-8B shapes (hidden 4096, 32 / 8 heads of 128, intermediate
+#   14336, vocab 128256): a one-layer random-weight checkpoint
+#   (qopt-make-test-model) through the same schemes, for qopt-kernel-check
+#   and the GEMM timings. W4A16 uses round-to-nearest here (AWQ's search
+#   needs real activations; it changes the weights, not the kernels).
+#   max-tokens 4096, so that the GEMMs can be timed at M = 4096.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: gpu-bundles.sh OUT_DIR [tiny|8b]...}
+shift
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(tiny 8b)
+B=${QOPT_BIN:-build/bin}
+shared=${QOPT_SHARED:-../shared}
+calib="$shared/data/tiny-llama-reference.safetensors:calib_tokens"
+kv8="--kv-cache=dtype=i8 granularity=token"
+kvf8="--kv-cache=dtype=f8E4M3FN granularity=head"
+
+# scheme NAME FLAGS...: the graph flags of each scheme ("" for bf16).
+schemes=(
+  "bf16|"
+  "sq|--smoothquant"
+  "sq-static|--smoothquant=act=static-asym"
+  "fp8|--fp8"
+  "fp8-block|--fp8=weights=block"
+  "w8a16|--w8a16"
+  "w4-awq|--w4a16=method=awq"
+  "w4-awq-asym|--w4a16=method=awq sym=false"
+)
+
+# build DIR NAME GRAPH NVPTX_OPTIONS BUNDLE_FLAGS FLAGS...
+build() {
+  local dir=$1 name=$2 graph=$3 lower=$4 bundleFlags=$5
+  shift 5
+  if [ $# -gt 0 ]; then
+    "$B/qopt" "$graph" "$@" -o "$dir/$name.mlir"
+  else
+    cp "$graph" "$dir/$name.mlir"
+  fi
+  "$B/qopt" "$dir/$name.mlir" "--lower-to-nvptx=$lower" -o "$dir/$name.nvptx.mlir"
+  # shellcheck disable=SC2086
+  "$B/qopt-bundle" "$dir/$name.nvptx.mlir" -o "$dir/$name.bundle" $bundleFlags
+  rm -f "$dir/$name.nvptx.mlir"
+  echo "$dir/$name.bundle"
+}
+
+# variants DIR GRAPH NVPTX_OPTIONS BUNDLE_FLAGS KV...: every scheme, with
+# each KV variant given ("plain", "kv8", "kvf8").
+variants() {
+  local dir=$1 graph=$2 lower=$3 bundleFlags=$4
+  shift 4
+  for entry in "${schemes[@]}"; do
+    local name=${entry%%|*} flags=${entry#*|}
+    for kv in "$@"; do
+      local suffix="" kvFlag=""
+      case $kv in
+      kv8) suffix=-kv8 kvFlag=$kv8 ;;
+      kvf8) suffix=-kvf8 kvFlag=$kvf8 ;;
+      esac
+      local args=()
+      [ -z "$kvFlag" ] || args+=("$kvFlag")
+      [ -z "$flags" ] || args+=("$flags")
+      build "$dir" "$name$suffix" "$graph" "$lower" "$bundleFlags" "${args[@]}"
+    done
+  done
+}
+
+for part in "${parts[@]}"; do
+  case $part in
+  tiny)
+    d="$out/tiny"
+    mkdir -p "$d"
+    "$B/qopt-import" "$shared/models/qopt-tiny-llama" -o "$d/m.mlir"
+    "$B/qopt-calibrate" "$d/m.mlir" --tokens "$calib" --max-sequences 4 \
+      -o "$d/calib.mlir" 2>/dev/null
+    variants "$d" "$d/calib.mlir" "chip=sm_90a" "" plain kv8 kvf8
+    ;;
+  8b)
+    d="$out/8b"
+    mkdir -p "$d"
+    if [ ! -f "$d/llama3-8b-1l/config.json" ]; then
+      "$B/qopt-make-test-model" --arch llama --preset llama3-8b --layers 1 \
+        --max-positions 8192 -o "$d/llama3-8b-1l"
+    fi
+    "$B/qopt-import" "$d/llama3-8b-1l" -o "$d/m.mlir"
+    "$B/qopt-calibrate" "$d/m.mlir" --tokens "$calib" --max-sequences 1 \
+      -o "$d/calib.mlir" 2>/dev/null
+    schemes[6]="w4-rtn|--w4a16"
+    schemes[7]="w4-rtn-asym|--w4a16=sym=false"
+    variants "$d" "$d/calib.mlir" "chip=sm_90a max-tokens=4096" \
+      --kernels-only plain
+    # The KV caches at 8B shapes: with the SmoothQuant GEMMs.
+    schemes=("sq|--smoothquant")
+    variants "$d" "$d/calib.mlir" "chip=sm_90a max-tokens=4096" \
+      --kernels-only kv8 kvf8
+    ;;
+  *)
+    echo "gpu-bundles: unknown part '$part' (tiny, 8b)" >&2
+    exit 2
+    ;;
+  esac
+done
