@@ -7,11 +7,11 @@
 #include "BundleRun.h"
 
 #include "qopt-runtime/BundleMain.h"
+#include "qopt-runtime/FlagValues.h"
 #include "qopt-runtime/QuantMath.h"
 #include "qopt-runtime/Safetensors.h"
 #include "qopt-runtime/Tokenizer.h"
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -39,31 +39,6 @@ const char *const kUsage =
     "                                  (--seq-len N, --max-new-tokens N)\n"
     "options: --max-seq-len N, --num-threads N, --device N, --sync-kernels, "
     "--ptx\n";
-
-bool parseInt(const std::string &flag, const std::string &text, int64_t &out,
-              std::string &error) {
-  errno = 0;
-  char *end = nullptr;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end || errno) {
-    error = flag + ": '" + text + "' is not an integer";
-    return false;
-  }
-  out = v;
-  return true;
-}
-
-bool parseDouble(const std::string &flag, const std::string &text, double &out,
-                 std::string &error) {
-  errno = 0;
-  char *end = nullptr;
-  out = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end || errno) {
-    error = flag + ": '" + text + "' is not a number";
-    return false;
-  }
-  return true;
-}
 
 bool parseOptions(int argc, char **argv, Options &o, bool &help,
                   std::string &error) {
@@ -125,11 +100,8 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
     }
     int64_t n = 0;
     if (name == "backend") {
-      if (value != "cpu" && value != "cuda") {
-        error = "--backend: unknown backend '" + value + "' (cpu, cuda)";
+      if (!parseBackendFlag(value, o.backend, error))
         return false;
-      }
-      o.backend = value;
     } else if (name == "ppl") {
       o.ppl = value;
     } else if (name == "logits") {
@@ -142,13 +114,13 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
     } else if (name == "generate-ids") {
       o.generateIds = value;
     } else if (name == "temperature") {
-      if (!parseDouble(flag, value, o.temperature, error))
+      if (!parseDoubleFlag(flag, value, o.temperature, error))
         return false;
     } else if (name == "top-p") {
-      if (!parseDouble(flag, value, o.topP, error))
+      if (!parseDoubleFlag(flag, value, o.topP, error))
         return false;
     } else {
-      if (!parseInt(flag, value, n, error))
+      if (!parseIntFlag(flag, value, n, error))
         return false;
       if (name == "seq-len")
         o.seqLen = n;

@@ -61,18 +61,8 @@ bool startsWith(const std::string &s, const std::string &head) {
   return s.compare(0, head.size(), head) == 0;
 }
 
-int64_t elementBytes(ElemType t) {
-  switch (t) {
-  case ElemType::F32:
-  case ElemType::I32:
-    return 4;
-  case ElemType::BF16:
-  case ElemType::F16:
-    return 2;
-  default:
-    return 1;
-  }
-}
+/// The bytes of one element (an i4x2 byte holds two).
+int64_t elementBytes(ElemType t) { return storageBytes(t, {1}); }
 
 /// splitmix64: fast enough for the weights of a Llama-3-8B layer and its
 /// 128256-row embedding and lm_head, regenerated for every check.

@@ -23,10 +23,10 @@
 
 #include "qopt-runtime/Backend.h"
 #include "qopt-runtime/Bundle.h"
+#include "qopt-runtime/FlagValues.h"
 #include "qopt-runtime/KernelCheck.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -54,19 +54,6 @@ int fail(const std::string &message) {
   return 1;
 }
 
-bool parseInt(const std::string &flag, const std::string &text, int64_t &out,
-              std::string &error) {
-  errno = 0;
-  char *end = nullptr;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end || errno) {
-    error = flag + ": '" + text + "' is not an integer";
-    return false;
-  }
-  out = v;
-  return true;
-}
-
 bool parseList(const std::string &flag, const std::string &text,
                std::vector<int64_t> &out, std::string &error) {
   out.clear();
@@ -76,7 +63,7 @@ bool parseList(const std::string &flag, const std::string &text,
     std::string item = text.substr(
         begin, comma == std::string::npos ? std::string::npos : comma - begin);
     int64_t v = 0;
-    if (!parseInt(flag, item, v, error))
+    if (!parseIntFlag(flag, item, v, error))
       return false;
     if (v < 1) {
       error = flag + ": token counts are positive, not " + item;
@@ -125,11 +112,8 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
     std::string flag = "--" + name;
     int64_t n = 0;
     if (name == "backend") {
-      if (value != "cpu" && value != "cuda") {
-        error = "--backend: unknown backend '" + value + "' (cpu, cuda)";
+      if (!parseBackendFlag(value, o.backend, error))
         return false;
-      }
-      o.backend = value;
     } else if (name == "rows") {
       if (!parseList(flag, value, o.check.rows, error))
         return false;
@@ -144,15 +128,15 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
       }
       o.family = value;
     } else if (name == "tolerance") {
-      char *end = nullptr;
-      o.check.tolerance = std::strtod(value.c_str(), &end);
-      if (value.empty() || *end || !(o.check.tolerance >= 0)) {
-        error = "--tolerance: '" + value + "' is not a non-negative number";
+      if (!parseDoubleFlag(flag, value, o.check.tolerance, error))
+        return false;
+      if (!(o.check.tolerance >= 0)) {
+        error = "--tolerance must be non-negative, got " + value;
         return false;
       }
     } else if (name == "seed" || name == "max-seq-len" ||
                name == "iterations" || name == "flush-mb" || name == "device") {
-      if (!parseInt(flag, value, n, error))
+      if (!parseIntFlag(flag, value, n, error))
         return false;
       if (n <
           (name == "seed" || name == "flush-mb" || name == "device" ? 0 : 1)) {
