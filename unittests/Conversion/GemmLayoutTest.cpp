@@ -272,9 +272,10 @@ void runWarp(const Case &c) {
             int64_t row = c.wn * c.warpN + ni * 8 + p.row;
             int64_t lo, hi;
             if (c.kind == BKind::WeightInt4) {
-              int8_t byte = int8_t(sb.bytes[sb.address(row, p.col)]);
-              lo = int8_t(uint8_t(byte << 4)) >> 4; // sign-extended nibble
-              hi = byte >> 4;
+              uint8_t byte = sb.bytes[sb.address(row, p.col)];
+              // The nibbles, sign extended (shifts of the unsigned byte).
+              lo = int8_t(uint8_t(byte << 4)) >> 4;
+              hi = int8_t(byte) >> 4;
             } else {
               lo = int8_t(sb.bytes[sb.address(row, p.col)]);
               hi = int8_t(sb.bytes[sb.address(row, p.col + 1)]);
