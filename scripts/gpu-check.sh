@@ -15,7 +15,7 @@
 #   memcheck  compute-sanitizer memcheck over the kernel checks of every
 #             full bundle (rows 1 and 64) and over one bf16 perplexity window
 #   e2e       perplexity on the GPU and on the CPU backend (WINDOWS windows of
-#             512 tokens, default 8), greedy generation (GPU = CPU), and for
+#             512 tokens, default 64), greedy generation (GPU = CPU), and for
 #             a bundle named bf16 every window and the greedy ids against
 #             transformers' reference
 #   bench     tiny-model prefill / decode tokens/s (bf16 and sq bundles) and
@@ -35,11 +35,12 @@ build=${RUNTIME_BUILD_DIR:-/tmp/qopt-runtime-build}
 phases=" ${PHASES:-kernels memcheck e2e bench errors} "
 ref="$data/tiny-llama-reference.safetensors"
 prompt="$data/prompt_ids.safetensors:tokens"
-windows=${WINDOWS:-8}
+windows=${WINDOWS:-64}
 # TEST_BACKEND=cpu: a dry run of the script on a machine without a GPU.
 gpu=${TEST_BACKEND:-cuda}
 status=0
-has() { [[ $phases == *" $1 "* ]]; }
+has() { [[ $phases == *" $1 "* ]] && t0=$SECONDS; }
+took() { echo "(took $((SECONDS - t0)) s)"; }
 isKernelsOnly() { ! grep -q '"weights"' "$1/manifest.json"; }
 
 echo "== building the runtime (no MLIR)"
@@ -84,6 +85,7 @@ if has kernels; then
     "$check" "${kernelsOnly[@]}" --backend="$gpu" --rows="${ROWS_8B:-1,100}" >"$log" 2>&1 || status=1
     summarize "Llama-3-8B shapes (${#kernelsOnly[@]} kernels-only bundles)" "$log"
   fi
+  took
 fi
 
 if has memcheck && command -v compute-sanitizer >/dev/null; then
@@ -99,6 +101,7 @@ if has memcheck && command -v compute-sanitizer >/dev/null; then
       >"$logs/memcheck.bf16.log" 2>&1 || status=1
     echo "bf16 perplexity window: $(awk '/ERROR SUMMARY/ {print $4}' "$logs/memcheck.bf16.log" | tail -1) errors"
   done
+  took
 fi
 
 ppl() { awk '/^perplexity:/ {print $2}' "$1"; }
@@ -109,16 +112,34 @@ if has e2e; then
   echo "== end to end ($windows windows of 512 tokens of eval_sotu_heldout)"
   echo "| bundle | GPU ppl | CPU-backend ppl | GPU vs CPU | greedy GPU = CPU |"
   echo "| --- | --- | --- | --- | --- |"
+  side() { # side BUNDLE BACKEND TAG [THREADS]: perplexity and greedy ids
+    local b=$1 be=$2 tag=$3 name
+    name=$(basename "$b" .bundle)
+    rm -f "$logs/$name.$tag.failed"
+    "$run" "$b" --backend="$be" ${4:+--num-threads "$4"} --ppl "$ref:eval_sotu_heldout" \
+      --seq-len 512 --max-windows "$windows" >"$logs/$name.$tag.ppl" 2>"$logs/$name.$tag.err" ||
+      touch "$logs/$name.$tag.failed"
+    "$run" "$b" --backend="$be" ${4:+--num-threads "$4"} --generate-ids "$prompt" \
+      --max-new-tokens 48 >"$logs/$name.$tag.gen" 2>&1 || touch "$logs/$name.$tag.failed"
+  }
+  # The CPU backend gains little from threads at the tiny model's shapes, so
+  # the CPU side runs one single-threaded process per bundle, E2E_JOBS at a
+  # time, beside the GPU side.
+  njobs=${E2E_JOBS:-$(($(nproc) > 2 ? $(nproc) - 1 : 1))}
+  (
+    for b in "${full[@]}"; do
+      while [ "$(jobs -rp | wc -l)" -ge "$njobs" ]; do wait -n; done
+      side "$b" cpu cpu 1 &
+    done
+    wait
+  ) &
+  cpuSide=$!
+  for b in "${full[@]}"; do side "$b" "$gpu" cuda; done
+  wait $cpuSide
   for b in "${full[@]}"; do
     name=$(basename "$b" .bundle)
-    for side in cuda cpu; do
-      be=cpu
-      [ $side = cpu ] || be=$gpu
-      "$run" "$b" --backend=$be --ppl "$ref:eval_sotu_heldout" --seq-len 512 \
-        --max-windows "$windows" >"$logs/$name.$side.ppl" 2>"$logs/$name.$side.err" ||
-        { tail -3 "$logs/$name.$side.err"; status=1; }
-      "$run" "$b" --backend=$be --generate-ids "$prompt" --max-new-tokens 48 \
-        >"$logs/$name.$side.gen" 2>&1 || status=1
+    for tag in cuda cpu; do
+      [ ! -e "$logs/$name.$tag.failed" ] || { tail -3 "$logs/$name.$tag.err"; status=1; }
     done
     onGpu=$(ppl "$logs/$name.cuda.ppl") onCpu=$(ppl "$logs/$name.cpu.ppl")
     same=no
@@ -135,6 +156,7 @@ if has e2e; then
     echo "bf16 bundle on the GPU, every window: $all; transformers bf16 autocast 89.574: $(rel "$all" 89.574)"
     echo "bf16 greedy (48 tokens) on the GPU: $(grep '^tokens:' "$logs/bf16.cuda.gen" | head -c 300)"
   done
+  took
 fi
 
 if has bench; then
@@ -155,6 +177,7 @@ if has bench; then
       >"$csv" 2>"$logs/gemm.err" || { tail -3 "$logs/gemm.err"; status=1; }
     python3 scripts/gpu/torch-gemm-bench.py "$csv" 2>"$logs/torch.err" || { tail -5 "$logs/torch.err"; status=1; }
   fi
+  took
 fi
 
 if has errors; then
@@ -186,4 +209,6 @@ if has errors; then
         "$run" "${kernelsOnly[0]}" --backend=cuda --generate-ids "$prompt"
   fi
 fi
+echo
+echo "(suite: $SECONDS s, exit $status)"
 exit $status

@@ -359,4 +359,30 @@ TEST(BundleGemm, GatedWithBiasAndResidualToBf16) {
     }
 }
 
+/// The CPU backend is the GPU's oracle: its sums must not depend on how many
+/// threads share the work (wide and ragged N, every float kind).
+TEST(BundleGemm, SameBitsForAnyThreadCount) {
+  constexpr int64_t m = 7, n = 1000, k = 96;
+  Random rnd(8);
+  std::vector<float> a = rnd.bf16(m * k, -2, 2), b = rnd.bf16(n * k, -1, 1);
+  BundleBuilder bb;
+  bb.arena("a", "bf16", {-1, k});
+  bb.weight("b", "bf16", {n, k}, bytesOfBF16(b));
+  bb.arena("y", "f32", {-1, n});
+  bb.kernel("k_gemm", "gemm", test::gemmSpec("bf16", n, k), {"a", "b", "y"});
+  std::string dir = bb.write();
+  std::vector<uint8_t> first;
+  for (unsigned threads : {1u, 2u, 3u, 7u, 16u}) {
+    Loaded l = loadCpu(dir, 16, threads);
+    ASSERT_TRUE(l.backend);
+    write(*l.backend, "a", bytesOfBF16(a));
+    ASSERT_TRUE(runStep(*l.backend, m));
+    std::vector<uint8_t> y = read(*l.backend, "y", m);
+    if (first.empty())
+      first = y;
+    else
+      ASSERT_EQ(y, first) << threads << " threads";
+  }
+}
+
 } // namespace

@@ -410,14 +410,15 @@ struct Loaded {
   std::unique_ptr<Bundle> bundle;
   std::unique_ptr<Backend> backend;
 };
-inline Loaded loadCpu(const std::string &dir, int64_t maxSeqLen = 16) {
+inline Loaded loadCpu(const std::string &dir, int64_t maxSeqLen = 16,
+                      unsigned threads = 2) {
   Loaded l;
   std::string error;
   l.bundle = Bundle::load(dir, error);
   EXPECT_TRUE(l.bundle) << error;
   if (!l.bundle)
     return l;
-  l.backend = std::make_unique<CpuBackend>(2);
+  l.backend = std::make_unique<CpuBackend>(threads);
   EXPECT_TRUE(l.backend->load(*l.bundle, maxSeqLen, error)) << error;
   return l;
 }

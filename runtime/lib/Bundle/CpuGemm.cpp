@@ -35,27 +35,28 @@ using namespace qrt::cpu;
 
 namespace {
 
-/// C [m, n] = A [m, len] B [n, len]^T with leading dimensions lda, ldb,
-/// output columns split over threads.
+/// Output columns per sgemm / dgemm call. Fixed, so that every output is
+/// summed the same way whatever the number of threads.
+constexpr int64_t kColumnBlock = 128;
+
+/// C [m, n] = A [m, len] B [n, len]^T with leading dimensions lda, ldb, in
+/// blocks of kColumnBlock output columns spread over threads.
 template <typename T>
 void gemmNT(const T *a, int64_t lda, const T *b, int64_t ldb, T *c, int64_t m,
             int64_t n, int64_t len, unsigned threads) {
-  int64_t blocks =
-      std::max<int64_t>(1, std::min<int64_t>(resolveThreads(threads), n / 64));
-  parallelFor(
-      blocks, static_cast<unsigned>(blocks), [&](int64_t bb, int64_t be) {
-        for (int64_t blk = bb; blk < be; ++blk) {
-          int64_t n0 = n * blk / blocks, n1 = n * (blk + 1) / blocks;
-          if (n1 == n0)
-            continue;
-          if constexpr (std::is_same_v<T, float>)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n1 - n0,
-                        len, 1.0f, a, lda, b + n0 * ldb, ldb, 0.0f, c + n0, n);
-          else
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n1 - n0,
-                        len, 1.0, a, lda, b + n0 * ldb, ldb, 0.0, c + n0, n);
-        }
-      });
+  int64_t blocks = (n + kColumnBlock - 1) / kColumnBlock;
+  parallelFor(blocks, threads, [&](int64_t bb, int64_t be) {
+    for (int64_t blk = bb; blk < be; ++blk) {
+      int64_t n0 = blk * kColumnBlock;
+      int64_t cols = std::min(kColumnBlock, n - n0);
+      if constexpr (std::is_same_v<T, float>)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, cols, len, 1.0f,
+                    a, lda, b + n0 * ldb, ldb, 0.0f, c + n0, n);
+      else
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, cols, len, 1.0,
+                    a, lda, b + n0 * ldb, ldb, 0.0, c + n0, n);
+    }
+  });
 }
 
 float readF32(const uint8_t *p, int64_t i = 0) {
