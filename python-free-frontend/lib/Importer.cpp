@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt-frontend/Importer.h"
+#include "qopt-frontend/CheckpointQuantization.h"
 
 #include "qopt-runtime/ModelConfig.h"
 #include "qopt-runtime/Safetensors.h"
@@ -16,6 +17,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <filesystem>
 
@@ -27,9 +29,9 @@ namespace {
 class Importer {
 public:
   Importer(MLIRContext *context, const qrt::ModelConfig &config,
-           const qrt::TensorStore &store)
+           const qrt::TensorStore &store, const CheckpointQuantization *quant)
       : ctx(context), b(context), loc(UnknownLoc::get(context)), config(config),
-        store(store) {}
+        store(store), quant(quant) {}
 
   /// Checks that the store holds every tensor the config implies, with the
   /// right shape and a float dtype, and nothing else; sets `error` naming the
@@ -55,14 +57,55 @@ private:
   Location loc;
   const qrt::ModelConfig &config;
   const qrt::TensorStore &store;
+  /// The checkpoint's quantization format, null for a float checkpoint.
+  const CheckpointQuantization *quant;
   FlatSymbolRefAttr storeRef;
   /// Weight types by tensor name, filled by checkTensors.
   llvm::StringMap<RankedTensorType> weightTypes;
+  /// Tensors of quantized linears (checked by `quant`), filled by
+  /// checkTensors.
+  llvm::StringSet<> quantizedTensors;
 };
 } // namespace
 
+/// The linear layer whose weight is `name` ("<prefix>.weight" of a
+/// projection or the lm_head), if it is one.
+static std::optional<CheckpointLinear>
+linearOfWeight(StringRef name, const std::vector<int64_t> &shape) {
+  static const std::pair<const char *, LinearRole> roles[] = {
+      {".self_attn.q_proj", LinearRole::QProj},
+      {".self_attn.k_proj", LinearRole::KProj},
+      {".self_attn.v_proj", LinearRole::VProj},
+      {".self_attn.o_proj", LinearRole::OProj},
+      {".mlp.gate_proj", LinearRole::GateProj},
+      {".mlp.up_proj", LinearRole::UpProj},
+      {".mlp.down_proj", LinearRole::DownProj}};
+  if (!name.consume_back(".weight") || shape.size() != 2)
+    return std::nullopt;
+  std::optional<LinearRole> role;
+  if (name == "lm_head")
+    role = LinearRole::LMHead;
+  for (const auto &[suffix, r] : roles)
+    if (name.ends_with(suffix))
+      role = r;
+  if (!role)
+    return std::nullopt;
+  return CheckpointLinear{name.str(), shape[0], shape[1], *role};
+}
+
 bool Importer::checkTensors(std::string &error) {
   for (const auto &[name, shape] : config.checkpointTensors()) {
+    if (quant) {
+      std::optional<CheckpointLinear> linear = linearOfWeight(name, shape);
+      if (linear && quant->isQuantized(*linear)) {
+        std::vector<std::string> used;
+        if (failed(quant->check(store, *linear, used, error)))
+          return false;
+        for (const std::string &u : used)
+          quantizedTensors.insert(u);
+        continue;
+      }
+    }
     const qrt::TensorView *view = store.find(name);
     if (!view) {
       error = "checkpoint is missing tensor '" + name + "'";
@@ -116,7 +159,8 @@ bool Importer::checkUnexpectedTensors(std::string &error) {
   int64_t extraLayer = -1;
   std::vector<std::string> unexpected;
   for (const std::string &name : store.names()) {
-    if (weightTypes.count(name) || isDerivedBuffer(name))
+    if (weightTypes.count(name) || quantizedTensors.contains(name) ||
+        isDerivedBuffer(name))
       continue;
     int64_t layer = layerOf(name);
     if (layer >= config.numLayers)
@@ -164,8 +208,13 @@ Value Importer::weight(const std::string &name) {
 
 Value Importer::linear(Value x, const std::string &prefix, bool bias,
                        LinearRole role) {
-  Value w = weight(prefix + ".weight");
   Value bv = bias ? weight(prefix + ".bias") : Value();
+  if (quantizedTensors.contains(prefix + ".weight")) {
+    const qrt::TensorView *view = store.find(prefix + ".weight");
+    CheckpointLinear l{prefix, view->shape[0], view->shape[1], role};
+    return quant->build(b, loc, storeRef, x, bv, l);
+  }
+  Value w = weight(prefix + ".weight");
   int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
   return LinearOp::create(b, loc, act(out), x, w, bv,
                           LinearRoleAttr::get(ctx, role),
@@ -198,7 +247,7 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
   b.setInsertionPointToStart(body);
   Value ids = body->getArgument(0), positions = body->getArgument(1);
 
-  int64_t qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+  int64_t qDim = c.numHeads * c.headDim;
   Value embedTable = weight("model.embed_tokens.weight");
   Value x = EmbeddingOp::create(b, loc, act(c.hiddenSize), embedTable, ids);
   FloatAttr theta = b.getF64FloatAttr(c.ropeTheta);
@@ -248,11 +297,12 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
     x = AddOp::create(b, loc, res1, down);
   }
   Value fin = rmsNorm(x, "model.norm.weight");
-  Value headWeight =
-      c.tieWordEmbeddings ? embedTable : weight("lm_head.weight");
-  Value logits = LinearOp::create(
-      b, loc, act(c.vocabSize), fin, headWeight, Value(),
-      LinearRoleAttr::get(ctx, LinearRole::LMHead), b.getStringAttr("lm_head"));
+  Value logits =
+      c.tieWordEmbeddings
+          ? LinearOp::create(b, loc, act(c.vocabSize), fin, embedTable, Value(),
+                             LinearRoleAttr::get(ctx, LinearRole::LMHead),
+                             b.getStringAttr("lm_head"))
+          : linear(fin, "lm_head", false, LinearRole::LMHead);
   func::ReturnOp::create(b, loc, logits);
   return module;
 }
@@ -307,7 +357,12 @@ OwningOpRef<ModuleOp> mlir::qopt::importHuggingFaceCheckpoint(
       return nullptr;
     tokenizerPath = recordedPath(tokenizer, options.outputDir);
   }
-  Importer importer(context, *config, *store);
+  FailureOr<std::unique_ptr<CheckpointQuantization>> quant =
+      parseCheckpointQuantization((dir / "config.json").string(),
+                                  options.activations, error);
+  if (failed(quant))
+    return nullptr;
+  Importer importer(context, *config, *store, quant->get());
   if (!importer.checkTensors(error)) {
     error = checkpointDir + ": " + error;
     return nullptr;

@@ -7,8 +7,9 @@
 // qopt-import CHECKPOINT_DIR -o model.mlir
 //
 // Reads config.json and the safetensors headers (never the weight data) and
-// writes the model's qopt graph IR. Paths to the checkpoint and tokenizer are
-// recorded relative to the output file.
+// writes the model's qopt graph IR; a pre-quantized checkpoint (config.json's
+// quantization_config) becomes quantized IR over its stored tensors. Paths to
+// the checkpoint and tokenizer are recorded relative to the output file.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +37,19 @@ int main(int argc, char **argv) {
   llvm::cl::opt<std::string> output(
       "o", llvm::cl::desc("Output .mlir file"), llvm::cl::value_desc("file"),
       llvm::cl::init("-"), llvm::cl::cat(category));
+  llvm::cl::opt<qopt::ImportActivations> activations(
+      "activations",
+      llvm::cl::desc("Activations of a pre-quantized checkpoint whose "
+                     "activation scheme qopt cannot express (transformers "
+                     "fp8: groups of 128 along K)"),
+      llvm::cl::values(
+          clEnumValN(qopt::ImportActivations::Dequantized, "dequantized",
+                     "float activations, weights dequantized (as the "
+                     "checkpoint computes on CPU; the default)"),
+          clEnumValN(qopt::ImportActivations::PerToken, "per-token",
+                     "dynamic per-token FP8 activations (FP8 tensor cores)")),
+      llvm::cl::init(qopt::ImportActivations::Dequantized),
+      llvm::cl::cat(category));
   llvm::cl::HideUnrelatedOptions(category);
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
@@ -47,6 +61,7 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
 
   qopt::ImportOptions options;
+  options.activations = activations;
   if (output != "-") {
     llvm::SmallString<256> dir(output.getValue());
     llvm::sys::path::remove_filename(dir);

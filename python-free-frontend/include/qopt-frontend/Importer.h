@@ -9,12 +9,15 @@
 // `@forward(%ids, %positions) -> logits` with the layers unrolled and every
 // weight a `qopt.weight` reference into a `qopt.weight_store`. Only tensor
 // headers are read, never weight data. The importer returns a module and runs
-// no passes.
+// no passes. A checkpoint that declares a `quantization_config` imports as
+// quantized IR over its stored tensors (CheckpointQuantization.h).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef QOPT_FRONTEND_IMPORTER_H
 #define QOPT_FRONTEND_IMPORTER_H
+
+#include "qopt-frontend/CheckpointQuantization.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -30,6 +33,9 @@ struct ImportOptions {
   /// tokenizer) are made relative to it so the pair can move together. Empty
   /// records absolute paths.
   std::string outputDir;
+  /// How activations are imported where the checkpoint's format quantizes
+  /// them in a way qopt has no scheme for (transformers' FP8).
+  ImportActivations activations = ImportActivations::Dequantized;
 };
 
 /// Imports the checkpoint in `checkpointDir`. On failure returns null and

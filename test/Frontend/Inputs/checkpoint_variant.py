@@ -9,6 +9,7 @@ arguments:
   config-set KEY=JSON...   sets config.json keys (JSON null removes the key)
   tokenizer FILE           replaces tokenizer.json by FILE
   extra-tensor NAME        adds an F32 [2] tensor NAME to the smallest shard
+  rename-tensor OLD NEW    renames tensor OLD (in its shard and the index)
 """
 import json
 import os
@@ -76,6 +77,15 @@ elif kind == "config-set":
 elif kind == "tokenizer":
     with open(args[0], "rb") as f:
         replace("tokenizer.json", f.read())
+elif kind == "rename-tensor":
+    old, new = args
+    index = json.loads(read("model.safetensors.index.json"))
+    shard = index["weight_map"].pop(old)
+    index["weight_map"][new] = shard
+    replace("model.safetensors.index.json", json.dumps(index).encode())
+    header, body = split(read(shard))
+    header[new] = header.pop(old)
+    replace(shard, join(header, body))
 elif kind == "malformed-index":
     replace("model.safetensors.index.json", b'{"weight_map": ')
 else:

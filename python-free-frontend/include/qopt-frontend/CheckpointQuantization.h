@@ -1,0 +1,88 @@
+//===- CheckpointQuantization.h - Pre-quantized formats ---------*- C++ -*-===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// A checkpoint another tool quantized declares its format in config.json's
+// `quantization_config`. Each format is a CheckpointQuantization: it names
+// the tensors a linear layer has in the checkpoint, checks them, and builds
+// the layer as qopt's quantized IR, reading the stored tensors as they are
+// (no re-quantization). The importer asks the format about every linear
+// layer; layers the format leaves unquantized (its ignore list) import as
+// plain `qopt.linear`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_FRONTEND_CHECKPOINTQUANTIZATION_H
+#define QOPT_FRONTEND_CHECKPOINTQUANTIZATION_H
+
+#include "qopt/Dialect/Qopt/IR/QoptOps.h"
+
+#include "mlir/IR/Builders.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qrt {
+class TensorStore;
+}
+
+namespace mlir {
+namespace qopt {
+
+/// One linear layer of a checkpoint: `prefix` names its module
+/// ("model.layers.3.self_attn.q_proj"), `out` x `in` its weight.
+struct CheckpointLinear {
+  std::string prefix;
+  int64_t out = 0, in = 0;
+  LinearRole role = LinearRole::QProj;
+};
+
+/// How activations of a format whose activation scheme qopt cannot express
+/// exactly are imported (transformers' FP8 quantizes activations in groups
+/// of 128 along K at run time).
+enum class ImportActivations {
+  /// As the checkpoint's reference computes on CPU: float activations, the
+  /// weights dequantized (weight-only).
+  Dequantized,
+  /// Dynamic per-token scales, qopt's nearest activation scheme (runs on
+  /// FP8 tensor cores).
+  PerToken,
+};
+
+class CheckpointQuantization {
+public:
+  virtual ~CheckpointQuantization();
+  /// The format's name in messages ("transformers fp8").
+  virtual std::string name() const = 0;
+  /// Whether `linear` is stored quantized; false for modules the format
+  /// leaves in the checkpoint's float dtype.
+  virtual bool isQuantized(const CheckpointLinear &linear) const = 0;
+  /// Checks the tensors of a quantized `linear` in `store` (names, dtypes,
+  /// shapes) and appends their names to `used`; on failure sets `error`
+  /// naming the tensor at fault.
+  virtual LogicalResult check(const qrt::TensorStore &store,
+                              const CheckpointLinear &linear,
+                              std::vector<std::string> &used,
+                              std::string &error) const = 0;
+  /// Builds a checked quantized `linear` reading real-valued `x` [?, in]
+  /// (f32) and giving [?, out] f32; its weights are `qopt.weight`s of
+  /// `store`. `bias` is null or the float bias.
+  virtual Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store,
+                      Value x, Value bias,
+                      const CheckpointLinear &linear) const = 0;
+};
+
+/// The format config.json (at `configPath`) declares: null when it has no
+/// `quantization_config`; an error naming the field for an unknown or
+/// unsupported one.
+FailureOr<std::unique_ptr<CheckpointQuantization>>
+parseCheckpointQuantization(const std::string &configPath,
+                            ImportActivations activations, std::string &error);
+
+} // namespace qopt
+} // namespace mlir
+
+#endif // QOPT_FRONTEND_CHECKPOINTQUANTIZATION_H
