@@ -40,6 +40,7 @@ config.substitutions.append(("%qopt_obj_root", config.qopt_obj_root))
 config.substitutions.append(("%cmake_command", config.cmake_command))
 config.substitutions.append(("%cmake_generator", config.cmake_generator))
 config.substitutions.append(("%cxx", config.cxx_compiler))
+config.substitutions.append(("%cc", config.c_compiler))
 config.substitutions.append(("%mlir_dir", config.mlir_dir))
 config.substitutions.append(("%python", sys.executable))
 # The fake CUDA driver libraries of unittests/Runtime/FakeCudaDriver.cpp.
