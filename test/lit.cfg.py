@@ -63,7 +63,7 @@ tool_dirs = [config.qopt_tools_dir, config.llvm_tools_dir]
 tools = [ToolSubst(t, unresolved="fatal")
          for t in ["qopt", "qopt-calibrate", "qopt-import", "qopt-run", "qopt-tokenize",
                    "qopt-make-test-model", "qopt-cuda-info", "qopt-bundle",
-                   "qopt-kernel-check"]]
+                   "qopt-kernel-check", "qopt-export"]]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # GPU tests need a CUDA device; CI machines have none.

@@ -1,0 +1,60 @@
+//===- Export.h - Quantized qopt IR to other tools' checkpoints -*- C++ -*-===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Writes a quantized model as a Hugging Face checkpoint directory that
+// another tool loads with the same numbers: config.json with the format's
+// `quantization_config`, sharded safetensors with an index, and the
+// tokenizer files of the checkpoint the model was imported from. The stored
+// tensors are qopt's own (quantized values, scales, zero points), re-laid
+// out as the format wants them, never re-quantized; a scheme the format
+// cannot express is an error naming the layer.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_EXPORT_EXPORT_H
+#define QOPT_EXPORT_EXPORT_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+
+namespace mlir {
+namespace qopt {
+
+enum class ExportFormat {
+  /// vLLM / llm-compressor's compressed-tensors (int-quantized,
+  /// float-quantized).
+  CompressedTensors,
+};
+
+/// The dtype scales are written in.
+enum class ExportScaleType {
+  /// float32: qopt's own scales, exactly (loaders such as vLLM keep scales
+  /// in float32).
+  Float32,
+  /// The model's dtype (config.json's), as the format's reference writer
+  /// does; a layer whose scales are not exact in it is an error.
+  ModelDType,
+};
+
+struct ExportOptions {
+  ExportFormat format = ExportFormat::CompressedTensors;
+  ExportScaleType scales = ExportScaleType::Float32;
+  /// Largest shard in bytes (a tensor larger than this gets a shard alone).
+  uint64_t maxShardBytes = 5000000000ull;
+};
+
+/// Writes `module` into the directory `dir`, which must not exist yet: the
+/// files go to a temporary directory beside it, renamed to `dir` only when
+/// complete. On failure nothing is left behind and `error` names the
+/// problem.
+LogicalResult exportCheckpoint(ModuleOp module, const ExportOptions &options,
+                               StringRef dir, std::string &error);
+
+} // namespace qopt
+} // namespace mlir
+
+#endif // QOPT_EXPORT_EXPORT_H

@@ -1,0 +1,184 @@
+//===- CompressedTensors.cpp - vLLM's compressed-tensors checkpoints ------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// compressed-tensors (what llm-compressor writes and vLLM loads): one config
+// group targeting "Linear", QuantizationArgs for the weights and the input
+// activations, the float linears in `ignore`. Per layer:
+//   weight             int8 / float8_e4m3fn [N, K], as stored
+//   weight_scale       [1] (tensor), [N, 1] (channel), [N, K / g] (group),
+//                      [ceil(N / br), ceil(K / bc)] (block)
+//   weight_zero_point  as weight_scale, int8 (asymmetric weights only)
+//   input_scale        [1] (static activations)
+//   input_zero_point   [1] int8 (static asymmetric activations)
+// W4A16 (pack-quantized) is not written yet.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ExportInternal.h"
+
+using namespace mlir;
+using namespace mlir::qopt;
+using namespace mlir::qopt::exporter;
+using json = nlohmann::json;
+
+namespace {
+class CompressedTensorsWriter : public FormatWriter {
+public:
+  LogicalResult addLinear(const QuantizedLinearData &d, Checkpoint &ckpt,
+                          std::string &error) override;
+  FailureOr<json> finish(const std::vector<std::string> &ignored,
+                         std::string &error) override;
+
+private:
+  /// The scheme every layer so far has, and the first layer that set it.
+  json group;
+  std::string format, firstLayer;
+};
+} // namespace
+
+/// QuantizationArgs of a scheme, with the scale tensor's shape for a
+/// [out, in] weight (empty for activations); fails with the reason.
+static FailureOr<json> argsOf(QuantSchemeAttr scheme, bool weight, int64_t out,
+                              int64_t in, std::vector<int64_t> &scaleShape,
+                              std::string &error) {
+  json a;
+  Type storage = scheme.getStorage();
+  if (storage.isSignlessInteger(8)) {
+    a["num_bits"] = 8;
+    a["type"] = "int";
+  } else if (isa<Float8E4M3FNType>(storage)) {
+    a["num_bits"] = 8;
+    a["type"] = "float";
+  } else if (storage.isSignlessInteger(4)) {
+    error = "is int4 (pack-quantized), which qopt-export does not write yet";
+    return failure();
+  } else {
+    error = "is stored as a type compressed-tensors has no format for";
+    return failure();
+  }
+  a["symmetric"] = scheme.isSymmetric();
+  a["group_size"] = nullptr;
+  a["block_structure"] = nullptr;
+  a["dynamic"] = scheme.isDynamic();
+  a["actorder"] = nullptr;
+  a["observer"] = scheme.isDynamic() ? json(nullptr) : json("minmax");
+  Attribute g = scheme.getGranularity();
+  if (isa<PerTensorAttr>(g)) {
+    a["strategy"] = "tensor";
+    scaleShape = {1};
+  } else if (auto c = dyn_cast<PerChannelAttr>(g); c && weight) {
+    if (c.getAxis() != 0) {
+      error = "has per-channel scales along the input dimension";
+      return failure();
+    }
+    a["strategy"] = "channel";
+    scaleShape = {out, 1};
+  } else if (auto p = dyn_cast<PerGroupAttr>(g); p && weight) {
+    a["strategy"] = "group";
+    a["group_size"] = p.getSize();
+    scaleShape = {out, in / p.getSize()};
+  } else if (auto b = dyn_cast<BlockAttr>(g); b && weight) {
+    a["strategy"] = "block";
+    a["block_structure"] = {b.getRows(), b.getCols()};
+    scaleShape = {(out + b.getRows() - 1) / b.getRows(),
+                  (in + b.getCols() - 1) / b.getCols()};
+  } else if (isa<PerTokenAttr>(g) && !weight) {
+    a["strategy"] = "token";
+  } else {
+    error = "has a granularity compressed-tensors cannot express";
+    return failure();
+  }
+  return a;
+}
+
+static std::vector<uint8_t> int8Bytes(const std::vector<int32_t> &v) {
+  std::vector<uint8_t> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i)
+    out[i] = static_cast<uint8_t>(static_cast<int8_t>(v[i]));
+  return out;
+}
+
+LogicalResult CompressedTensorsWriter::addLinear(const QuantizedLinearData &d,
+                                                 Checkpoint &ckpt,
+                                                 std::string &error) {
+  auto fail = [&](const std::string &what) {
+    error = "layer '" + d.name + "': " + what;
+    return failure();
+  };
+  std::vector<int64_t> wShape, xShape;
+  std::string why;
+  FailureOr<json> w = argsOf(d.weightScheme, true, d.out, d.in, wShape, why);
+  if (failed(w))
+    return fail("its weight " + why);
+  json g = {{"targets", {"Linear"}},
+            {"weights", *w},
+            {"input_activations", nullptr},
+            {"output_activations", nullptr}};
+  if (d.inputScheme) {
+    FailureOr<json> x = argsOf(d.inputScheme, false, 0, 0, xShape, why);
+    if (failed(x))
+      return fail("its input " + why);
+    g["input_activations"] = *x;
+  }
+  std::string fmt = isa<Float8E4M3FNType>(d.weightScheme.getStorage())
+                        ? "float-quantized"
+                        : "int-quantized";
+  if (group.is_null()) {
+    group = g;
+    format = fmt;
+    firstLayer = d.name;
+  } else if (g != group) {
+    return fail("its scheme differs from layer '" + firstLayer +
+                "''s; qopt-export writes one compressed-tensors config "
+                "group, so every quantized layer must share one scheme");
+  }
+
+  qrt::DType storage = isa<Float8E4M3FNType>(d.weightScheme.getStorage())
+                           ? qrt::DType::F8_E4M3
+                           : qrt::DType::I8;
+  ckpt.addBytes(d.name + ".weight", storage, {d.out, d.in}, d.weightBytes);
+  if (failed(ckpt.addScales(d.name + ".weight_scale", wShape, d.weightScales,
+                            d.name, error)))
+    return failure();
+  if (!d.weightZeroPoints.empty())
+    ckpt.addBytes(d.name + ".weight_zero_point", qrt::DType::I8, wShape,
+                  int8Bytes(d.weightZeroPoints));
+  if (d.inputScheme && d.inputScheme.isStatic()) {
+    if (d.inputScales.size() != 1)
+      return fail("its static input has " +
+                  std::to_string(d.inputScales.size()) +
+                  " scales; compressed-tensors stores one per tensor");
+    if (failed(ckpt.addScales(d.name + ".input_scale", {1}, d.inputScales,
+                              d.name, error)))
+      return failure();
+    if (!d.inputScheme.isSymmetric())
+      ckpt.addBytes(d.name + ".input_zero_point", qrt::DType::I8, {1},
+                    int8Bytes(d.inputZeroPoints));
+  }
+  if (!d.bias.empty())
+    ckpt.addFloat(d.name + ".bias", {d.out}, d.bias);
+  return success();
+}
+
+FailureOr<json>
+CompressedTensorsWriter::finish(const std::vector<std::string> &ignored,
+                                std::string &error) {
+  if (group.is_null()) {
+    error = "the model has no quantized linear layer: nothing for "
+            "compressed-tensors to describe (export a quantized model)";
+    return failure();
+  }
+  return json{{"quant_method", "compressed-tensors"},
+              {"format", format},
+              {"quantization_status", "compressed"},
+              {"config_groups", {{"group_0", group}}},
+              {"ignore", ignored},
+              {"kv_cache_scheme", nullptr}};
+}
+
+std::unique_ptr<FormatWriter> exporter::createCompressedTensorsWriter() {
+  return std::make_unique<CompressedTensorsWriter>();
+}

@@ -1,0 +1,86 @@
+//===- qopt-export.cpp - Write a quantized model for other tools ----------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// qopt-export MODEL.mlir --format=compressed-tensors -o DIR
+//
+// Writes the quantized model as a Hugging Face checkpoint directory that
+// vLLM / transformers load (config.json with its quantization_config,
+// sharded safetensors with an index, the tokenizer files). DIR must not
+// exist; it appears only once complete.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Export/Export.h"
+#include "qopt/InitAllDialects.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  llvm::cl::OptionCategory category("qopt-export options");
+  llvm::cl::opt<std::string> input(llvm::cl::Positional, llvm::cl::Required,
+                                   llvm::cl::desc("<quantized model .mlir>"),
+                                   llvm::cl::cat(category));
+  llvm::cl::opt<std::string> output(
+      "o", llvm::cl::Required, llvm::cl::desc("Output checkpoint directory"),
+      llvm::cl::value_desc("dir"), llvm::cl::cat(category));
+  llvm::cl::opt<qopt::ExportFormat> format(
+      "format", llvm::cl::Required, llvm::cl::desc("The checkpoint format"),
+      llvm::cl::values(clEnumValN(qopt::ExportFormat::CompressedTensors,
+                                  "compressed-tensors",
+                                  "vLLM / llm-compressor's format")),
+      llvm::cl::cat(category));
+  llvm::cl::opt<qopt::ExportScaleType> scales(
+      "scale-dtype", llvm::cl::desc("The dtype scales are written in"),
+      llvm::cl::values(
+          clEnumValN(qopt::ExportScaleType::Float32, "f32",
+                     "float32, qopt's scales exactly (the default)"),
+          clEnumValN(qopt::ExportScaleType::ModelDType, "model",
+                     "the model's dtype; a layer whose scales are not exact "
+                     "in it is an error")),
+      llvm::cl::init(qopt::ExportScaleType::Float32), llvm::cl::cat(category));
+  llvm::cl::opt<uint64_t> maxShard(
+      "max-shard-bytes", llvm::cl::desc("Largest safetensors shard"),
+      llvm::cl::init(5000000000ull), llvm::cl::cat(category));
+  llvm::cl::HideUnrelatedOptions(category);
+  llvm::cl::ParseCommandLineOptions(
+      argc, argv,
+      "qopt-export: write a quantized qopt model as a checkpoint that other "
+      "tools load\n");
+
+  DialectRegistry registry;
+  qopt::registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(input, sourceMgr, &context);
+  if (!module)
+    return 1;
+  if (maxShard == 0) {
+    llvm::errs() << "qopt-export: error: --max-shard-bytes must be positive\n";
+    return 1;
+  }
+  qopt::ExportOptions options;
+  options.format = format;
+  options.scales = scales;
+  options.maxShardBytes = maxShard;
+  std::string error;
+  if (failed(qopt::exportCheckpoint(*module, options, output, error))) {
+    llvm::errs() << "qopt-export: error: " << error << "\n";
+    return 1;
+  }
+  return 0;
+}
