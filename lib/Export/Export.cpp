@@ -369,21 +369,10 @@ LogicalResult mlir::qopt::exportCheckpoint(ModuleOp module,
     error = dir + " exists; qopt-export writes a new directory";
     return failure();
   }
-  // Beside `dir`, so that the final rename is atomic.
-  llvm::SmallString<256> tmp;
-  std::error_code ec;
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    llvm::sys::fs::createUniquePath(dir + ".tmp-%%%%%%", tmp,
-                                    /*MakeAbsolute=*/false);
-    ec = llvm::sys::fs::create_directory(tmp, /*IgnoreExisting=*/false);
-    if (ec != std::errc::file_exists)
-      break;
-  }
-  if (ec) {
-    error = std::string(tmp) + ": " + ec.message();
+  std::string tmp;
+  if (failed(createDirectoryBeside(dir, tmp, error)))
     return failure();
-  }
-  if (failed(writeInto(module, options, std::string(tmp), error))) {
+  if (failed(writeInto(module, options, tmp, error))) {
     llvm::sys::fs::remove_directories(tmp);
     return failure();
   }

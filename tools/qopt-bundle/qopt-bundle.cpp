@@ -514,19 +514,10 @@ int main(int argc, char **argv) {
 
   // The temporary directory sits beside DIR (same file system, so the final
   // rename is atomic).
-  SmallString<256> tmp;
-  std::error_code ec;
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    llvm::sys::fs::createUniquePath(out + ".tmp-%%%%%%", tmp,
-                                    /*MakeAbsolute=*/false);
-    ec = llvm::sys::fs::create_directory(tmp, /*IgnoreExisting=*/false);
-    if (ec != std::errc::file_exists)
-      break;
-  }
-  if (ec)
-    return fail(std::string(tmp) + ": " + ec.message());
-  std::string error;
-  bool ok = writeBundle(*module, input, std::string(tmp), kernelsOnly, error);
+  std::string tmp, error;
+  if (failed(qopt::createDirectoryBeside(out, tmp, error)))
+    return fail(error);
+  bool ok = writeBundle(*module, input, tmp, kernelsOnly, error);
   if (ok) {
     // Replace an older bundle only once the new one is complete.
     std::string old;

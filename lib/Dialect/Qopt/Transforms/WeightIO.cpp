@@ -96,6 +96,26 @@ void mlir::qopt::rebaseWeightStorePaths(ModuleOp module,
     }));
 }
 
+LogicalResult mlir::qopt::createDirectoryBeside(StringRef path,
+                                                std::string &tmp,
+                                                std::string &error) {
+  SmallString<256> name;
+  std::error_code ec;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    llvm::sys::fs::createUniquePath(path + ".tmp-%%%%%%", name,
+                                    /*MakeAbsolute=*/false);
+    ec = llvm::sys::fs::create_directory(name, /*IgnoreExisting=*/false);
+    if (ec != std::errc::file_exists)
+      break;
+  }
+  if (ec) {
+    error = std::string(name) + ": " + ec.message();
+    return failure();
+  }
+  tmp = std::string(name);
+  return success();
+}
+
 LogicalResult
 mlir::qopt::writeOutputFile(StringRef path,
                             function_ref<LogicalResult(raw_ostream &)> write,

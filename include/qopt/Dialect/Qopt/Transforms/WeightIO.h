@@ -103,6 +103,12 @@ LogicalResult writeOutputFile(StringRef path,
                               function_ref<LogicalResult(raw_ostream &)> write,
                               std::string &error);
 
+/// Creates a new, empty directory `PATH.tmp-XXXXXX` beside `path` (the same
+/// file system, so that renaming it to `path` once complete is atomic) and
+/// sets `tmp` to it; on failure sets `error`.
+LogicalResult createDirectoryBeside(StringRef path, std::string &tmp,
+                                    std::string &error);
+
 /// The directory a module's relative weight-store paths resolve against: the
 /// directory of the file the module was parsed from (its location), or "."
 /// when it did not come from a file.
