@@ -13,11 +13,18 @@
 //   weight_zero_point  as weight_scale, int8 (asymmetric weights only)
 //   input_scale        [1] (static activations)
 //   input_zero_point   [1] int8 (static asymmetric activations)
-// W4A16 (pack-quantized) is not written yet.
+//   weight_packed      int32 [N, K / 8] (pack-quantized int4: element j of a
+//                      row in bits 4 (j % 8) of word j / 8, as value + 8),
+//                      with weight_shape int64 [2] = [N, K]
+// Asymmetric int4 weights are not written yet.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ExportInternal.h"
+
+#include "qopt-runtime/QuantMath.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::qopt;
@@ -52,9 +59,13 @@ static FailureOr<json> argsOf(QuantSchemeAttr scheme, bool weight, int64_t out,
   } else if (isa<Float8E4M3FNType>(storage)) {
     a["num_bits"] = 8;
     a["type"] = "float";
-  } else if (storage.isSignlessInteger(4)) {
-    error = "is int4 (pack-quantized), which qopt-export does not write yet";
-    return failure();
+  } else if (storage.isSignlessInteger(4) && weight) {
+    if (!scheme.isSymmetric()) {
+      error = "is asymmetric int4, which qopt-export does not write yet";
+      return failure();
+    }
+    a["num_bits"] = 4;
+    a["type"] = "int";
   } else {
     error = "is stored as a type compressed-tensors has no format for";
     return failure();
@@ -101,6 +112,35 @@ static std::vector<uint8_t> int8Bytes(const std::vector<int32_t> &v) {
   return out;
 }
 
+/// weight_packed and weight_shape of an int4 layer.
+static LogicalResult addPacked(const QuantizedLinearData &d, Checkpoint &ckpt,
+                               std::string &error) {
+  if (d.in % 8) {
+    error = "layer '" + d.name +
+            "': pack-quantized needs the input "
+            "dimension " +
+            std::to_string(d.in) + " to be a multiple of 8";
+    return failure();
+  }
+  std::vector<uint8_t> words;
+  if (d.packing == Packing::Int4x8Offset) {
+    words = d.weightBytes; // already compressed-tensors' layout
+  } else {
+    std::vector<int32_t> packed = ::qnum::packInt4x8Offset(
+        ::qnum::unpackInt4x2(d.weightBytes, size_t(d.out * d.in)));
+    words.resize(packed.size() * 4);
+    std::memcpy(words.data(), packed.data(), words.size());
+  }
+  ckpt.addBytes(d.name + ".weight_packed", qrt::DType::I32, {d.out, d.in / 8},
+                std::move(words));
+  int64_t shape[2] = {d.out, d.in};
+  std::vector<uint8_t> shapeBytes(sizeof(shape));
+  std::memcpy(shapeBytes.data(), shape, sizeof(shape));
+  ckpt.addBytes(d.name + ".weight_shape", qrt::DType::I64, {2},
+                std::move(shapeBytes));
+  return success();
+}
+
 LogicalResult CompressedTensorsWriter::addLinear(const QuantizedLinearData &d,
                                                  Checkpoint &ckpt,
                                                  std::string &error) {
@@ -123,9 +163,11 @@ LogicalResult CompressedTensorsWriter::addLinear(const QuantizedLinearData &d,
       return fail("its input " + why);
     g["input_activations"] = *x;
   }
-  std::string fmt = isa<Float8E4M3FNType>(d.weightScheme.getStorage())
-                        ? "float-quantized"
-                        : "int-quantized";
+  Type wStorage = d.weightScheme.getStorage();
+  bool int4 = wStorage.isSignlessInteger(4);
+  std::string fmt = isa<Float8E4M3FNType>(wStorage) ? "float-quantized"
+                    : int4                          ? "pack-quantized"
+                                                    : "int-quantized";
   if (group.is_null()) {
     group = g;
     format = fmt;
@@ -136,10 +178,14 @@ LogicalResult CompressedTensorsWriter::addLinear(const QuantizedLinearData &d,
                 "group, so every quantized layer must share one scheme");
   }
 
-  qrt::DType storage = isa<Float8E4M3FNType>(d.weightScheme.getStorage())
-                           ? qrt::DType::F8_E4M3
-                           : qrt::DType::I8;
-  ckpt.addBytes(d.name + ".weight", storage, {d.out, d.in}, d.weightBytes);
+  if (int4) {
+    if (failed(addPacked(d, ckpt, error)))
+      return failure();
+  } else {
+    qrt::DType storage =
+        isa<Float8E4M3FNType>(wStorage) ? qrt::DType::F8_E4M3 : qrt::DType::I8;
+    ckpt.addBytes(d.name + ".weight", storage, {d.out, d.in}, d.weightBytes);
+  }
   if (failed(ckpt.addScales(d.name + ".weight_scale", wShape, d.weightScales,
                             d.name, error)))
     return failure();

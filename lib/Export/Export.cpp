@@ -149,6 +149,7 @@ LogicalResult Exporter::readLinear(QuantizedLinearOp op, QuantizedLinearData &d,
   if (!view)
     return failure();
   d.weightBytes.assign(view->data, view->data + view->nbytes);
+  d.packing = w.getPacking() ? *w.getPacking() : Packing::None;
   if (failed(schemeScales(d.weightScheme, op.getWeightScales(), reader,
                           d.weightScales, error)))
     return failure();

@@ -57,6 +57,8 @@ struct QuantizedLinearData {
   /// The weight's stored bytes (i8, float8; packed int4: two per byte, the
   /// even k in the low nibble) and its scheme.
   std::vector<uint8_t> weightBytes;
+  /// How int4 weights are packed in weightBytes.
+  Packing packing = Packing::None;
   QuantSchemeAttr weightScheme;
   std::vector<float> weightScales;
   std::vector<int32_t> weightZeroPoints; // empty when symmetric

@@ -46,10 +46,12 @@ mlir::qopt::parseCheckpointQuantization(const std::string &configPath,
   std::unique_ptr<CheckpointQuantization> format;
   if (name == "fp8")
     format = formats::parseHfFp8(q, activations, where, error);
+  else if (name == "compressed-tensors")
+    format = formats::parseCompressedTensors(q, where, error);
   else
     error = where + ".quant_method \"" + name +
             "\" is not a format qopt-import reads (it reads \"fp8\", "
-            "transformers' FP8)";
+            "transformers' FP8, and \"compressed-tensors\")";
   if (!format)
     return failure();
   return format;

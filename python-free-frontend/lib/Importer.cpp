@@ -62,9 +62,10 @@ private:
   FlatSymbolRefAttr storeRef;
   /// Weight types by tensor name, filled by checkTensors.
   llvm::StringMap<RankedTensorType> weightTypes;
-  /// Tensors of quantized linears (checked by `quant`), filled by
-  /// checkTensors.
+  /// Tensors of quantized linears (checked by `quant`), and those linears by
+  /// prefix, filled by checkTensors.
   llvm::StringSet<> quantizedTensors;
+  llvm::StringMap<CheckpointLinear> quantizedLinears;
 };
 } // namespace
 
@@ -103,6 +104,7 @@ bool Importer::checkTensors(std::string &error) {
           return false;
         for (const std::string &u : used)
           quantizedTensors.insert(u);
+        quantizedLinears[linear->prefix] = *linear;
         continue;
       }
     }
@@ -209,11 +211,9 @@ Value Importer::weight(const std::string &name) {
 Value Importer::linear(Value x, const std::string &prefix, bool bias,
                        LinearRole role) {
   Value bv = bias ? weight(prefix + ".bias") : Value();
-  if (quantizedTensors.contains(prefix + ".weight")) {
-    const qrt::TensorView *view = store.find(prefix + ".weight");
-    CheckpointLinear l{prefix, view->shape[0], view->shape[1], role};
-    return quant->build(b, loc, storeRef, x, bv, l);
-  }
+  auto q = quantizedLinears.find(prefix);
+  if (q != quantizedLinears.end())
+    return quant->build(b, loc, storeRef, x, bv, q->second);
   Value w = weight(prefix + ".weight");
   int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
   return LinearOp::create(b, loc, act(out), x, w, bv,

@@ -24,6 +24,12 @@ std::unique_ptr<CheckpointQuantization>
 parseHfFp8(const nlohmann::json &config, ImportActivations activations,
            const std::string &where, std::string &error);
 
+/// vLLM / llm-compressor's compressed-tensors (`quant_method`
+/// "compressed-tensors").
+std::unique_ptr<CheckpointQuantization>
+parseCompressedTensors(const nlohmann::json &config, const std::string &where,
+                       std::string &error);
+
 /// `qopt.weight @store[name]` of type `type`.
 Value storedWeight(OpBuilder &b, Location loc, FlatSymbolRefAttr store,
                    const std::string &name, Type type);

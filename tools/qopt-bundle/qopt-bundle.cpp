@@ -24,6 +24,7 @@
 #include "qopt/InitAllDialects.h"
 
 #include "qopt-runtime/Kernels.h"
+#include "qopt-runtime/QuantMath.h"
 #include "qopt-runtime/Safetensors.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -141,9 +142,35 @@ LogicalResult BundleBuilder::addWeight(Value v, const std::string &name,
     const qrt::TensorView *view = reader->view(w, error);
     if (!view)
       return failure();
-    t.dtype = view->dtype;
-    t.shape = view->shape;
-    t.data.assign(view->data, view->data + view->nbytes);
+    Type e = type.getElementType();
+    bool sameShape = ArrayRef<int64_t>(view->shape) == type.getShape();
+    if (w.getPacking() && *w.getPacking() == qopt::Packing::Int4x8Offset) {
+      // compressed-tensors' int32 words become the int4 pairs the kernels
+      // read.
+      std::vector<float> q;
+      if (failed(reader->readStorage(w, q, error)))
+        return failure();
+      std::vector<int8_t> values(q.begin(), q.end());
+      t.dtype = qrt::DType::U8;
+      t.shape = {shape[0], (shape[1] + 1) / 2};
+      t.data = ::qnum::packInt4x2(values);
+    } else if (e.isF32() && (view->dtype != qrt::DType::F32 || !sameShape)) {
+      // Other tools' scales: bf16 / f16, or [N, 1] for [N].
+      std::vector<float> vals;
+      if (failed(reader->evaluate(v, vals, error)))
+        return failure();
+      t = qrt::TensorData::fromFloats(name, shape, vals);
+    } else if (e.isSignlessInteger(32) &&
+               (view->dtype != qrt::DType::I32 || !sameShape)) {
+      std::vector<int32_t> vals;
+      if (failed(reader->readInt32(w, vals, error)))
+        return failure();
+      t = qrt::TensorData::fromInt32(name, shape, vals);
+    } else {
+      t.dtype = view->dtype;
+      t.shape = view->shape;
+      t.data.assign(view->data, view->data + view->nbytes);
+    }
   } else if (auto c = dyn_cast_or_null<arith::ConstantOp>(def)) {
     auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
     if (!dense)

@@ -200,10 +200,22 @@ struct QuantizedLinearLowering : OpConversionPattern<QuantizedLinearOp> {
       return rewriter.notifyMatchFailure(
           op, "input zero points must be folded into int_bias");
     QuantSchemeAttr wScheme = op.getWeightScheme();
+    QuantSchemeAttr kernelScheme = stripped(wScheme);
+    auto storedWeight = op.getWeight().getDefiningOp<WeightOp>();
     if (wScheme.getStorage().isInteger(4) &&
-        wScheme.getPacking() != Packing::Int4x2)
+        wScheme.getPacking() == Packing::Int4x8Offset && storedWeight) {
+      // A stored compressed-tensors weight: qopt-bundle writes its words
+      // as the int4 pairs the kernels read.
+      kernelScheme = QuantSchemeAttr::get(
+          op.getContext(), wScheme.getStorage(), wScheme.getGranularity(),
+          wScheme.getSymmetry(), wScheme.getMode(), ElementsAttr(),
+          ElementsAttr(), Packing::Int4x2);
+    } else if (wScheme.getStorage().isInteger(4) &&
+               wScheme.getPacking() != Packing::Int4x2) {
       return rewriter.notifyMatchFailure(
-          op, "int4 weights must be packed int4x2 for the GEMM kernels");
+          op, "int4 weights must be packed int4x2 (or be stored "
+              "compressed-tensors words) for the GEMM kernels");
+    }
     Location loc = op.getLoc();
     ArrayRef<int64_t> wShape = op.getWeight().getType().getShape();
     QuantSchemeAttr inScheme = op.getInputSchemeAttr();
@@ -227,8 +239,7 @@ struct QuantizedLinearLowering : OpConversionPattern<QuantizedLinearOp> {
         op, op.getType(), a, adaptor.getWeight(), aScales, bScales, bZps,
         adaptor.getIntBias(), bias, Value(), Value(), Value(), Value(), Value(),
         adaptor.getResidual(), Value(), Value(), stripped(inScheme),
-        stripped(wScheme), QuantSchemeAttr(), qk::TileAttr(),
-        op.getLabelAttr());
+        kernelScheme, QuantSchemeAttr(), qk::TileAttr(), op.getLabelAttr());
     return success();
   }
 };

@@ -10,6 +10,8 @@ arguments:
   tokenizer FILE           replaces tokenizer.json by FILE
   extra-tensor NAME        adds an F32 [2] tensor NAME to the smallest shard
   rename-tensor OLD NEW    renames tensor OLD (in its shard and the index)
+  quant-set PATH=JSON...   sets a key of quantization_config by its dotted
+                           path (a.b.c); JSON null removes the key
 """
 import json
 import os
@@ -77,6 +79,17 @@ elif kind == "config-set":
 elif kind == "tokenizer":
     with open(args[0], "rb") as f:
         replace("tokenizer.json", f.read())
+elif kind == "quant-set":
+    for arg in args:
+        path, value = arg.split("=", 1)
+        keys = path.split(".")
+        node = config["quantization_config"]
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = json.loads(value)
+        if node[keys[-1]] is None:
+            del node[keys[-1]]
+    replace("config.json", json.dumps(config, indent=2).encode())
 elif kind == "rename-tensor":
     old, new = args
     index = json.loads(read("model.safetensors.index.json"))

@@ -60,11 +60,19 @@ def tensors_of(d):
     return out
 
 
-def values(t):
+def read_bytes(t):
     dtype, shape, path, off, n = t
     with open(path, "rb") as f:
         f.seek(off)
-        raw = f.read(n)
+        return f.read(n)
+
+
+def values(t):
+    dtype = t[0]
+    raw = read_bytes(t)
+    if dtype == "INT4":  # pack-quantized words: 8 per int32, value + 8
+        words = array.array("i", raw)
+        return [((wd >> (4 * j)) & 0xF) - 8 for wd in words for j in range(8)]
     if dtype == "F32":
         return list(array.array("f", raw))
     if dtype == "BF16":
@@ -132,11 +140,21 @@ for name in sorted(tensors):
     if not name.endswith(".weight_scale"):
         continue
     layer = name[: -len(".weight_scale")]
-    wt, st = tensors[layer + ".weight"], tensors[name]
-    n, k = wt[1]
-    want = {"int": "I8", "float": "F8_E4M3"}[w["type"]]
-    if wt[0] != want:
-        fail("%s.weight is %s, expected %s" % (layer, wt[0], want))
+    st = tensors[name]
+    if q["format"] == "pack-quantized":
+        wt, shp = tensors[layer + ".weight_packed"], tensors[layer + ".weight_shape"]
+        if shp[0] != "I64" or shp[1] != [2]:
+            fail(layer + ".weight_shape is not I64 [2]")
+        n, k = struct.unpack("<2q", read_bytes(shp))
+        if wt[0] != "I32" or wt[1] != [n, k // 8] or w["num_bits"] != 4:
+            fail("%s.weight_packed is %s %s, expected I32 [%d, %d]" % (layer, wt[0], wt[1], n, k // 8))
+        wt = ("INT4", [n, k]) + wt[2:]
+    else:
+        wt = tensors[layer + ".weight"]
+        n, k = wt[1]
+        want = {"int": "I8", "float": "F8_E4M3"}[w["type"]]
+        if wt[0] != want:
+            fail("%s.weight is %s, expected %s" % (layer, wt[0], want))
     shape = {"tensor": [1], "channel": [n, 1]}.get(w["strategy"])
     if w["strategy"] == "group":
         shape = [n, k // w["group_size"]]

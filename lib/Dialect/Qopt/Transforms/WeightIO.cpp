@@ -307,6 +307,19 @@ static void toFloats(const qrt::TensorView &view, std::vector<float> &out) {
   });
 }
 
+/// Whether a stored shape holds the IR's elements in the same order: equal
+/// once dimensions of size 1 are dropped ([N, 1] for [N], [1] for []).
+static bool sameElements(ArrayRef<int64_t> stored, ArrayRef<int64_t> ir) {
+  auto squeeze = [](ArrayRef<int64_t> s) {
+    SmallVector<int64_t> out;
+    for (int64_t d : s)
+      if (d != 1)
+        out.push_back(d);
+    return out;
+  };
+  return squeeze(stored) == squeeze(ir);
+}
+
 LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
                                      std::string &error) {
   if (auto w = value.getDefiningOp<WeightOp>()) {
@@ -314,7 +327,7 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
     if (!t)
       return failure();
     RankedTensorType type = w.getResult().getType();
-    if (ArrayRef<int64_t>(t->shape) != type.getShape()) {
+    if (!sameElements(t->shape, type.getShape())) {
       error = "tensor '" + w.getName().str() + "' has shape " +
               ::qnum::shapeToString(t->shape) + " in the store but " +
               ::qnum::shapeToString(
@@ -324,9 +337,12 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
     }
     Type e = type.getElementType();
     qrt::DType d = t->dtype;
+    // float32 in the IR reads any float dtype (exactly: bf16 and f16 values
+    // are float32 values), as other tools store scales in the model dtype.
     if (!((e.isBF16() && d == qrt::DType::BF16) ||
           (e.isF16() && d == qrt::DType::F16) ||
-          (e.isF32() && d == qrt::DType::F32))) {
+          (e.isF32() && (d == qrt::DType::F32 || d == qrt::DType::BF16 ||
+                         d == qrt::DType::F16)))) {
       error = "tensor '" + w.getName().str() + "' is " + qrt::dtypeName(d) +
               " in the store but " + typeString(e) + " in the IR";
       return failure();
@@ -447,9 +463,10 @@ LogicalResult WeightReader::readInt32(WeightOp op, std::vector<int32_t> &out,
   if (!t)
     return failure();
   RankedTensorType type = op.getResult().getType();
+  // Zero points stored as int8 (as other tools store them) widen exactly.
   if (!type.getElementType().isSignlessInteger(32) ||
-      t->dtype != qrt::DType::I32 ||
-      ArrayRef<int64_t>(t->shape) != type.getShape()) {
+      (t->dtype != qrt::DType::I32 && t->dtype != qrt::DType::I8) ||
+      !sameElements(t->shape, type.getShape())) {
     error =
         "tensor '" + op.getName().str() + "' is " + qrt::dtypeName(t->dtype) +
         " " + ::qnum::shapeToString(t->shape) +
@@ -458,6 +475,11 @@ LogicalResult WeightReader::readInt32(WeightOp op, std::vector<int32_t> &out,
     return failure();
   }
   out.resize(t->numElements());
+  if (t->dtype == qrt::DType::I8) {
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = static_cast<int8_t>(t->data[i]);
+    return success();
+  }
   std::memcpy(out.data(), t->data, out.size() * 4);
   return success();
 }

@@ -129,7 +129,9 @@ public:
   static bool isWeightExpression(Value value);
   /// Evaluates the float weight expression `value` to float32 (row-major).
   /// Fails with a message naming the tensor when it is missing or its shape
-  /// or dtype disagrees with the IR.
+  /// or dtype disagrees with the IR. A stored shape may differ from the IR's
+  /// by dimensions of size 1 ([N, 1] for [N]), and a float32 tensor of the
+  /// IR may be stored in bf16 or f16 (other tools' scales).
   LogicalResult evaluate(Value value, std::vector<float> &out,
                          std::string &error);
   /// Reads a storage weight (i8, float8, packed i4) as its storage values,
@@ -141,7 +143,8 @@ public:
   LogicalResult readTensor(StringRef store, StringRef name,
                            std::vector<float> &out, std::vector<int64_t> &shape,
                            std::string &error);
-  /// Reads an i32 weight (zero points, int_bias).
+  /// Reads an i32 weight (zero points, int_bias), stored as I32 or I8, its
+  /// shape as evaluate allows.
   LogicalResult readInt32(WeightOp op, std::vector<int32_t> &out,
                           std::string &error);
   /// The stored tensor `op` names, as it is in its file (dtype, shape and

@@ -1,0 +1,475 @@
+//===- CompressedTensors.cpp - vLLM's compressed-tensors checkpoints ------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// compressed-tensors (`quant_method` "compressed-tensors", written by
+// llm-compressor and by qopt-export), in its "compressed" state: one config
+// group targeting "Linear" with QuantizationArgs for the weights and the
+// input activations, `ignore` naming float modules. Per layer:
+//   weight             int8 / float8_e4m3fn [N, K]   (int- / float-quantized)
+//   weight_packed      int32 [N, K / 8], element j in bits 4 (j % 8) of word
+//                      j / 8, stored as value + 8, with weight_shape
+//                      int64 [2]                       (pack-quantized)
+//   weight_scale       [1] / [N, 1] / [N, K / g] / [ceil(N/br), ceil(K/bc)]
+//   weight_zero_point  int8, as weight_scale (asymmetric int8 weights)
+//   input_scale        [1] (static symmetric activations)
+// The tensors are read as stored; only the static input scale (one number)
+// is read from its data, to become the scheme's inline scale.
+//
+//===----------------------------------------------------------------------===//
+
+#include "QuantizedFormats.h"
+
+#include "qopt-runtime/Safetensors.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/Regex.h"
+
+#include <nlohmann/json.hpp>
+
+using namespace mlir;
+using namespace mlir::qopt;
+using json = nlohmann::json;
+
+namespace {
+enum class Strategy { Tensor, Channel, Group, Block, Token };
+
+/// The QuantizationArgs qopt reads.
+struct Args {
+  int64_t bits = 8;
+  bool isFloat = false, symmetric = true, dynamic = false;
+  Strategy strategy = Strategy::Channel;
+  int64_t groupSize = 0, blockRows = 0, blockCols = 0;
+};
+
+class CompressedTensors : public CheckpointQuantization {
+public:
+  CompressedTensors(std::string format, Args weights, std::optional<Args> input,
+                    std::vector<std::string> ignore)
+      : format(std::move(format)), weights(weights), input(input),
+        ignore(std::move(ignore)) {}
+
+  std::string name() const override { return "compressed-tensors"; }
+
+  bool isQuantized(const CheckpointLinear &linear) const override {
+    for (const std::string &i : ignore) {
+      StringRef entry(i);
+      if (entry.consume_front("re:")) {
+        if (llvm::Regex(entry).match(linear.prefix))
+          return false;
+      } else if (entry == linear.prefix) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  LogicalResult check(const qrt::TensorStore &store,
+                      const CheckpointLinear &linear,
+                      std::vector<std::string> &used,
+                      std::string &error) const override;
+  Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store, Value x,
+              Value bias, const CheckpointLinear &linear) const override;
+
+private:
+  bool packed() const { return format == "pack-quantized"; }
+  /// The scale tensor's shape as the format stores it.
+  std::vector<int64_t> storedScaleShape(const CheckpointLinear &l) const;
+  /// ... and as qopt's scheme wants it.
+  SmallVector<int64_t> scaleShape(const CheckpointLinear &l) const;
+  QuantSchemeAttr weightScheme(MLIRContext *ctx) const;
+  Type storageType(MLIRContext *ctx, const Args &a) const;
+
+  std::string format;
+  Args weights;
+  std::optional<Args> input;
+  std::vector<std::string> ignore;
+  /// Static input scales by layer (read by check), and the quantize ops
+  /// built per (input, scheme), so that layers reading one input share one.
+  mutable llvm::StringMap<float> inputScales;
+  mutable llvm::DenseMap<std::pair<const void *, const void *>, QuantizeOp>
+      quantized;
+};
+} // namespace
+
+std::vector<int64_t>
+CompressedTensors::storedScaleShape(const CheckpointLinear &l) const {
+  switch (weights.strategy) {
+  case Strategy::Tensor:
+    return {1};
+  case Strategy::Channel:
+    return {l.out, 1};
+  case Strategy::Group:
+    return {l.out, l.in / weights.groupSize};
+  case Strategy::Block:
+    return {(l.out + weights.blockRows - 1) / weights.blockRows,
+            (l.in + weights.blockCols - 1) / weights.blockCols};
+  case Strategy::Token:
+    break;
+  }
+  return {};
+}
+
+SmallVector<int64_t>
+CompressedTensors::scaleShape(const CheckpointLinear &l) const {
+  std::vector<int64_t> s = storedScaleShape(l);
+  if (weights.strategy == Strategy::Tensor)
+    return {};
+  if (weights.strategy == Strategy::Channel)
+    return {l.out};
+  return SmallVector<int64_t>(s.begin(), s.end());
+}
+
+Type CompressedTensors::storageType(MLIRContext *ctx, const Args &a) const {
+  if (a.isFloat)
+    return Float8E4M3FNType::get(ctx);
+  return IntegerType::get(ctx, a.bits);
+}
+
+QuantSchemeAttr CompressedTensors::weightScheme(MLIRContext *ctx) const {
+  GranularityAttrInterface g;
+  switch (weights.strategy) {
+  case Strategy::Tensor:
+    g = PerTensorAttr::get(ctx);
+    break;
+  case Strategy::Channel:
+    g = PerChannelAttr::get(ctx, 0);
+    break;
+  case Strategy::Group:
+    g = PerGroupAttr::get(ctx, 1, weights.groupSize);
+    break;
+  default:
+    g = BlockAttr::get(ctx, weights.blockRows, weights.blockCols);
+    break;
+  }
+  return QuantSchemeAttr::get(ctx, storageType(ctx, weights), g,
+                              weights.symmetric ? Symmetry::Symmetric
+                                                : Symmetry::Asymmetric,
+                              ScaleMode::Static, ElementsAttr(), ElementsAttr(),
+                              packed() ? Packing::Int4x8Offset : Packing::None);
+}
+
+LogicalResult CompressedTensors::check(const qrt::TensorStore &store,
+                                       const CheckpointLinear &l,
+                                       std::vector<std::string> &used,
+                                       std::string &error) const {
+  auto expect = [&](const std::string &name,
+                    std::initializer_list<qrt::DType> dtypes,
+                    std::vector<int64_t> shape) -> const qrt::TensorView * {
+    const qrt::TensorView *v = store.find(name);
+    if (!v) {
+      error = "compressed-tensors checkpoint is missing tensor '" + name + "'";
+      return nullptr;
+    }
+    bool dtypeOk = false;
+    std::string names;
+    for (qrt::DType d : dtypes) {
+      dtypeOk |= v->dtype == d;
+      names += std::string(names.empty() ? "" : " or ") + qrt::dtypeName(d);
+    }
+    if (!dtypeOk || v->shape != shape) {
+      error = "tensor '" + name + "' is " + qrt::dtypeName(v->dtype) + " " +
+              ::qnum::shapeToString(v->shape) + "; the " + format +
+              " layer stores " + names + " " + ::qnum::shapeToString(shape);
+      return nullptr;
+    }
+    used.push_back(name);
+    return v;
+  };
+  std::initializer_list<qrt::DType> floats = {qrt::DType::F32, qrt::DType::BF16,
+                                              qrt::DType::F16};
+  const std::string &p = l.prefix;
+  if (packed()) {
+    if (l.in % 8) {
+      error = "layer '" + p + "': pack-quantized needs the input dimension " +
+              std::to_string(l.in) + " to be a multiple of 8";
+      return failure();
+    }
+    const qrt::TensorView *shape =
+        expect(p + ".weight_shape", {qrt::DType::I64}, {2});
+    if (!expect(p + ".weight_packed", {qrt::DType::I32}, {l.out, l.in / 8}) ||
+        !shape)
+      return failure();
+    int64_t dims[2];
+    std::memcpy(dims, shape->data, sizeof(dims));
+    if (dims[0] != l.out || dims[1] != l.in) {
+      error = "tensor '" + p + ".weight_shape' is [" + std::to_string(dims[0]) +
+              ", " + std::to_string(dims[1]) + "] but the config implies [" +
+              std::to_string(l.out) + ", " + std::to_string(l.in) + "]";
+      return failure();
+    }
+  } else if (!expect(p + ".weight",
+                     {weights.isFloat ? qrt::DType::F8_E4M3 : qrt::DType::I8},
+                     {l.out, l.in})) {
+    return failure();
+  }
+  if (weights.strategy == Strategy::Group && l.in % weights.groupSize) {
+    error = "layer '" + p + "': group_size " +
+            std::to_string(weights.groupSize) +
+            " does not divide its input dimension " + std::to_string(l.in);
+    return failure();
+  }
+  if (!expect(p + ".weight_scale", floats, storedScaleShape(l)))
+    return failure();
+  if (!weights.symmetric &&
+      !expect(p + ".weight_zero_point", {qrt::DType::I8}, storedScaleShape(l)))
+    return failure();
+  if (input && !input->dynamic) {
+    const qrt::TensorView *s = expect(p + ".input_scale", floats, {1});
+    if (!s)
+      return failure();
+    inputScales[p] = s->getFloat(0);
+  }
+  return success();
+}
+
+Value CompressedTensors::build(OpBuilder &b, Location loc,
+                               FlatSymbolRefAttr store, Value x, Value bias,
+                               const CheckpointLinear &l) const {
+  MLIRContext *ctx = b.getContext();
+  QuantSchemeAttr ws = weightScheme(ctx);
+  Type f32 = b.getF32Type();
+  Value w = WeightOp::create(
+      b, loc, RankedTensorType::get({l.out, l.in}, storageType(ctx, weights)),
+      store,
+      b.getStringAttr(l.prefix + (packed() ? ".weight_packed" : ".weight")),
+      packed() ? PackingAttr::get(ctx, Packing::Int4x8Offset) : PackingAttr());
+  Value s = formats::storedWeight(b, loc, store, l.prefix + ".weight_scale",
+                                  RankedTensorType::get(scaleShape(l), f32));
+  Value zp;
+  if (!weights.symmetric)
+    zp = formats::storedWeight(
+        b, loc, store, l.prefix + ".weight_zero_point",
+        RankedTensorType::get(scaleShape(l), b.getI32Type()));
+  QuantSchemeAttr xs;
+  Value in = x, inScales;
+  if (input) {
+    Type storage = storageType(ctx, *input);
+    if (input->dynamic) {
+      xs = QuantSchemeAttr::get(ctx, storage, PerTokenAttr::get(ctx),
+                                Symmetry::Symmetric, ScaleMode::Dynamic,
+                                ElementsAttr(), ElementsAttr(), Packing::None);
+    } else {
+      auto scalar = RankedTensorType::get({}, f32);
+      xs = QuantSchemeAttr::get(
+          ctx, storage, PerTensorAttr::get(ctx), Symmetry::Symmetric,
+          ScaleMode::Static,
+          DenseElementsAttr::get(scalar, inputScales.lookup(l.prefix)),
+          ElementsAttr(), Packing::None);
+    }
+    QuantizeOp &q = quantized[std::make_pair(x.getAsOpaquePointer(),
+                                             xs.getAsOpaquePointer())];
+    if (!q) {
+      auto xType = cast<RankedTensorType>(x.getType());
+      Type scalesType =
+          input->dynamic
+              ? Type(RankedTensorType::get(xType.getShape().drop_back(), f32))
+              : Type();
+      q = QuantizeOp::create(b, loc,
+                             RankedTensorType::get(xType.getShape(), storage),
+                             scalesType, Type(), x, xs);
+    }
+    in = q.getOutput();
+    inScales = q.getScales();
+  }
+  auto outType = RankedTensorType::get({ShapedType::kDynamic, l.out}, f32);
+  return QuantizedLinearOp::create(
+      b, loc, outType, in, w, bias, /*int_bias=*/Value(), inScales,
+      /*input_zero_points=*/Value(), s, zp, /*residual=*/Value(), xs, ws,
+      ActivationAttr::get(ctx, Activation::None),
+      LinearRoleAttr::get(ctx, l.role), b.getStringAttr(l.prefix));
+}
+
+/// Reads QuantizationArgs `a` (at `where`); `weights` says which role.
+static bool parseArgs(const json &a, bool weights, const std::string &format,
+                      const std::string &where, Args &out, std::string &error) {
+  auto bad = [&](const std::string &what) {
+    error = where + " " + what;
+    return false;
+  };
+  if (!a.is_object())
+    return bad("is not an object");
+  static const char *known[] = {
+      "num_bits",        "type",    "symmetric", "strategy", "group_size",
+      "block_structure", "dynamic", "actorder",  "observer", "observer_kwargs"};
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    const std::string &key = it.key();
+    if (std::find_if(std::begin(known), std::end(known), [&](const char *k) {
+          return key == k;
+        }) == std::end(known))
+      return bad("has \"" + key + "\", which qopt-import does not know");
+  }
+  auto num = a.find("num_bits");
+  auto type = a.find("type");
+  if (num == a.end() || !num->is_number_integer() || type == a.end() ||
+      !type->is_string())
+    return bad("needs integer num_bits and string type");
+  out.bits = num->get<int64_t>();
+  out.isFloat = *type == "float";
+  if (!out.isFloat && *type != "int")
+    return bad(".type is " + type->dump() +
+               "; qopt reads \"int\" and \"float\"");
+  bool int4 =
+      !out.isFloat && out.bits == 4 && weights && format == "pack-quantized";
+  if (out.bits != 8 && !int4)
+    return bad("has num_bits " + std::to_string(out.bits) +
+               (out.isFloat ? " float" : " int") +
+               "; qopt reads 8-bit int and float8 (e4m3), and 4-bit int "
+               "weights in pack-quantized");
+  auto sym = a.find("symmetric");
+  if (sym != a.end() && !sym->is_boolean())
+    return bad(".symmetric is " + sym->dump() + "; expected true or false");
+  out.symmetric = sym == a.end() || sym->get<bool>();
+  auto dyn = a.find("dynamic");
+  out.dynamic = dyn != a.end() && dyn->is_boolean() && dyn->get<bool>();
+  if (dyn != a.end() && !dyn->is_boolean())
+    return bad(".dynamic is " + dyn->dump() + "; qopt reads true and false");
+  auto order = a.find("actorder");
+  if (order != a.end() && !order->is_null() && *order != false)
+    return bad(".actorder is " + order->dump() +
+               "; activation reordering (g_idx) is not read");
+  auto strategy = a.find("strategy");
+  if (strategy == a.end() || !strategy->is_string())
+    return bad("has no string strategy");
+  std::string s = strategy->get<std::string>();
+  if (s == "tensor") {
+    out.strategy = Strategy::Tensor;
+  } else if (s == "channel" && weights) {
+    out.strategy = Strategy::Channel;
+  } else if (s == "group" && weights) {
+    out.strategy = Strategy::Group;
+    auto g = a.find("group_size");
+    if (g == a.end() || !g->is_number_integer() || g->get<int64_t>() <= 0)
+      return bad("has strategy \"group\" without a positive group_size");
+    out.groupSize = g->get<int64_t>();
+  } else if (s == "block" && weights) {
+    out.strategy = Strategy::Block;
+    auto bs = a.find("block_structure");
+    if (bs == a.end() || !bs->is_array() || bs->size() != 2 ||
+        !(*bs)[0].is_number_integer() || !(*bs)[1].is_number_integer() ||
+        (*bs)[0].get<int64_t>() <= 0 || (*bs)[1].get<int64_t>() <= 0)
+      return bad("has strategy \"block\" without a block_structure of two "
+                 "positive integers");
+    out.blockRows = (*bs)[0].get<int64_t>();
+    out.blockCols = (*bs)[1].get<int64_t>();
+  } else if (s == "token" && !weights) {
+    out.strategy = Strategy::Token;
+  } else {
+    return bad(".strategy \"" + s + "\" is not one qopt reads for " +
+               (weights ? "weights (tensor, channel, group, block)"
+                        : "activations (token, tensor)"));
+  }
+  if (weights && out.dynamic)
+    return bad("has dynamic weights");
+  if (!weights) {
+    if (out.strategy == Strategy::Token && !out.dynamic)
+      return bad("has static per-token activations");
+    if (out.strategy == Strategy::Tensor && out.dynamic)
+      return bad("has dynamic per-tensor activations, which qopt runs as "
+                 "per-token; not read");
+    if (!out.symmetric)
+      return bad("has asymmetric activations, which qopt-import does not "
+                 "read yet");
+  }
+  if (weights && !out.symmetric && (int4 || out.isFloat))
+    return bad("has asymmetric " + std::string(int4 ? "4-bit" : "float8") +
+               " weights, which qopt-import does not read yet");
+  return true;
+}
+
+std::unique_ptr<CheckpointQuantization>
+formats::parseCompressedTensors(const json &q, const std::string &where,
+                                std::string &error) {
+  auto str = [&](const char *key) -> std::string {
+    auto it = q.find(key);
+    return it != q.end() && it->is_string() ? it->get<std::string>() : "";
+  };
+  std::string format = str("format");
+  if (format != "int-quantized" && format != "float-quantized" &&
+      format != "pack-quantized") {
+    error = where + ".format is \"" + format +
+            "\"; qopt-import reads int-quantized, float-quantized and "
+            "pack-quantized";
+    return nullptr;
+  }
+  if (str("quantization_status") != "compressed") {
+    error = where + ".quantization_status is \"" + str("quantization_status") +
+            "\"; qopt-import reads \"compressed\" checkpoints";
+    return nullptr;
+  }
+  auto kv = q.find("kv_cache_scheme");
+  if (kv != q.end() && !kv->is_null()) {
+    error = where + ".kv_cache_scheme: KV-cache scales are not read yet";
+    return nullptr;
+  }
+  auto groups = q.find("config_groups");
+  if (groups == q.end() || !groups->is_object() || groups->size() != 1) {
+    error = where + ".config_groups must hold one group (qopt-import reads "
+                    "one scheme for every linear layer)";
+    return nullptr;
+  }
+  const std::string group = groups->begin().key();
+  const json &g = groups->begin().value();
+  std::string gwhere = where + ".config_groups." + group;
+  auto targets = g.find("targets");
+  if (targets == g.end() || *targets != json::array({"Linear"})) {
+    error = gwhere + ".targets must be [\"Linear\"]";
+    return nullptr;
+  }
+  auto out = g.find("output_activations");
+  if (out != g.end() && !out->is_null()) {
+    error = gwhere + ".output_activations: quantized outputs are not read";
+    return nullptr;
+  }
+  auto w = g.find("weights");
+  if (w == g.end() || w->is_null()) {
+    error = gwhere + " has no weights";
+    return nullptr;
+  }
+  Args weights;
+  if (!parseArgs(*w, true, format, gwhere + ".weights", weights, error))
+    return nullptr;
+  if ((format == "float-quantized") != weights.isFloat ||
+      (format == "pack-quantized") != (weights.bits == 4)) {
+    error = gwhere + ".weights do not match format \"" + format + "\"";
+    return nullptr;
+  }
+  std::optional<Args> input;
+  auto x = g.find("input_activations");
+  if (x != g.end() && !x->is_null()) {
+    input.emplace();
+    if (!parseArgs(*x, false, format, gwhere + ".input_activations", *input,
+                   error))
+      return nullptr;
+    if (input->isFloat != weights.isFloat) {
+      error = gwhere + ": int and float operands in one layer are not read";
+      return nullptr;
+    }
+  }
+  std::vector<std::string> ignore;
+  auto ig = q.find("ignore");
+  if (ig != q.end() && !ig->is_null()) {
+    if (!ig->is_array()) {
+      error = where + ".ignore must be a list of module names";
+      return nullptr;
+    }
+    for (const json &m : *ig) {
+      if (!m.is_string()) {
+        error = where + ".ignore has a non-string entry " + m.dump();
+        return nullptr;
+      }
+      ignore.push_back(m.get<std::string>());
+      StringRef e(ignore.back());
+      std::string regexError;
+      if (e.consume_front("re:") && !llvm::Regex(e).isValid(regexError)) {
+        error = where + ".ignore entry \"" + ignore.back() +
+                "\" is not a valid regular expression: " + regexError;
+        return nullptr;
+      }
+    }
+  }
+  return std::make_unique<CompressedTensors>(format, weights, input,
+                                             std::move(ignore));
+}
