@@ -13,6 +13,9 @@
 //   weight_zero_point  as weight_scale, int8 (asymmetric weights only)
 //   input_scale        [1] (static activations)
 //   input_zero_point   [1] int8 (static asymmetric activations)
+//   self_attn.k_scale, self_attn.v_scale
+//                      [1] (tensor) or [kv heads] (attn_head): static KV-cache
+//                      scales, with the kv_cache_scheme
 //   weight_packed      int32 [N, K / 8] (pack-quantized int4: element j of a
 //                      row in bits 4 (j % 8) of word j / 8, as value + 8),
 //                      with weight_shape int64 [2] = [N, K]
@@ -36,13 +39,16 @@ class CompressedTensorsWriter : public FormatWriter {
 public:
   LogicalResult addLinear(const QuantizedLinearData &d, Checkpoint &ckpt,
                           std::string &error) override;
+  LogicalResult addAttention(AttentionOp op, Checkpoint &ckpt,
+                             std::string &error) override;
   FailureOr<json> finish(const std::vector<std::string> &ignored,
                          std::string &error) override;
 
 private:
   /// The scheme every layer so far has, and the first layer that set it.
-  json group;
+  json group, kvScheme;
   std::string format, firstLayer;
+  int64_t firstKVLayer = -1;
 };
 } // namespace
 
@@ -209,6 +215,64 @@ LogicalResult CompressedTensorsWriter::addLinear(const QuantizedLinearData &d,
   return success();
 }
 
+LogicalResult CompressedTensorsWriter::addAttention(AttentionOp op,
+                                                    Checkpoint &ckpt,
+                                                    std::string &error) {
+  QuantSchemeAttr k = op.getKeySchemeAttr(), v = op.getValueSchemeAttr();
+  if (!k && !v)
+    return success();
+  int64_t layer = static_cast<int64_t>(op.getLayer());
+  std::string name = "model.layers." + std::to_string(layer) + ".self_attn";
+  auto fail = [&](const std::string &what) {
+    error = "layer " + std::to_string(layer) + "'s KV cache " + what;
+    return failure();
+  };
+  std::vector<int64_t> shape;
+  auto argsOfKV = [&](QuantSchemeAttr s) -> FailureOr<json> {
+    if (!s || !s.isStatic() || !s.isSymmetric())
+      return failure();
+    json a = {{"num_bits", 8},         {"symmetric", true},
+              {"group_size", nullptr}, {"block_structure", nullptr},
+              {"dynamic", false},      {"actorder", nullptr},
+              {"observer", "minmax"}};
+    if (s.getStorage().isSignlessInteger(8))
+      a["type"] = "int";
+    else if (isa<Float8E4M3FNType>(s.getStorage()))
+      a["type"] = "float";
+    else
+      return failure();
+    if (isa<PerTensorAttr>(s.getGranularity())) {
+      a["strategy"] = "tensor";
+      shape = {1};
+    } else if (auto h = dyn_cast<PerHeadAttr>(s.getGranularity())) {
+      a["strategy"] = "attn_head";
+      shape = {h.getHeads()};
+    } else {
+      return failure();
+    }
+    return a;
+  };
+  FailureOr<json> ka = argsOfKV(k), va = argsOfKV(v);
+  if (failed(ka) || failed(va) || *ka != *va)
+    return fail("is not static, symmetric, 8-bit and per-tensor or per-head "
+                "alike for keys and values, which is what compressed-tensors' "
+                "kv_cache_scheme holds");
+  if (kvScheme.is_null()) {
+    kvScheme = *ka;
+    firstKVLayer = layer;
+  } else if (*ka != kvScheme) {
+    return fail("scheme differs from layer " + std::to_string(firstKVLayer) +
+                "'s; compressed-tensors has one kv_cache_scheme");
+  }
+  SmallVector<float> ks = k.getScaleValues(), vs = v.getScaleValues();
+  if (failed(ckpt.addScales(name + ".k_scale", shape, {ks.begin(), ks.end()},
+                            name, error)) ||
+      failed(ckpt.addScales(name + ".v_scale", shape, {vs.begin(), vs.end()},
+                            name, error)))
+    return failure();
+  return success();
+}
+
 FailureOr<json>
 CompressedTensorsWriter::finish(const std::vector<std::string> &ignored,
                                 std::string &error) {
@@ -222,7 +286,7 @@ CompressedTensorsWriter::finish(const std::vector<std::string> &ignored,
               {"quantization_status", "compressed"},
               {"config_groups", {{"group_0", group}}},
               {"ignore", ignored},
-              {"kv_cache_scheme", nullptr}};
+              {"kv_cache_scheme", kvScheme}};
 }
 
 std::unique_ptr<FormatWriter> exporter::createCompressedTensorsWriter() {

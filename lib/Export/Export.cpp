@@ -225,6 +225,9 @@ LogicalResult Exporter::run(std::vector<std::string> &ignored,
         if (failed(addFloatWeight(b, name + ".bias", err)))
           return error = "layer '" + name + "': " + err,
                  WalkResult::interrupt();
+    } else if (auto a = dyn_cast<AttentionOp>(op)) {
+      if (failed(format.addAttention(a, ckpt, error)))
+        return WalkResult::interrupt();
     } else if (auto q = dyn_cast<QuantizedLinearOp>(op)) {
       QuantizedLinearData d;
       if (failed(readLinear(q, d, err)))
@@ -333,7 +336,9 @@ static LogicalResult writeInto(ModuleOp module, const ExportOptions &options,
   std::unique_ptr<WeightReader> reader = WeightReader::open(module, error);
   if (!reader)
     return failure();
-  std::unique_ptr<FormatWriter> format = createCompressedTensorsWriter();
+  std::unique_ptr<FormatWriter> format = options.format == ExportFormat::HfFp8
+                                             ? createHfFp8Writer()
+                                             : createCompressedTensorsWriter();
   std::vector<std::string> ignored;
   Exporter exporter(module, *reader, *format, ckpt);
   if (failed(exporter.run(ignored, error)))

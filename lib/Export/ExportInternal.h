@@ -78,6 +78,11 @@ public:
   /// the format cannot express its scheme.
   virtual LogicalResult addLinear(const QuantizedLinearData &linear,
                                   Checkpoint &ckpt, std::string &error) = 0;
+  /// Adds the KV-cache scales of one attention op (whose key / value
+  /// schemes may be null); fails naming the layer when the format cannot
+  /// express them.
+  virtual LogicalResult addAttention(AttentionOp op, Checkpoint &ckpt,
+                                     std::string &error) = 0;
   /// The `quantization_config` once every layer was added; `ignored` lists
   /// the float linear layers.
   virtual FailureOr<nlohmann::json>
@@ -85,6 +90,7 @@ public:
 };
 
 std::unique_ptr<FormatWriter> createCompressedTensorsWriter();
+std::unique_ptr<FormatWriter> createHfFp8Writer();
 
 /// The bytes of float32 values as `dtype` (F32, BF16 or F16), rounded to
 /// nearest even; `exact` is cleared when a value changed.

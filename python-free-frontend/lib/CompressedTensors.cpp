@@ -15,6 +15,9 @@
 //   weight_scale       [1] / [N, 1] / [N, K / g] / [ceil(N/br), ceil(K/bc)]
 //   weight_zero_point  int8, as weight_scale (asymmetric int8 weights)
 //   input_scale        [1] (static symmetric activations)
+//   self_attn.k_scale / v_scale
+//                      [1] (tensor) or [kv heads] (attn_head): the static
+//                      KV-cache scales of kv_cache_scheme
 // The tensors are read as stored; only the static input scale (one number)
 // is read from its data, to become the scheme's inline scale.
 //
@@ -29,12 +32,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 using namespace mlir;
 using namespace mlir::qopt;
 using json = nlohmann::json;
 
 namespace {
-enum class Strategy { Tensor, Channel, Group, Block, Token };
+enum class Strategy { Tensor, Channel, Group, Block, Token, AttnHead };
 
 /// The QuantizationArgs qopt reads.
 struct Args {
@@ -47,8 +52,8 @@ struct Args {
 class CompressedTensors : public CheckpointQuantization {
 public:
   CompressedTensors(std::string format, Args weights, std::optional<Args> input,
-                    std::vector<std::string> ignore)
-      : format(std::move(format)), weights(weights), input(input),
+                    std::optional<Args> kv, std::vector<std::string> ignore)
+      : format(std::move(format)), weights(weights), input(input), kv(kv),
         ignore(std::move(ignore)) {}
 
   std::string name() const override { return "compressed-tensors"; }
@@ -72,6 +77,11 @@ public:
                       std::string &error) const override;
   Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store, Value x,
               Value bias, const CheckpointLinear &linear) const override;
+  LogicalResult checkKVCache(const qrt::TensorStore &store, int64_t layer,
+                             int64_t kvHeads, std::vector<std::string> &used,
+                             std::string &error) const override;
+  std::pair<QuantSchemeAttr, QuantSchemeAttr>
+  kvCacheSchemes(MLIRContext *ctx, int64_t layer) const override;
 
 private:
   bool packed() const { return format == "pack-quantized"; }
@@ -84,8 +94,11 @@ private:
 
   std::string format;
   Args weights;
-  std::optional<Args> input;
+  std::optional<Args> input, kv;
   std::vector<std::string> ignore;
+  /// KV-cache scales by layer: keys, values (read by checkKVCache).
+  mutable std::map<int64_t, std::pair<std::vector<float>, std::vector<float>>>
+      kvScales;
   /// Static input scales by layer (read by check), and the quantize ops
   /// built per (input, scheme), so that layers reading one input share one.
   mutable llvm::StringMap<float> inputScales;
@@ -107,6 +120,7 @@ CompressedTensors::storedScaleShape(const CheckpointLinear &l) const {
     return {(l.out + weights.blockRows - 1) / weights.blockRows,
             (l.in + weights.blockCols - 1) / weights.blockCols};
   case Strategy::Token:
+  case Strategy::AttnHead:
     break;
   }
   return {};
@@ -282,9 +296,70 @@ Value CompressedTensors::build(OpBuilder &b, Location loc,
       LinearRoleAttr::get(ctx, l.role), b.getStringAttr(l.prefix));
 }
 
+LogicalResult CompressedTensors::checkKVCache(const qrt::TensorStore &store,
+                                              int64_t layer, int64_t kvHeads,
+                                              std::vector<std::string> &used,
+                                              std::string &error) const {
+  if (!kv)
+    return success();
+  std::string p = "model.layers." + std::to_string(layer) + ".self_attn.";
+  std::vector<int64_t> shape = {kv->strategy == Strategy::AttnHead ? kvHeads
+                                                                   : 1};
+  std::vector<float> *out[2] = {&kvScales[layer].first,
+                                &kvScales[layer].second};
+  const char *names[2] = {"k_scale", "v_scale"};
+  for (int i = 0; i < 2; ++i) {
+    std::string name = p + names[i];
+    const qrt::TensorView *v = store.find(name);
+    if (!v) {
+      error = "compressed-tensors checkpoint with a kv_cache_scheme is "
+              "missing tensor '" +
+              name + "'";
+      return failure();
+    }
+    bool isFloat = v->dtype == qrt::DType::F32 ||
+                   v->dtype == qrt::DType::BF16 || v->dtype == qrt::DType::F16;
+    if (!isFloat || v->shape != shape) {
+      error = "tensor '" + name + "' is " + qrt::dtypeName(v->dtype) + " " +
+              ::qnum::shapeToString(v->shape) +
+              "; the kv_cache_scheme stores float " +
+              ::qnum::shapeToString(shape);
+      return failure();
+    }
+    for (int64_t j = 0; j < shape[0]; ++j)
+      out[i]->push_back(v->getFloat(j));
+    used.push_back(name);
+  }
+  return success();
+}
+
+std::pair<QuantSchemeAttr, QuantSchemeAttr>
+CompressedTensors::kvCacheSchemes(MLIRContext *ctx, int64_t layer) const {
+  if (!kv)
+    return {};
+  auto it = kvScales.find(layer);
+  if (it == kvScales.end())
+    return {};
+  bool perHead = kv->strategy == Strategy::AttnHead;
+  int64_t heads = static_cast<int64_t>(it->second.first.size());
+  GranularityAttrInterface g =
+      perHead ? GranularityAttrInterface(PerHeadAttr::get(ctx, 1, heads))
+              : GranularityAttrInterface(PerTensorAttr::get(ctx));
+  auto type = perHead ? RankedTensorType::get({heads}, Float32Type::get(ctx))
+                      : RankedTensorType::get({}, Float32Type::get(ctx));
+  auto scheme = [&](const std::vector<float> &scales) {
+    return QuantSchemeAttr::get(
+        ctx, storageType(ctx, *kv), g, Symmetry::Symmetric, ScaleMode::Static,
+        DenseElementsAttr::get(type, ArrayRef<float>(scales)), ElementsAttr(),
+        Packing::None);
+  };
+  return {scheme(it->second.first), scheme(it->second.second)};
+}
+
 /// Reads QuantizationArgs `a` (at `where`); `weights` says which role.
 static bool parseArgs(const json &a, bool weights, const std::string &format,
-                      const std::string &where, Args &out, std::string &error) {
+                      const std::string &where, Args &out, std::string &error,
+                      bool kvCache = false) {
   auto bad = [&](const std::string &what) {
     error = where + " " + what;
     return false;
@@ -354,16 +429,22 @@ static bool parseArgs(const json &a, bool weights, const std::string &format,
                  "positive integers");
     out.blockRows = (*bs)[0].get<int64_t>();
     out.blockCols = (*bs)[1].get<int64_t>();
-  } else if (s == "token" && !weights) {
+  } else if (s == "token" && !weights && !kvCache) {
     out.strategy = Strategy::Token;
+  } else if (s == "attn_head" && kvCache) {
+    out.strategy = Strategy::AttnHead;
   } else {
     return bad(".strategy \"" + s + "\" is not one qopt reads for " +
-               (weights ? "weights (tensor, channel, group, block)"
-                        : "activations (token, tensor)"));
+               (weights   ? "weights (tensor, channel, group, block)"
+                : kvCache ? "the KV cache (tensor, attn_head)"
+                          : "activations (token, tensor)"));
   }
   if (weights && out.dynamic)
     return bad("has dynamic weights");
-  if (!weights) {
+  if (kvCache && (out.dynamic || !out.symmetric))
+    return bad("is not static and symmetric, which is the KV-cache scheme "
+               "qopt-import reads");
+  if (!weights && !kvCache) {
     if (out.strategy == Strategy::Token && !out.dynamic)
       return bad("has static per-token activations");
     if (out.strategy == Strategy::Tensor && out.dynamic)
@@ -399,10 +480,13 @@ formats::parseCompressedTensors(const json &q, const std::string &where,
             "\"; qopt-import reads \"compressed\" checkpoints";
     return nullptr;
   }
-  auto kv = q.find("kv_cache_scheme");
-  if (kv != q.end() && !kv->is_null()) {
-    error = where + ".kv_cache_scheme: KV-cache scales are not read yet";
-    return nullptr;
+  std::optional<Args> kv;
+  auto kvIt = q.find("kv_cache_scheme");
+  if (kvIt != q.end() && !kvIt->is_null()) {
+    kv.emplace();
+    if (!parseArgs(*kvIt, false, format, where + ".kv_cache_scheme", *kv, error,
+                   /*kvCache=*/true))
+      return nullptr;
   }
   auto groups = q.find("config_groups");
   if (groups == q.end() || !groups->is_object() || groups->size() != 1) {
@@ -470,6 +554,6 @@ formats::parseCompressedTensors(const json &q, const std::string &where,
       }
     }
   }
-  return std::make_unique<CompressedTensors>(format, weights, input,
+  return std::make_unique<CompressedTensors>(format, weights, input, kv,
                                              std::move(ignore));
 }

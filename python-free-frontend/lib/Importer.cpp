@@ -133,6 +133,15 @@ bool Importer::checkTensors(std::string &error) {
     }
     weightTypes[name] = RankedTensorType::get(shape, element);
   }
+  if (quant) {
+    for (int64_t l = 0; l < config.numLayers; ++l) {
+      std::vector<std::string> used;
+      if (failed(quant->checkKVCache(store, l, config.numKvHeads, used, error)))
+        return false;
+      for (const std::string &u : used)
+        quantizedTensors.insert(u);
+    }
+  }
   return checkUnexpectedTensors(error);
 }
 
@@ -276,6 +285,9 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
         linear(ln1, p + ".self_attn.k_proj", c.qkvBias, LinearRole::KProj);
     Value v =
         linear(ln1, p + ".self_attn.v_proj", c.qkvBias, LinearRole::VProj);
+    std::pair<QuantSchemeAttr, QuantSchemeAttr> kv =
+        quant ? quant->kvCacheSchemes(ctx, l)
+              : std::pair<QuantSchemeAttr, QuantSchemeAttr>();
     Value attn = AttentionOp::create(
         b, loc, act(qDim), rope(q, c.numHeads), rope(k, c.numKvHeads), v,
         b.getI64IntegerAttr(l), b.getI64IntegerAttr(c.numHeads),
@@ -284,7 +296,7 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
         c.slidingWindowOfLayer(l) > 0
             ? b.getI64IntegerAttr(c.slidingWindowOfLayer(l))
             : IntegerAttr(),
-        QuantSchemeAttr(), QuantSchemeAttr());
+        kv.first, kv.second);
     Value o = linear(attn, p + ".self_attn.o_proj", c.oBias, LinearRole::OProj);
     Value res1 = AddOp::create(b, loc, x, o);
     Value ln2 = rmsNorm(res1, p + ".post_attention_layernorm.weight");

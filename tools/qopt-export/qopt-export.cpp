@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// qopt-export MODEL.mlir --format=compressed-tensors -o DIR
+// qopt-export MODEL.mlir --format=compressed-tensors|hf-fp8 -o DIR
 //
 // Writes the quantized model as a Hugging Face checkpoint directory that
 // vLLM / transformers load (config.json with its quantization_config,
@@ -39,7 +39,9 @@ int main(int argc, char **argv) {
       "format", llvm::cl::Required, llvm::cl::desc("The checkpoint format"),
       llvm::cl::values(clEnumValN(qopt::ExportFormat::CompressedTensors,
                                   "compressed-tensors",
-                                  "vLLM / llm-compressor's format")),
+                                  "vLLM / llm-compressor's format"),
+                       clEnumValN(qopt::ExportFormat::HfFp8, "hf-fp8",
+                                  "transformers' FP8 (block scales)")),
       llvm::cl::cat(category));
   llvm::cl::opt<qopt::ExportScaleType> scales(
       "scale-dtype", llvm::cl::desc("The dtype scales are written in"),

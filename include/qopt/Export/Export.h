@@ -26,8 +26,10 @@ namespace qopt {
 
 enum class ExportFormat {
   /// vLLM / llm-compressor's compressed-tensors (int-quantized,
-  /// float-quantized).
+  /// float-quantized, pack-quantized).
   CompressedTensors,
+  /// transformers' own FP8 (`quant_method` "fp8", block scales).
+  HfFp8,
 };
 
 /// The dtype scales are written in.

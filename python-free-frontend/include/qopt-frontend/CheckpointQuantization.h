@@ -73,6 +73,22 @@ public:
   virtual Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store,
                       Value x, Value bias,
                       const CheckpointLinear &linear) const = 0;
+
+  /// Checks the KV-cache scales the format stores for decoder layer `layer`
+  /// (of `kvHeads` KV heads), appending their names to `used`. The default:
+  /// none.
+  virtual LogicalResult checkKVCache(const qrt::TensorStore &store,
+                                     int64_t layer, int64_t kvHeads,
+                                     std::vector<std::string> &used,
+                                     std::string &error) const {
+    return success();
+  }
+  /// The key and value schemes of layer `layer`'s KV cache (null: float),
+  /// once checkKVCache succeeded.
+  virtual std::pair<QuantSchemeAttr, QuantSchemeAttr>
+  kvCacheSchemes(MLIRContext *ctx, int64_t layer) const {
+    return {};
+  }
 };
 
 /// The format config.json (at `configPath`) declares: null when it has no
