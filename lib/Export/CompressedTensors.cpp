@@ -32,7 +32,9 @@
 using namespace mlir;
 using namespace mlir::qopt;
 using namespace mlir::qopt::exporter;
-using json = nlohmann::json;
+using json = llvm::json::Value;
+using llvm::json::Array;
+using llvm::json::Object;
 
 namespace {
 class CompressedTensorsWriter : public FormatWriter {
@@ -46,7 +48,7 @@ public:
 
 private:
   /// The scheme every layer so far has, and the first layer that set it.
-  json group, kvScheme;
+  json group = nullptr, kvScheme = nullptr;
   std::string format, firstLayer;
   int64_t firstKVLayer = -1;
 };
@@ -57,7 +59,7 @@ private:
 static FailureOr<json> argsOf(QuantSchemeAttr scheme, bool weight, int64_t out,
                               int64_t in, std::vector<int64_t> &scaleShape,
                               std::string &error) {
-  json a;
+  Object a;
   Type storage = scheme.getStorage();
   if (storage.isSignlessInteger(8)) {
     a["num_bits"] = 8;
@@ -99,7 +101,7 @@ static FailureOr<json> argsOf(QuantSchemeAttr scheme, bool weight, int64_t out,
     scaleShape = {out, in / p.getSize()};
   } else if (auto b = dyn_cast<BlockAttr>(g); b && weight) {
     a["strategy"] = "block";
-    a["block_structure"] = {b.getRows(), b.getCols()};
+    a["block_structure"] = Array{b.getRows(), b.getCols()};
     scaleShape = {(out + b.getRows() - 1) / b.getRows(),
                   (in + b.getCols() - 1) / b.getCols()};
   } else if (isa<PerTokenAttr>(g) && !weight) {
@@ -108,7 +110,7 @@ static FailureOr<json> argsOf(QuantSchemeAttr scheme, bool weight, int64_t out,
     error = "has a granularity compressed-tensors cannot express";
     return failure();
   }
-  return a;
+  return json(std::move(a));
 }
 
 static std::vector<uint8_t> int8Bytes(const std::vector<int32_t> &v) {
@@ -159,10 +161,10 @@ LogicalResult CompressedTensorsWriter::addLinear(const QuantizedLinearData &d,
   FailureOr<json> w = argsOf(d.weightScheme, true, d.out, d.in, wShape, why);
   if (failed(w))
     return fail("its weight " + why);
-  json g = {{"targets", {"Linear"}},
-            {"weights", *w},
-            {"input_activations", nullptr},
-            {"output_activations", nullptr}};
+  Object g{{"targets", Array{"Linear"}},
+           {"weights", *w},
+           {"input_activations", nullptr},
+           {"output_activations", nullptr}};
   if (d.inputScheme) {
     FailureOr<json> x = argsOf(d.inputScheme, false, 0, 0, xShape, why);
     if (failed(x))
@@ -174,11 +176,12 @@ LogicalResult CompressedTensorsWriter::addLinear(const QuantizedLinearData &d,
   std::string fmt = isa<Float8E4M3FNType>(wStorage) ? "float-quantized"
                     : int4                          ? "pack-quantized"
                                                     : "int-quantized";
-  if (group.is_null()) {
-    group = g;
+  json scheme(std::move(g));
+  if (group.getAsNull()) {
+    group = scheme;
     format = fmt;
     firstLayer = d.name;
-  } else if (g != group) {
+  } else if (scheme != group) {
     return fail("its scheme differs from layer '" + firstLayer +
                 "''s; qopt-export writes one compressed-tensors config "
                 "group, so every quantized layer must share one scheme");
@@ -231,10 +234,10 @@ LogicalResult CompressedTensorsWriter::addAttention(AttentionOp op,
   auto argsOfKV = [&](QuantSchemeAttr s) -> FailureOr<json> {
     if (!s || !s.isStatic() || !s.isSymmetric())
       return failure();
-    json a = {{"num_bits", 8},         {"symmetric", true},
-              {"group_size", nullptr}, {"block_structure", nullptr},
-              {"dynamic", false},      {"actorder", nullptr},
-              {"observer", "minmax"}};
+    Object a{{"num_bits", 8},         {"symmetric", true},
+             {"group_size", nullptr}, {"block_structure", nullptr},
+             {"dynamic", false},      {"actorder", nullptr},
+             {"observer", "minmax"}};
     if (s.getStorage().isSignlessInteger(8))
       a["type"] = "int";
     else if (isa<Float8E4M3FNType>(s.getStorage()))
@@ -250,14 +253,14 @@ LogicalResult CompressedTensorsWriter::addAttention(AttentionOp op,
     } else {
       return failure();
     }
-    return a;
+    return json(std::move(a));
   };
   FailureOr<json> ka = argsOfKV(k), va = argsOfKV(v);
   if (failed(ka) || failed(va) || *ka != *va)
     return fail("is not static, symmetric, 8-bit and per-tensor or per-head "
                 "alike for keys and values, which is what compressed-tensors' "
                 "kv_cache_scheme holds");
-  if (kvScheme.is_null()) {
+  if (kvScheme.getAsNull()) {
     kvScheme = *ka;
     firstKVLayer = layer;
   } else if (*ka != kvScheme) {
@@ -276,17 +279,17 @@ LogicalResult CompressedTensorsWriter::addAttention(AttentionOp op,
 FailureOr<json>
 CompressedTensorsWriter::finish(const std::vector<std::string> &ignored,
                                 std::string &error) {
-  if (group.is_null()) {
+  if (group.getAsNull()) {
     error = "the model has no quantized linear layer: nothing for "
             "compressed-tensors to describe (export a quantized model)";
     return failure();
   }
-  return json{{"quant_method", "compressed-tensors"},
-              {"format", format},
-              {"quantization_status", "compressed"},
-              {"config_groups", {{"group_0", group}}},
-              {"ignore", ignored},
-              {"kv_cache_scheme", kvScheme}};
+  return json(Object{{"quant_method", "compressed-tensors"},
+                     {"format", format},
+                     {"quantization_status", "compressed"},
+                     {"config_groups", Object{{"group_0", group}}},
+                     {"ignore", Array(ignored)},
+                     {"kv_cache_scheme", kvScheme}});
 }
 
 std::unique_ptr<FormatWriter> exporter::createCompressedTensorsWriter() {

@@ -11,15 +11,16 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <cstring>
-#include <fstream>
 
 using namespace mlir;
 using namespace mlir::qopt;
 using namespace mlir::qopt::exporter;
-using json = nlohmann::json;
+using json = llvm::json::Value;
 
 FormatWriter::~FormatWriter() = default;
 
@@ -134,7 +135,6 @@ static LogicalResult schemeScales(QuantSchemeAttr scheme, Value operand,
 
 LogicalResult Exporter::readLinear(QuantizedLinearOp op, QuantizedLinearData &d,
                                    std::string &error) {
-  d.op = op;
   d.name = op.getLabel() ? op.getLabel()->str() : std::string();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   d.out = wType.getDimSize(0);
@@ -192,11 +192,11 @@ LogicalResult Exporter::run(std::vector<std::string> &ignored,
   int64_t layers = 0;
   forward.walk([&](AttentionOp) { ++layers; });
   int64_t norms = 0;
-  bool embedded = false;
+  Value embedTable; // a tied LM head reads it: nothing more to write
   WalkResult walk = forward.walk([&](Operation *op) -> WalkResult {
     std::string err;
     if (auto e = dyn_cast<EmbeddingOp>(op)) {
-      embedded = true;
+      embedTable = e.getTable();
       if (failed(
               addFloatWeight(e.getTable(), "model.embed_tokens.weight", err)))
         return error = "the embedding: " + err, WalkResult::interrupt();
@@ -214,11 +214,7 @@ LogicalResult Exporter::run(std::vector<std::string> &ignored,
       std::string name = l.getLabel() ? l.getLabel()->str() : "";
       ignored.push_back(name);
       // A tied LM head reads the embedding table: nothing to write.
-      bool tied = l.getWeight().getDefiningOp() &&
-                  isa<WeightOp>(l.getWeight().getDefiningOp()) &&
-                  name == "lm_head" && embedded &&
-                  cast<WeightOp>(l.getWeight().getDefiningOp()).getName() ==
-                      "model.embed_tokens.weight";
+      bool tied = l.getWeight() == embedTable;
       if (!tied && failed(addFloatWeight(l.getWeight(), name + ".weight", err)))
         return error = "layer '" + name + "': " + err, WalkResult::interrupt();
       if (Value b = l.getBias())
@@ -279,7 +275,7 @@ static LogicalResult writeJson(const std::string &path, const json &j,
   return writeOutputFile(
       path,
       [&](llvm::raw_ostream &os) {
-        os << j.dump(2) << "\n";
+        os << llvm::formatv("{0:2}", j) << "\n";
         return success();
       },
       error);
@@ -303,14 +299,19 @@ static LogicalResult writeInto(ModuleOp module, const ExportOptions &options,
   }
   llvm::sys::path::remove_filename(src);
   std::string srcDir = src.empty() ? "." : std::string(src);
-  std::ifstream in(srcDir + "/config.json");
-  json config = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded() || !config.is_object()) {
+  auto file = llvm::MemoryBuffer::getFile(srcDir + "/config.json");
+  llvm::Expected<json> parsed =
+      file ? llvm::json::parse((*file)->getBuffer())
+           : llvm::Expected<json>(llvm::errorCodeToError(file.getError()));
+  llvm::json::Object *config = parsed ? parsed->getAsObject() : nullptr;
+  if (!config) {
+    if (!parsed)
+      llvm::consumeError(parsed.takeError());
     error = srcDir + "/config.json (the model's checkpoint): not readable "
                      "JSON";
     return failure();
   }
-  if (config.contains("quantization_config")) {
+  if (config->get("quantization_config")) {
     error = srcDir + "/config.json already has a quantization_config: the "
                      "model came from a pre-quantized checkpoint";
     return failure();
@@ -319,8 +320,8 @@ static LogicalResult writeInto(ModuleOp module, const ExportOptions &options,
   ckpt.scaleType = options.scales;
   std::string dtype;
   for (const char *key : {"torch_dtype", "dtype"})
-    if (config.contains(key) && config[key].is_string())
-      dtype = config[key].get<std::string>();
+    if (std::optional<StringRef> d = config->getString(key))
+      dtype = d->str();
   if (dtype == "float16")
     ckpt.modelDType = qrt::DType::F16;
   else if (dtype == "float32")
@@ -346,9 +347,9 @@ static LogicalResult writeInto(ModuleOp module, const ExportOptions &options,
   FailureOr<json> quantization = format->finish(ignored, error);
   if (failed(quantization))
     return failure();
-  config["quantization_config"] = *quantization;
+  (*config)["quantization_config"] = std::move(*quantization);
   if (failed(writeShards(ckpt, options.maxShardBytes, tmp, error)) ||
-      failed(writeJson(tmp + "/config.json", config, error)))
+      failed(writeJson(tmp + "/config.json", std::move(*parsed), error)))
     return failure();
   for (const char *file :
        {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",

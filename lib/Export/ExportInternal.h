@@ -20,7 +20,7 @@
 
 #include "qopt-runtime/Safetensors.h"
 
-#include <nlohmann/json.hpp>
+#include "llvm/Support/JSON.h"
 
 #include <memory>
 #include <vector>
@@ -51,7 +51,6 @@ struct Checkpoint {
 
 /// A quantized linear's data, read from the model.
 struct QuantizedLinearData {
-  QuantizedLinearOp op;
   std::string name; // the layer's Hugging Face prefix (its label)
   int64_t out = 0, in = 0;
   /// The weight's stored bytes (i8, float8; packed int4: two per byte, the
@@ -85,7 +84,7 @@ public:
                                      std::string &error) = 0;
   /// The `quantization_config` once every layer was added; `ignored` lists
   /// the float linear layers.
-  virtual FailureOr<nlohmann::json>
+  virtual FailureOr<llvm::json::Value>
   finish(const std::vector<std::string> &ignored, std::string &error) = 0;
 };
 

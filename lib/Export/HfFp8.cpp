@@ -20,7 +20,7 @@
 using namespace mlir;
 using namespace mlir::qopt;
 using namespace mlir::qopt::exporter;
-using json = nlohmann::json;
+using json = llvm::json::Value;
 
 namespace {
 class HfFp8Writer : public FormatWriter {
@@ -78,16 +78,17 @@ public:
               "transformers fp8 to describe (export a quantized model)";
       return failure();
     }
-    json q = {{"quant_method", "fp8"},
-              {"activation_scheme", "dynamic"},
-              {"weight_block_size", {blockRows, blockCols}}};
+    llvm::json::Object q{
+        {"quant_method", "fp8"},
+        {"activation_scheme", "dynamic"},
+        {"weight_block_size", llvm::json::Array{blockRows, blockCols}}};
     std::vector<std::string> others;
     for (const std::string &name : ignored)
       if (name != "lm_head")
         others.push_back(name);
     if (!others.empty())
-      q["modules_to_not_convert"] = others;
-    return q;
+      q["modules_to_not_convert"] = llvm::json::Array(others);
+    return json(std::move(q));
   }
 
 private:

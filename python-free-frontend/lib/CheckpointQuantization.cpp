@@ -8,46 +8,59 @@
 
 #include "QuantizedFormats.h"
 
-#include <nlohmann/json.hpp>
-
-#include <fstream>
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 using namespace mlir;
 using namespace mlir::qopt;
-using json = nlohmann::json;
 
 CheckpointQuantization::~CheckpointQuantization() = default;
+
+std::string formats::dump(const llvm::json::Value &value) {
+  return llvm::formatv("{0}", value).str();
+}
 
 FailureOr<std::unique_ptr<CheckpointQuantization>>
 mlir::qopt::parseCheckpointQuantization(const std::string &configPath,
                                         ImportActivations activations,
                                         std::string &error) {
-  std::ifstream in(configPath);
-  json config = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded() || !config.is_object()) {
+  auto file = llvm::MemoryBuffer::getFile(configPath);
+  if (!file) {
+    error = configPath + ": cannot read: " + file.getError().message();
+    return failure();
+  }
+  llvm::Expected<llvm::json::Value> config =
+      llvm::json::parse((*file)->getBuffer());
+  if (!config) {
+    llvm::consumeError(config.takeError());
     error = configPath + ": not a JSON object";
     return failure();
   }
-  auto it = config.find("quantization_config");
-  if (it == config.end() || it->is_null())
+  const llvm::json::Object *root = config->getAsObject();
+  if (!root) {
+    error = configPath + ": not a JSON object";
+    return failure();
+  }
+  const llvm::json::Value *qv = root->get("quantization_config");
+  if (!qv || qv->getAsNull())
     return std::unique_ptr<CheckpointQuantization>();
-  const json &q = *it;
   std::string where = configPath + ": quantization_config";
-  if (!q.is_object()) {
+  const llvm::json::Object *q = qv->getAsObject();
+  if (!q) {
     error = where + " is not an object";
     return failure();
   }
-  auto method = q.find("quant_method");
-  if (method == q.end() || !method->is_string()) {
+  std::optional<StringRef> method = q->getString("quant_method");
+  if (!method) {
     error = where + " has no string quant_method";
     return failure();
   }
-  std::string name = method->get<std::string>();
+  std::string name = method->str();
   std::unique_ptr<CheckpointQuantization> format;
   if (name == "fp8")
-    format = formats::parseHfFp8(q, activations, where, error);
+    format = formats::parseHfFp8(*q, activations, where, error);
   else if (name == "compressed-tensors")
-    format = formats::parseCompressedTensors(q, where, error);
+    format = formats::parseCompressedTensors(*q, where, error);
   else
     error = where + ".quant_method \"" + name +
             "\" is not a format qopt-import reads (it reads \"fp8\", "

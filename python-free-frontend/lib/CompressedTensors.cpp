@@ -28,15 +28,13 @@
 #include "qopt-runtime/Safetensors.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/Regex.h"
-
-#include <nlohmann/json.hpp>
 
 #include <map>
 
 using namespace mlir;
 using namespace mlir::qopt;
-using json = nlohmann::json;
 
 namespace {
 enum class Strategy { Tensor, Channel, Group, Block, Token, AttnHead };
@@ -192,8 +190,9 @@ LogicalResult CompressedTensors::check(const qrt::TensorStore &store,
     used.push_back(name);
     return v;
   };
-  std::initializer_list<qrt::DType> floats = {qrt::DType::F32, qrt::DType::BF16,
-                                              qrt::DType::F16};
+  // Scales in the model dtype (llm-compressor's default) would need a
+  // widening the IR does not have: float32 scales only (qopt-export's).
+  std::initializer_list<qrt::DType> floats = {qrt::DType::F32};
   const std::string &p = l.prefix;
   if (packed()) {
     if (l.in % 8) {
@@ -356,35 +355,41 @@ CompressedTensors::kvCacheSchemes(MLIRContext *ctx, int64_t layer) const {
   return {scheme(it->second.first), scheme(it->second.second)};
 }
 
+/// A present, non-null value of `o` at `key`, or null.
+static const llvm::json::Value *present(const llvm::json::Object &o,
+                                        StringRef key) {
+  const llvm::json::Value *v = o.get(key);
+  return v && !v->getAsNull() ? v : nullptr;
+}
+
 /// Reads QuantizationArgs `a` (at `where`); `weights` says which role.
-static bool parseArgs(const json &a, bool weights, const std::string &format,
-                      const std::string &where, Args &out, std::string &error,
-                      bool kvCache = false) {
+static bool parseArgs(const llvm::json::Value &value, bool weights,
+                      const std::string &format, const std::string &where,
+                      Args &out, std::string &error, bool kvCache = false) {
   auto bad = [&](const std::string &what) {
     error = where + " " + what;
     return false;
   };
-  if (!a.is_object())
+  const llvm::json::Object *obj = value.getAsObject();
+  if (!obj)
     return bad("is not an object");
+  const llvm::json::Object &a = *obj;
   static const char *known[] = {
       "num_bits",        "type",    "symmetric", "strategy", "group_size",
       "block_structure", "dynamic", "actorder",  "observer", "observer_kwargs"};
-  for (auto it = a.begin(); it != a.end(); ++it) {
-    const std::string &key = it.key();
-    if (std::find_if(std::begin(known), std::end(known), [&](const char *k) {
-          return key == k;
-        }) == std::end(known))
-      return bad("has \"" + key + "\", which qopt-import does not know");
+  for (const auto &entry : a) {
+    StringRef key = entry.first;
+    if (llvm::none_of(known, [&](const char *k) { return key == k; }))
+      return bad("has \"" + key.str() + "\", which qopt-import does not know");
   }
-  auto num = a.find("num_bits");
-  auto type = a.find("type");
-  if (num == a.end() || !num->is_number_integer() || type == a.end() ||
-      !type->is_string())
+  std::optional<int64_t> num = a.getInteger("num_bits");
+  std::optional<StringRef> type = a.getString("type");
+  if (!num || !type)
     return bad("needs integer num_bits and string type");
-  out.bits = num->get<int64_t>();
+  out.bits = *num;
   out.isFloat = *type == "float";
   if (!out.isFloat && *type != "int")
-    return bad(".type is " + type->dump() +
+    return bad(".type is " + formats::dump(*a.get("type")) +
                "; qopt reads \"int\" and \"float\"");
   bool int4 =
       !out.isFloat && out.bits == 4 && weights && format == "pack-quantized";
@@ -393,48 +398,55 @@ static bool parseArgs(const json &a, bool weights, const std::string &format,
                (out.isFloat ? " float" : " int") +
                "; qopt reads 8-bit int and float8 (e4m3), and 4-bit int "
                "weights in pack-quantized");
-  auto sym = a.find("symmetric");
-  if (sym != a.end() && !sym->is_boolean())
-    return bad(".symmetric is " + sym->dump() + "; expected true or false");
-  out.symmetric = sym == a.end() || sym->get<bool>();
-  auto dyn = a.find("dynamic");
-  out.dynamic = dyn != a.end() && dyn->is_boolean() && dyn->get<bool>();
-  if (dyn != a.end() && !dyn->is_boolean())
-    return bad(".dynamic is " + dyn->dump() + "; qopt reads true and false");
-  auto order = a.find("actorder");
-  if (order != a.end() && !order->is_null() && *order != false)
-    return bad(".actorder is " + order->dump() +
-               "; activation reordering (g_idx) is not read");
-  auto strategy = a.find("strategy");
-  if (strategy == a.end() || !strategy->is_string())
+  if (const llvm::json::Value *sym = a.get("symmetric")) {
+    if (!sym->getAsBoolean())
+      return bad(".symmetric is " + formats::dump(*sym) +
+                 "; expected true or false");
+    out.symmetric = *sym->getAsBoolean();
+  }
+  if (const llvm::json::Value *dyn = a.get("dynamic")) {
+    if (!dyn->getAsBoolean())
+      return bad(".dynamic is " + formats::dump(*dyn) +
+                 "; qopt reads true and false");
+    out.dynamic = *dyn->getAsBoolean();
+  }
+  if (const llvm::json::Value *order = present(a, "actorder"))
+    if (order->getAsBoolean() != std::optional<bool>(false))
+      return bad(".actorder is " + formats::dump(*order) +
+                 "; activation reordering (g_idx) is not read");
+  std::optional<StringRef> strategy = a.getString("strategy");
+  if (!strategy)
     return bad("has no string strategy");
-  std::string s = strategy->get<std::string>();
+  StringRef s = *strategy;
   if (s == "tensor") {
     out.strategy = Strategy::Tensor;
   } else if (s == "channel" && weights) {
     out.strategy = Strategy::Channel;
   } else if (s == "group" && weights) {
     out.strategy = Strategy::Group;
-    auto g = a.find("group_size");
-    if (g == a.end() || !g->is_number_integer() || g->get<int64_t>() <= 0)
+    std::optional<int64_t> g = a.getInteger("group_size");
+    if (!g || *g <= 0)
       return bad("has strategy \"group\" without a positive group_size");
-    out.groupSize = g->get<int64_t>();
+    out.groupSize = *g;
   } else if (s == "block" && weights) {
     out.strategy = Strategy::Block;
-    auto bs = a.find("block_structure");
-    if (bs == a.end() || !bs->is_array() || bs->size() != 2 ||
-        !(*bs)[0].is_number_integer() || !(*bs)[1].is_number_integer() ||
-        (*bs)[0].get<int64_t>() <= 0 || (*bs)[1].get<int64_t>() <= 0)
+    const llvm::json::Array *bs = a.getArray("block_structure");
+    std::optional<int64_t> rows, cols;
+    if (bs && bs->size() == 2) {
+      rows = (*bs)[0].getAsInteger();
+      cols = (*bs)[1].getAsInteger();
+    }
+    if (!rows || !cols || *rows <= 0 || *cols <= 0)
       return bad("has strategy \"block\" without a block_structure of two "
                  "positive integers");
-    out.blockRows = (*bs)[0].get<int64_t>();
-    out.blockCols = (*bs)[1].get<int64_t>();
+    out.blockRows = *rows;
+    out.blockCols = *cols;
   } else if (s == "token" && !weights && !kvCache) {
     out.strategy = Strategy::Token;
   } else if (s == "attn_head" && kvCache) {
     out.strategy = Strategy::AttnHead;
   } else {
-    return bad(".strategy \"" + s + "\" is not one qopt reads for " +
+    return bad(".strategy \"" + s.str() + "\" is not one qopt reads for " +
                (weights   ? "weights (tensor, channel, group, block)"
                 : kvCache ? "the KV cache (tensor, attn_head)"
                           : "activations (token, tensor)"));
@@ -461,12 +473,9 @@ static bool parseArgs(const json &a, bool weights, const std::string &format,
 }
 
 std::unique_ptr<CheckpointQuantization>
-formats::parseCompressedTensors(const json &q, const std::string &where,
-                                std::string &error) {
-  auto str = [&](const char *key) -> std::string {
-    auto it = q.find(key);
-    return it != q.end() && it->is_string() ? it->get<std::string>() : "";
-  };
+formats::parseCompressedTensors(const llvm::json::Object &q,
+                                const std::string &where, std::string &error) {
+  auto str = [&](StringRef key) { return q.getString(key).value_or("").str(); };
   std::string format = str("format");
   if (format != "int-quantized" && format != "float-quantized" &&
       format != "pack-quantized") {
@@ -481,34 +490,35 @@ formats::parseCompressedTensors(const json &q, const std::string &where,
     return nullptr;
   }
   std::optional<Args> kv;
-  auto kvIt = q.find("kv_cache_scheme");
-  if (kvIt != q.end() && !kvIt->is_null()) {
+  if (const llvm::json::Value *k = present(q, "kv_cache_scheme")) {
     kv.emplace();
-    if (!parseArgs(*kvIt, false, format, where + ".kv_cache_scheme", *kv, error,
+    if (!parseArgs(*k, false, format, where + ".kv_cache_scheme", *kv, error,
                    /*kvCache=*/true))
       return nullptr;
   }
-  auto groups = q.find("config_groups");
-  if (groups == q.end() || !groups->is_object() || groups->size() != 1) {
+  const llvm::json::Object *groups = q.getObject("config_groups");
+  if (!groups || groups->size() != 1) {
     error = where + ".config_groups must hold one group (qopt-import reads "
                     "one scheme for every linear layer)";
     return nullptr;
   }
-  const std::string group = groups->begin().key();
-  const json &g = groups->begin().value();
-  std::string gwhere = where + ".config_groups." + group;
-  auto targets = g.find("targets");
-  if (targets == g.end() || *targets != json::array({"Linear"})) {
+  std::string gwhere = where + ".config_groups." + groups->begin()->first.str();
+  const llvm::json::Object *g = groups->begin()->second.getAsObject();
+  if (!g) {
+    error = gwhere + " is not an object";
+    return nullptr;
+  }
+  const llvm::json::Value *targets = g->get("targets");
+  if (!targets || *targets != llvm::json::Value(llvm::json::Array{"Linear"})) {
     error = gwhere + ".targets must be [\"Linear\"]";
     return nullptr;
   }
-  auto out = g.find("output_activations");
-  if (out != g.end() && !out->is_null()) {
+  if (present(*g, "output_activations")) {
     error = gwhere + ".output_activations: quantized outputs are not read";
     return nullptr;
   }
-  auto w = g.find("weights");
-  if (w == g.end() || w->is_null()) {
+  const llvm::json::Value *w = present(*g, "weights");
+  if (!w) {
     error = gwhere + " has no weights";
     return nullptr;
   }
@@ -521,8 +531,7 @@ formats::parseCompressedTensors(const json &q, const std::string &where,
     return nullptr;
   }
   std::optional<Args> input;
-  auto x = g.find("input_activations");
-  if (x != g.end() && !x->is_null()) {
+  if (const llvm::json::Value *x = present(*g, "input_activations")) {
     input.emplace();
     if (!parseArgs(*x, false, format, gwhere + ".input_activations", *input,
                    error))
@@ -533,18 +542,19 @@ formats::parseCompressedTensors(const json &q, const std::string &where,
     }
   }
   std::vector<std::string> ignore;
-  auto ig = q.find("ignore");
-  if (ig != q.end() && !ig->is_null()) {
-    if (!ig->is_array()) {
+  if (const llvm::json::Value *ig = present(q, "ignore")) {
+    const llvm::json::Array *list = ig->getAsArray();
+    if (!list) {
       error = where + ".ignore must be a list of module names";
       return nullptr;
     }
-    for (const json &m : *ig) {
-      if (!m.is_string()) {
-        error = where + ".ignore has a non-string entry " + m.dump();
+    for (const llvm::json::Value &m : *list) {
+      std::optional<StringRef> name = m.getAsString();
+      if (!name) {
+        error = where + ".ignore has a non-string entry " + formats::dump(m);
         return nullptr;
       }
-      ignore.push_back(m.get<std::string>());
+      ignore.push_back(name->str());
       StringRef e(ignore.back());
       std::string regexError;
       if (e.consume_front("re:") && !llvm::Regex(e).isValid(regexError)) {

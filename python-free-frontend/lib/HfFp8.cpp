@@ -19,11 +19,8 @@
 
 #include "qopt-runtime/Safetensors.h"
 
-#include <nlohmann/json.hpp>
-
 using namespace mlir;
 using namespace mlir::qopt;
-using json = nlohmann::json;
 
 namespace {
 class HfFp8 : public CheckpointQuantization {
@@ -122,49 +119,54 @@ private:
 } // namespace
 
 std::unique_ptr<CheckpointQuantization>
-formats::parseHfFp8(const json &q, ImportActivations activations,
+formats::parseHfFp8(const llvm::json::Object &q, ImportActivations activations,
                     const std::string &where, std::string &error) {
-  auto scheme = q.find("activation_scheme");
-  if (scheme != q.end() && *scheme != "dynamic") {
-    error = where + ".activation_scheme is " + scheme->dump() +
+  const llvm::json::Value *scheme = q.get("activation_scheme");
+  if (scheme && scheme->getAsString() != std::optional<StringRef>("dynamic")) {
+    error = where + ".activation_scheme is " + dump(*scheme) +
             "; qopt-import reads transformers fp8 with \"dynamic\" "
             "activations";
     return nullptr;
   }
-  auto block = q.find("weight_block_size");
-  if (block == q.end() || !block->is_array() || block->size() != 2 ||
-      !(*block)[0].is_number_integer() || !(*block)[1].is_number_integer() ||
-      (*block)[0].get<int64_t>() <= 0 || (*block)[1].get<int64_t>() <= 0) {
+  const llvm::json::Array *block = q.getArray("weight_block_size");
+  std::optional<int64_t> rows, cols;
+  if (block && block->size() == 2) {
+    rows = (*block)[0].getAsInteger();
+    cols = (*block)[1].getAsInteger();
+  }
+  if (!rows || !cols || *rows <= 0 || *cols <= 0) {
     error = where + ".weight_block_size must be two positive integers [rows, "
                     "cols] (per-tensor transformers fp8 is not read)";
     return nullptr;
   }
-  auto fmt = q.find("scale_fmt");
-  if (fmt != q.end() && !fmt->is_null() && *fmt != "float") {
-    error = where + ".scale_fmt is " + fmt->dump() +
+  const llvm::json::Value *fmt = q.get("scale_fmt");
+  if (fmt && !fmt->getAsNull() &&
+      fmt->getAsString() != std::optional<StringRef>("float")) {
+    error = where + ".scale_fmt is " + dump(*fmt) +
             "; qopt-import reads \"float\" scales";
     return nullptr;
   }
   std::vector<std::string> notConverted;
-  auto skip = q.find("modules_to_not_convert");
-  if (skip != q.end() && !skip->is_null()) {
-    if (!skip->is_array()) {
+  const llvm::json::Value *skip = q.get("modules_to_not_convert");
+  if (skip && !skip->getAsNull()) {
+    const llvm::json::Array *list = skip->getAsArray();
+    if (!list) {
       error = where + ".modules_to_not_convert must be null or a list of "
                       "module names";
       return nullptr;
     }
-    for (const json &m : *skip) {
-      if (!m.is_string()) {
-        error = where + ".modules_to_not_convert has a non-string entry " +
-                m.dump();
+    for (const llvm::json::Value &m : *list) {
+      std::optional<StringRef> name = m.getAsString();
+      if (!name) {
+        error =
+            where + ".modules_to_not_convert has a non-string entry " + dump(m);
         return nullptr;
       }
-      notConverted.push_back(m.get<std::string>());
+      notConverted.push_back(name->str());
     }
   }
-  return std::make_unique<HfFp8>((*block)[0].get<int64_t>(),
-                                 (*block)[1].get<int64_t>(),
-                                 std::move(notConverted), activations);
+  return std::make_unique<HfFp8>(*rows, *cols, std::move(notConverted),
+                                 activations);
 }
 
 Value formats::storedWeight(OpBuilder &b, Location loc, FlatSymbolRefAttr store,

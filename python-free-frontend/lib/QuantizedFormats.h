@@ -15,20 +15,23 @@
 
 #include "qopt-frontend/CheckpointQuantization.h"
 
-#include <nlohmann/json_fwd.hpp>
+#include "llvm/Support/JSON.h"
 
 namespace mlir::qopt::formats {
 
 /// transformers' FP8 (`quant_method` "fp8", FineGrainedFP8Config).
 std::unique_ptr<CheckpointQuantization>
-parseHfFp8(const nlohmann::json &config, ImportActivations activations,
+parseHfFp8(const llvm::json::Object &config, ImportActivations activations,
            const std::string &where, std::string &error);
 
 /// vLLM / llm-compressor's compressed-tensors (`quant_method`
 /// "compressed-tensors").
 std::unique_ptr<CheckpointQuantization>
-parseCompressedTensors(const nlohmann::json &config, const std::string &where,
-                       std::string &error);
+parseCompressedTensors(const llvm::json::Object &config,
+                       const std::string &where, std::string &error);
+
+/// A JSON value as it is written (strings quoted), for messages.
+std::string dump(const llvm::json::Value &value);
 
 /// `qopt.weight @store[name]` of type `type`.
 Value storedWeight(OpBuilder &b, Location loc, FlatSymbolRefAttr store,

@@ -154,8 +154,8 @@ LogicalResult BundleBuilder::addWeight(Value v, const std::string &name,
       t.dtype = qrt::DType::U8;
       t.shape = {shape[0], (shape[1] + 1) / 2};
       t.data = ::qnum::packInt4x2(values);
-    } else if (e.isF32() && (view->dtype != qrt::DType::F32 || !sameShape)) {
-      // Other tools' scales: bf16 / f16, or [N, 1] for [N].
+    } else if (e.isF32() && !sameShape) {
+      // Other tools' [N, 1] scales for [N].
       std::vector<float> vals;
       if (failed(reader->evaluate(v, vals, error)))
         return failure();

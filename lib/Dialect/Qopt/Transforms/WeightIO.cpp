@@ -337,12 +337,9 @@ LogicalResult WeightReader::evaluate(Value value, std::vector<float> &out,
     }
     Type e = type.getElementType();
     qrt::DType d = t->dtype;
-    // float32 in the IR reads any float dtype (exactly: bf16 and f16 values
-    // are float32 values), as other tools store scales in the model dtype.
     if (!((e.isBF16() && d == qrt::DType::BF16) ||
           (e.isF16() && d == qrt::DType::F16) ||
-          (e.isF32() && (d == qrt::DType::F32 || d == qrt::DType::BF16 ||
-                         d == qrt::DType::F16)))) {
+          (e.isF32() && d == qrt::DType::F32))) {
       error = "tensor '" + w.getName().str() + "' is " + qrt::dtypeName(d) +
               " in the store but " + typeString(e) + " in the IR";
       return failure();

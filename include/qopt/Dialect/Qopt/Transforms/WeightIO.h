@@ -130,8 +130,7 @@ public:
   /// Evaluates the float weight expression `value` to float32 (row-major).
   /// Fails with a message naming the tensor when it is missing or its shape
   /// or dtype disagrees with the IR. A stored shape may differ from the IR's
-  /// by dimensions of size 1 ([N, 1] for [N]), and a float32 tensor of the
-  /// IR may be stored in bf16 or f16 (other tools' scales).
+  /// by dimensions of size 1 (other tools' [N, 1] scales for [N]).
   LogicalResult evaluate(Value value, std::vector<float> &out,
                          std::string &error);
   /// Reads a storage weight (i8, float8, packed i4) as its storage values,
