@@ -66,6 +66,18 @@ tools = [ToolSubst(t, unresolved="fatal")
                    "qopt-kernel-check", "qopt-export"]]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
+# llama.cpp's reader (test/Tools/qopt-export/gguf-llama-cpp.test) is
+# installed from npm by the test itself: npm needs its configuration and the
+# network settings of the machine.
+if shutil.which("npm") and shutil.which("node"):
+    config.available_features.add("npm")
+    llvm_config.with_system_environment(
+        ["HOME", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY",
+         "HTTPS_PROXY", "NO_PROXY", "npm_config_registry",
+         "NPM_CONFIG_REGISTRY", "npm_config_cache", "NPM_CONFIG_CACHE"])
+config.substitutions.append(
+    ("%node_llama_cpp_dir", os.path.join(config.qopt_obj_root, "node-llama-cpp")))
+
 # GPU tests need a CUDA device; CI machines have none.
 if shutil.which("nvidia-smi") and os.environ.get("QOPT_ENABLE_CUDA_TESTS"):
     config.available_features.add("cuda")

@@ -43,7 +43,8 @@ public:
                           std::string &error) override;
   LogicalResult addAttention(AttentionOp op, Checkpoint &ckpt,
                              std::string &error) override;
-  FailureOr<json> finish(const std::vector<std::string> &ignored,
+  FailureOr<json> finish(const Checkpoint &ckpt,
+                         const std::vector<std::string> &ignored,
                          std::string &error) override;
 
 private:
@@ -277,7 +278,8 @@ LogicalResult CompressedTensorsWriter::addAttention(AttentionOp op,
 }
 
 FailureOr<json>
-CompressedTensorsWriter::finish(const std::vector<std::string> &ignored,
+CompressedTensorsWriter::finish(const Checkpoint &,
+                                const std::vector<std::string> &ignored,
                                 std::string &error) {
   if (group.getAsNull()) {
     error = "the model has no quantized linear layer: nothing for "

@@ -24,6 +24,19 @@ using json = llvm::json::Value;
 
 FormatWriter::~FormatWriter() = default;
 
+FailureOr<json> FormatWriter::finish(const Checkpoint &,
+                                     const std::vector<std::string> &,
+                                     std::string &error) {
+  error = "the format writes no checkpoint directory";
+  return failure();
+}
+
+LogicalResult FormatWriter::writeFile(Checkpoint &, const SourceCheckpoint &,
+                                      StringRef, std::string &error) {
+  error = "the format writes a checkpoint directory, not one file";
+  return failure();
+}
+
 std::vector<uint8_t> exporter::floatBytes(const std::vector<float> &values,
                                           qrt::DType dtype, bool &exact) {
   std::vector<uint8_t> out(values.size() * qrt::dtypeSize(dtype));
@@ -281,16 +294,15 @@ static LogicalResult writeJson(const std::string &path, const json &j,
       error);
 }
 
-/// Writes the checkpoint into `tmp` (an empty directory).
-static LogicalResult writeInto(ModuleOp module, const ExportOptions &options,
-                               const std::string &tmp, std::string &error) {
+/// Reads config.json of the checkpoint the model was imported from (its
+/// config and tokenizer files are the export's).
+static LogicalResult readSource(ModuleOp module, SourceCheckpoint &source,
+                                qrt::DType &modelDType, std::string &error) {
   ModelAttr model = getModelAttr(module);
   if (!model) {
     error = "the module has no qopt.model attribute (not a qopt model)";
     return failure();
   }
-  // config.json and the tokenizer files come from the checkpoint the model
-  // was imported from.
   llvm::SmallString<256> src(model.getCheckpoint());
   if (!llvm::sys::path::is_absolute(src)) {
     llvm::SmallString<256> base(moduleDirectory(module));
@@ -298,8 +310,8 @@ static LogicalResult writeInto(ModuleOp module, const ExportOptions &options,
     src = base;
   }
   llvm::sys::path::remove_filename(src);
-  std::string srcDir = src.empty() ? "." : std::string(src);
-  auto file = llvm::MemoryBuffer::getFile(srcDir + "/config.json");
+  source.dir = src.empty() ? "." : std::string(src);
+  auto file = llvm::MemoryBuffer::getFile(source.dir + "/config.json");
   llvm::Expected<json> parsed =
       file ? llvm::json::parse((*file)->getBuffer())
            : llvm::Expected<json>(llvm::errorCodeToError(file.getError()));
@@ -307,54 +319,80 @@ static LogicalResult writeInto(ModuleOp module, const ExportOptions &options,
   if (!config) {
     if (!parsed)
       llvm::consumeError(parsed.takeError());
-    error = srcDir + "/config.json (the model's checkpoint): not readable "
-                     "JSON";
+    error = source.dir + "/config.json (the model's checkpoint): not "
+                         "readable JSON";
     return failure();
   }
-  if (config->get("quantization_config")) {
-    error = srcDir + "/config.json already has a quantization_config: the "
-                     "model came from a pre-quantized checkpoint";
+  source.config = std::move(*config);
+  if (source.config.get("quantization_config")) {
+    error = source.dir + "/config.json already has a quantization_config: "
+                         "the model came from a pre-quantized checkpoint";
     return failure();
   }
-  Checkpoint ckpt;
-  ckpt.scaleType = options.scales;
   std::string dtype;
   for (const char *key : {"torch_dtype", "dtype"})
-    if (std::optional<StringRef> d = config->getString(key))
+    if (std::optional<StringRef> d = source.config.getString(key))
       dtype = d->str();
   if (dtype == "float16")
-    ckpt.modelDType = qrt::DType::F16;
+    modelDType = qrt::DType::F16;
   else if (dtype == "float32")
-    ckpt.modelDType = qrt::DType::F32;
+    modelDType = qrt::DType::F32;
   else if (dtype == "bfloat16" || dtype.empty())
-    ckpt.modelDType = qrt::DType::BF16;
+    modelDType = qrt::DType::BF16;
   else {
-    error = srcDir + "/config.json: dtype \"" + dtype +
+    error = source.dir + "/config.json: dtype \"" + dtype +
             "\" is not bfloat16, float16 or float32";
     return failure();
   }
+  return success();
+}
 
+static std::unique_ptr<FormatWriter> createWriter(const ExportOptions &o) {
+  switch (o.format) {
+  case ExportFormat::HfFp8:
+    return createHfFp8Writer();
+  case ExportFormat::GGUF:
+    return createGGUFWriter(o);
+  case ExportFormat::AscendW8A8:
+    return createAscendW8A8Writer();
+  case ExportFormat::KVCacheScales:
+    return createKVCacheScalesWriter();
+  case ExportFormat::CompressedTensors:
+    break;
+  }
+  return createCompressedTensorsWriter();
+}
+
+/// Reads the model into `ckpt` through `format`.
+static LogicalResult collect(ModuleOp module, FormatWriter &format,
+                             Checkpoint &ckpt,
+                             std::vector<std::string> &ignored,
+                             std::string &error) {
   std::unique_ptr<WeightReader> reader = WeightReader::open(module, error);
   if (!reader)
     return failure();
-  std::unique_ptr<FormatWriter> format = options.format == ExportFormat::HfFp8
-                                             ? createHfFp8Writer()
-                                             : createCompressedTensorsWriter();
-  std::vector<std::string> ignored;
-  Exporter exporter(module, *reader, *format, ckpt);
-  if (failed(exporter.run(ignored, error)))
-    return failure();
-  FailureOr<json> quantization = format->finish(ignored, error);
+  Exporter exporter(module, *reader, format, ckpt);
+  return exporter.run(ignored, error);
+}
+
+/// Writes the checkpoint directory into `tmp` (an empty directory).
+static LogicalResult writeInto(Checkpoint &ckpt, SourceCheckpoint &source,
+                               FormatWriter &format,
+                               const std::vector<std::string> &ignored,
+                               const ExportOptions &options,
+                               const std::string &tmp, std::string &error) {
+  FailureOr<json> quantization = format.finish(ckpt, ignored, error);
   if (failed(quantization))
     return failure();
-  (*config)["quantization_config"] = std::move(*quantization);
+  source.config["quantization_config"] = std::move(*quantization);
   if (failed(writeShards(ckpt, options.maxShardBytes, tmp, error)) ||
-      failed(writeJson(tmp + "/config.json", std::move(*parsed), error)))
+      failed(writeJson(tmp + "/config.json", json(std::move(source.config)),
+                       error)))
     return failure();
   for (const char *file :
        {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
         "generation_config.json", "tokenizer.model"}) {
-    std::string from = srcDir + "/" + file;
+    std::string from = source.dir + "/" + file;
     if (!llvm::sys::fs::exists(from))
       continue;
     if (std::error_code ec = llvm::sys::fs::copy_file(from, tmp + "/" + file)) {
@@ -372,14 +410,28 @@ LogicalResult mlir::qopt::exportCheckpoint(ModuleOp module,
   std::string dir = dirRef.str();
   while (dir.size() > 1 && dir.back() == '/')
     dir.pop_back();
-  if (llvm::sys::fs::exists(dir)) {
+  std::unique_ptr<FormatWriter> format = createWriter(options);
+  if (!format->writesFile() && llvm::sys::fs::exists(dir)) {
     error = dir + " exists; qopt-export writes a new directory";
     return failure();
   }
+  if (format->writesFile() && llvm::sys::fs::is_directory(dir)) {
+    error = dir + " is a directory; this format writes one file";
+    return failure();
+  }
+  SourceCheckpoint source;
+  Checkpoint ckpt;
+  ckpt.scaleType = options.scales;
+  std::vector<std::string> ignored;
+  if (failed(readSource(module, source, ckpt.modelDType, error)) ||
+      failed(collect(module, *format, ckpt, ignored, error)))
+    return failure();
+  if (format->writesFile())
+    return format->writeFile(ckpt, source, dir, error);
   std::string tmp;
   if (failed(createDirectoryBeside(dir, tmp, error)))
     return failure();
-  if (failed(writeInto(module, options, tmp, error))) {
+  if (failed(writeInto(ckpt, source, *format, ignored, options, tmp, error))) {
     llvm::sys::fs::remove_directories(tmp);
     return failure();
   }

@@ -69,10 +69,19 @@ struct QuantizedLinearData {
   std::vector<float> bias; // empty without one
 };
 
+/// The checkpoint the model was imported from: its directory and parsed
+/// config.json.
+struct SourceCheckpoint {
+  std::string dir;
+  llvm::json::Object config;
+};
+
 /// One export format.
 class FormatWriter {
 public:
   virtual ~FormatWriter();
+  /// Whether the format is one file: writeFile is called instead of finish.
+  virtual bool writesFile() const { return false; }
   /// Adds the tensors of one quantized linear; fails naming the layer when
   /// the format cannot express its scheme.
   virtual LogicalResult addLinear(const QuantizedLinearData &linear,
@@ -85,11 +94,19 @@ public:
   /// The `quantization_config` once every layer was added; `ignored` lists
   /// the float linear layers.
   virtual FailureOr<llvm::json::Value>
-  finish(const std::vector<std::string> &ignored, std::string &error) = 0;
+  finish(const Checkpoint &ckpt, const std::vector<std::string> &ignored,
+         std::string &error);
+  /// Writes the one file of a writesFile() format to `path` (atomically).
+  virtual LogicalResult writeFile(Checkpoint &ckpt,
+                                  const SourceCheckpoint &source,
+                                  StringRef path, std::string &error);
 };
 
 std::unique_ptr<FormatWriter> createCompressedTensorsWriter();
 std::unique_ptr<FormatWriter> createHfFp8Writer();
+std::unique_ptr<FormatWriter> createAscendW8A8Writer();
+std::unique_ptr<FormatWriter> createKVCacheScalesWriter();
+std::unique_ptr<FormatWriter> createGGUFWriter(const ExportOptions &options);
 
 /// The bytes of float32 values as `dtype` (F32, BF16 or F16), rounded to
 /// nearest even; `exact` is cleared when a value changed.

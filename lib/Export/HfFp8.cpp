@@ -71,7 +71,8 @@ public:
     return failure();
   }
 
-  FailureOr<json> finish(const std::vector<std::string> &ignored,
+  FailureOr<json> finish(const Checkpoint &ckpt,
+                         const std::vector<std::string> &ignored,
                          std::string &error) override {
     if (blockRows == 0) {
       error = "the model has no quantized linear layer: nothing for "

@@ -4,12 +4,13 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// qopt-export MODEL.mlir --format=compressed-tensors|hf-fp8 -o DIR
+// qopt-export MODEL.mlir --format=compressed-tensors|hf-fp8|gguf -o PATH
 //
 // Writes the quantized model as a Hugging Face checkpoint directory that
 // vLLM / transformers load (config.json with its quantization_config,
-// sharded safetensors with an index, the tokenizer files). DIR must not
-// exist; it appears only once complete.
+// sharded safetensors with an index, the tokenizer files), or as one GGUF
+// file that llama.cpp loads. A directory must not exist; the output appears
+// only once complete.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,15 +34,23 @@ int main(int argc, char **argv) {
                                    llvm::cl::desc("<quantized model .mlir>"),
                                    llvm::cl::cat(category));
   llvm::cl::opt<std::string> output(
-      "o", llvm::cl::Required, llvm::cl::desc("Output checkpoint directory"),
-      llvm::cl::value_desc("dir"), llvm::cl::cat(category));
+      "o", llvm::cl::Required,
+      llvm::cl::desc("Output checkpoint directory (a file for gguf)"),
+      llvm::cl::value_desc("path"), llvm::cl::cat(category));
   llvm::cl::opt<qopt::ExportFormat> format(
       "format", llvm::cl::Required, llvm::cl::desc("The checkpoint format"),
-      llvm::cl::values(clEnumValN(qopt::ExportFormat::CompressedTensors,
-                                  "compressed-tensors",
-                                  "vLLM / llm-compressor's format"),
-                       clEnumValN(qopt::ExportFormat::HfFp8, "hf-fp8",
-                                  "transformers' FP8 (block scales)")),
+      llvm::cl::values(
+          clEnumValN(qopt::ExportFormat::CompressedTensors,
+                     "compressed-tensors", "vLLM / llm-compressor's format"),
+          clEnumValN(qopt::ExportFormat::HfFp8, "hf-fp8",
+                     "transformers' FP8 (block scales)"),
+          clEnumValN(qopt::ExportFormat::AscendW8A8, "ascend-w8a8",
+                     "Ascend msModelSlim's W8A8"),
+          clEnumValN(qopt::ExportFormat::KVCacheScales, "kv-cache-scales",
+                     "vLLM's kv_cache_scales.json (one file)"),
+          clEnumValN(qopt::ExportFormat::GGUF, "gguf",
+                     "llama.cpp's GGUF file (Q8_0, Q4_0, "
+                     "F16 / BF16)")),
       llvm::cl::cat(category));
   llvm::cl::opt<qopt::ExportScaleType> scales(
       "scale-dtype", llvm::cl::desc("The dtype scales are written in"),
@@ -52,6 +61,17 @@ int main(int argc, char **argv) {
                      "the model's dtype; a layer whose scales are not exact "
                      "in it is an error")),
       llvm::cl::init(qopt::ExportScaleType::Float32), llvm::cl::cat(category));
+  llvm::cl::opt<qopt::ExportFloatType> floats(
+      "float-dtype",
+      llvm::cl::desc("The dtype of float matrices in a GGUF file"),
+      llvm::cl::values(
+          clEnumValN(qopt::ExportFloatType::Model, "model",
+                     "as stored (the model's dtype; float32 where a value "
+                     "is not exact in it), the default"),
+          clEnumValN(qopt::ExportFloatType::F16, "f16", "float16"),
+          clEnumValN(qopt::ExportFloatType::BF16, "bf16", "bfloat16"),
+          clEnumValN(qopt::ExportFloatType::F32, "f32", "float32")),
+      llvm::cl::init(qopt::ExportFloatType::Model), llvm::cl::cat(category));
   llvm::cl::opt<uint64_t> maxShard(
       "max-shard-bytes", llvm::cl::desc("Largest safetensors shard"),
       llvm::cl::init(5000000000ull), llvm::cl::cat(category));
@@ -79,6 +99,13 @@ int main(int argc, char **argv) {
   options.format = format;
   options.scales = scales;
   options.maxShardBytes = maxShard;
+  options.floats = floats;
+  if (floats != qopt::ExportFloatType::Model &&
+      format != qopt::ExportFormat::GGUF) {
+    llvm::errs() << "qopt-export: error: --float-dtype applies to "
+                    "--format=gguf only\n";
+    return 1;
+  }
   std::string error;
   if (failed(qopt::exportCheckpoint(*module, options, output, error))) {
     llvm::errs() << "qopt-export: error: " << error << "\n";

@@ -30,7 +30,16 @@ enum class ExportFormat {
   CompressedTensors,
   /// transformers' own FP8 (`quant_method` "fp8", block scales).
   HfFp8,
+  /// Ascend msModelSlim's W8A8 (quant_bias, deq_scale).
+  AscendW8A8,
+  /// vLLM's kv_cache_scales.json (one file).
+  KVCacheScales,
+  /// llama.cpp's single-file GGUF (Q8_0, Q4_0, F16 / BF16 / F32).
+  GGUF,
 };
+
+/// The dtype float matrices are written in, where the format chooses (GGUF).
+enum class ExportFloatType { Model, F16, BF16, F32 };
 
 /// The dtype scales are written in.
 enum class ExportScaleType {
@@ -47,12 +56,14 @@ struct ExportOptions {
   ExportScaleType scales = ExportScaleType::Float32;
   /// Largest shard in bytes (a tensor larger than this gets a shard alone).
   uint64_t maxShardBytes = 5000000000ull;
+  ExportFloatType floats = ExportFloatType::Model;
 };
 
 /// Writes `module` into the directory `dir`, which must not exist yet: the
 /// files go to a temporary directory beside it, renamed to `dir` only when
-/// complete. On failure nothing is left behind and `error` names the
-/// problem.
+/// complete. A one-file format (GGUF, kv_cache_scales.json) writes the file
+/// `dir` instead, through a temporary file renamed over it when complete. On
+/// failure nothing is left behind and `error` names the problem.
 LogicalResult exportCheckpoint(ModuleOp module, const ExportOptions &options,
                                StringRef dir, std::string &error);
 

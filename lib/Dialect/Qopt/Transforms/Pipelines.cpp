@@ -183,11 +183,18 @@ LogicalResult
 mlir::qopt::buildW8A16Pipeline(OpPassManager &pm,
                                const W8A16PipelineOptions &options,
                                std::string &error) {
+  if (options.group < 0) {
+    error = "group must be positive (or 0 for per-channel scales), got " +
+            std::to_string(options.group);
+    return failure();
+  }
   if (failed(addPrologue(pm, QuantPipeline::W8A16, error)))
     return failure();
   QoptQuantizeWeightsOptions weights;
   weights.dtype = ::qnum::StorageKind::Int8;
-  weights.granularity = ::qnum::GranularityKind::PerChannel;
+  weights.granularity = options.group ? ::qnum::GranularityKind::PerGroup
+                                      : ::qnum::GranularityKind::PerChannel;
+  weights.groupSize = options.group ? options.group.getValue() : 128;
   weights.weightsOut = options.weightsOut;
   pm.addPass(createQoptQuantizeWeights(weights));
   addEpilogue(pm, options.target);
@@ -286,7 +293,9 @@ void mlir::qopt::registerQoptPipelines() {
       "per-token activations by default, as vLLM's FP8_DYNAMIC)",
       buildFP8Pipeline);
   registerPipeline<W8A16PipelineOptions>(
-      "w8a16", "Weight-only int8 (per-channel), 16-bit activations",
+      "w8a16",
+      "Weight-only int8 (per-channel, or in groups with group=N), 16-bit "
+      "activations",
       buildW8A16Pipeline);
   registerPipeline<W4A16PipelineOptions>(
       "w4a16",

@@ -67,7 +67,13 @@ struct FP8PipelineOptions : public WeightPipelineOptions<FP8PipelineOptions> {
 };
 
 struct W8A16PipelineOptions
-    : public WeightPipelineOptions<W8A16PipelineOptions> {};
+    : public WeightPipelineOptions<W8A16PipelineOptions> {
+  Option<int64_t> group{
+      *this, "group",
+      llvm::cl::desc("Input channels per scale (0: one scale per output "
+                     "channel)"),
+      llvm::cl::init(0)};
+};
 
 struct W4A16PipelineOptions
     : public WeightPipelineOptions<W4A16PipelineOptions> {
