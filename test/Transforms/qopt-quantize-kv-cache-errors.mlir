@@ -33,10 +33,17 @@
 // ALIAS-F8-COUNT-2: qopt.attention {{.*}}key_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_token, sym, dynamic>
 // ALIAS-I8-COUNT-2: qopt.attention {{.*}}key_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>
 
-// A scales file gives per-layer scales only.
-// RUN: not qopt %s --qopt-quantize-kv-cache="granularity=head scales=%t.good.json" 2>&1 | FileCheck %s --check-prefix=HEAD
-// RUN: not qopt %s --qopt-quantize-kv-cache="scales=%t.good.json" 2>&1 | FileCheck %s --check-prefix=HEAD
-// HEAD: error: qopt-quantize-kv-cache: scales= gives per-layer (per-tensor) scales; use granularity=tensor
+// A scales file gives static scales: one per layer (granularity=tensor) or
+// per-head lists (granularity=head) of one scale per KV head.
+// RUN: not qopt %s --qopt-quantize-kv-cache="scales=%t.good.json" 2>&1 | FileCheck %s --check-prefix=TOKEN
+// TOKEN: error: qopt-quantize-kv-cache: scales= gives static scales; use granularity=tensor (or head, for per-head lists)
+// RUN: not qopt %s --qopt-quantize-kv-cache="granularity=head scales=%t.good.json" 2>&1 | FileCheck %s --check-prefix=HEAD -DFILE=%t.good.json
+// HEAD: error: qopt-quantize-kv-cache: [[FILE]]: scaling_factor["0"] entry "0" must map a layer index to a list of positive scales, one per KV head (granularity=head)
+// RUN: echo '{"kv_cache": {"dtype": "int8", "scaling_factor": {"0": {"0": [0.5, 1], "1": [0.25]}}}}' > %t.heads.json
+// RUN: not qopt %s --qopt-quantize-kv-cache="granularity=head scales=%t.heads.json" 2>&1 | FileCheck %s --check-prefix=HEADS -DFILE=%t.heads.json
+// HEADS: error: qopt-quantize-kv-cache: [[FILE]]: layer 1 has 1 scales but 2 KV heads
+// RUN: not qopt %s --qopt-quantize-kv-cache="granularity=tensor scales=%t.heads.json" 2>&1 | FileCheck %s --check-prefix=LIST -DFILE=%t.heads.json
+// LIST: error: qopt-quantize-kv-cache: [[FILE]]: scaling_factor["0"] entry "0" must map a layer index to a positive scale (granularity=tensor; a list of per-head scales needs granularity=head)
 
 // The file's dtype must be the pass's.
 // RUN: echo '{"kv_cache": {"dtype": "float8_e4m3fn", "scaling_factor": {"0": {"0": 0.5, "1": 0.25}}}}' > %t.f8.json

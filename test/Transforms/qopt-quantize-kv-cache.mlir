@@ -16,6 +16,11 @@
 // RUN: printf '{"kv_cache": {"dtype": "int8",\n "scaling_factor": {"0": {"1": 3, "0": 0.125}}}}\n' > %t.int8.json
 // RUN: qopt %s --qopt-quantize-kv-cache="granularity=tensor scales=%t.int8.json" | FileCheck %s --check-prefix=FILE-I8
 
+// Per-head lists (one scale per KV head, for keys and values alike) with
+// granularity=head.
+// RUN: echo '{"kv_cache": {"dtype": "float8_e4m3fn", "scaling_factor": {"0": {"0": [0.5, 2.0], "1": [0.25, 4]}}}}' > %t.head.json
+// RUN: qopt %s --qopt-quantize-kv-cache="granularity=head dtype=f8E4M3FN scales=%t.head.json" | FileCheck %s --check-prefix=FILE-HEAD
+
 // The --kv-cache pipeline runs the same pass.
 // RUN: qopt %s --kv-cache="dtype=f8E4M3FN granularity=head" | FileCheck %s --check-prefix=HEAD-F8
 
@@ -66,3 +71,6 @@ func.func @two_layers(%q: tensor<?x8xf32>, %k: tensor<?x4xf32>, %v: tensor<?x4xf
 
 // FILE-I8: qopt.attention {{.*}}key_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, static, scales = dense<1.250000e-01> : tensor<f32>>, layer = 0 : i64, {{.*}}value_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, static, scales = dense<1.250000e-01> : tensor<f32>>}
 // FILE-I8: qopt.attention {{.*}}key_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, static, scales = dense<3.000000e+00> : tensor<f32>>, layer = 1 : i64, {{.*}}value_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, static, scales = dense<3.000000e+00> : tensor<f32>>}
+
+// FILE-HEAD: qopt.attention {{.*}}key_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_head<axis = 1, heads = 2>, sym, static, scales = dense<[5.000000e-01, 2.000000e+00]> : tensor<2xf32>>, layer = 0 : i64, {{.*}}value_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_head<axis = 1, heads = 2>, sym, static, scales = dense<[5.000000e-01, 2.000000e+00]> : tensor<2xf32>>}
+// FILE-HEAD: qopt.attention {{.*}}key_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_head<axis = 1, heads = 2>, sym, static, scales = dense<[2.500000e-01, 4.000000e+00]> : tensor<2xf32>>, layer = 1 : i64,

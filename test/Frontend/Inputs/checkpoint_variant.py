@@ -12,6 +12,8 @@ arguments:
   rename-tensor OLD NEW    renames tensor OLD (in its shard and the index)
   quant-set PATH=JSON...   sets a key of quantization_config by its dotted
                            path (a.b.c); JSON null removes the key
+KINDs without: to-float16 (every BF16 tensor as F16, config dtype
+float16), and the damages below.
 """
 import json
 import os
@@ -89,6 +91,29 @@ elif kind == "quant-set":
         node[keys[-1]] = json.loads(value)
         if node[keys[-1]] is None:
             del node[keys[-1]]
+    replace("config.json", json.dumps(config, indent=2).encode())
+elif kind == "to-float16":
+    import array
+    for shard in sorted(set(json.loads(
+            read("model.safetensors.index.json"))["weight_map"].values())):
+        header, body = split(read(shard))
+        out, offset = bytearray(), 0
+        for name in sorted((k for k in header if k != "__metadata__"),
+                           key=lambda k: header[k]["data_offsets"][0]):
+            info = header[name]
+            b, e = info["data_offsets"]
+            data = body[b:e]
+            if info["dtype"] == "BF16":
+                half = array.array("H", data)
+                wide = array.array("I", (h << 16 for h in half))
+                values = array.array("f", wide.tobytes())
+                data = struct.pack("<%de" % len(values), *values)
+                info["dtype"] = "F16"
+            info["data_offsets"] = [offset, offset + len(data)]
+            out += data
+            offset += len(data)
+        replace(shard, join(header, bytes(out)))
+    config["dtype"] = "float16"
     replace("config.json", json.dumps(config, indent=2).encode())
 elif kind == "rename-tensor":
     old, new = args

@@ -31,9 +31,11 @@ using namespace mlir::qopt;
 
 namespace {
 
-/// Reads a vLLM kv_cache_scales.json: layer -> scale for TP rank 0.
+/// Reads a vLLM kv_cache_scales.json: layer -> scales for TP rank 0 (one
+/// number per layer, or with `perHead` a list of one per KV head).
 LogicalResult readVllmScales(const std::string &path, StringRef wantDtype,
-                             std::map<int64_t, float> &scales,
+                             bool perHead,
+                             std::map<int64_t, std::vector<float>> &scales,
                              std::string &error) {
   auto file = llvm::MemoryBuffer::getFile(path);
   if (!file) {
@@ -70,15 +72,33 @@ LogicalResult readVllmScales(const std::string &path, StringRef wantDtype,
     return failure();
   }
   for (const auto &[key, value] : *factors->getObject("0")) {
-    int64_t layer;
-    std::optional<double> scale = value.getAsNumber();
-    if (StringRef(key).getAsInteger(10, layer) || layer < 0 || !scale ||
-        !(*scale > 0.0) || !std::isfinite(*scale)) {
+    int64_t layer = -1;
+    std::vector<float> out;
+    bool ok = !StringRef(key).getAsInteger(10, layer) && layer >= 0;
+    auto add = [&](const llvm::json::Value &v) {
+      std::optional<double> scale = v.getAsNumber();
+      ok &= scale && *scale > 0.0 && std::isfinite(*scale);
+      if (ok)
+        out.push_back(static_cast<float>(*scale));
+    };
+    if (const llvm::json::Array *list = value.getAsArray()) {
+      ok &= perHead && !list->empty();
+      for (const llvm::json::Value &v : *list)
+        add(v);
+    } else {
+      ok &= !perHead;
+      add(value);
+    }
+    if (!ok) {
       error = path + ": scaling_factor[\"0\"] entry \"" + key.str() +
-              "\" must map a layer index to a positive scale";
+              "\" must map a layer index to " +
+              (perHead ? "a list of positive scales, one per KV head "
+                         "(granularity=head)"
+                       : "a positive scale (granularity=tensor; a list of "
+                         "per-head scales needs granularity=head)");
       return failure();
     }
-    scales[layer] = static_cast<float>(*scale);
+    scales[layer] = std::move(out);
   }
   return success();
 }
@@ -100,16 +120,17 @@ struct QoptQuantizeKVCachePass
     Type storage = getStorageType(ctx, kind);
     StringRef vllmDtype = ::qnum::isFloat8(kind) ? "float8_e4m3fn" : "int8";
     bool perHead = granularity == ::qnum::GranularityKind::PerHead;
-    if (!scales.empty() && granularity != ::qnum::GranularityKind::PerTensor)
-      return fail(module, "scales= gives per-layer (per-tensor) scales; use "
-                          "granularity=tensor");
+    if (!scales.empty() && granularity == ::qnum::GranularityKind::PerToken)
+      return fail(module, "scales= gives static scales; use "
+                          "granularity=tensor (or head, for per-head lists)");
 
     SmallVector<AttentionOp> attns;
     module.walk([&](AttentionOp a) { attns.push_back(a); });
-    std::map<int64_t, float> fileScales;
+    std::map<int64_t, std::vector<float>> fileScales;
     if (!scales.empty()) {
       std::string error;
-      if (failed(readVllmScales(scales, vllmDtype, fileScales, error)))
+      if (failed(readVllmScales(scales, vllmDtype, perHead, fileScales,
+                                error)))
         return fail(module, error);
       std::set<int64_t> layers;
       for (AttentionOp a : attns)
@@ -119,6 +140,14 @@ struct QoptQuantizeKVCachePass
           return fail(module, scales + ": no scale for layer " +
                                   std::to_string(l) + " (the model has " +
                                   std::to_string(layers.size()) + " layers)");
+      for (AttentionOp a : attns)
+        if (perHead && static_cast<int64_t>(fileScales[a.getLayer()].size()) !=
+                           a.getNumKvHeads())
+          return fail(a, scales + ": layer " + std::to_string(a.getLayer()) +
+                             " has " +
+                             std::to_string(fileScales[a.getLayer()].size()) +
+                             " scales but " +
+                             std::to_string(a.getNumKvHeads()) + " KV heads");
       for (const auto &[l, s] : fileScales)
         if (!layers.count(l))
           return fail(module, scales + ": has a scale for layer " +
@@ -138,7 +167,7 @@ struct QoptQuantizeKVCachePass
                                       Packing::None);
         std::vector<float> s;
         if (!fileScales.empty()) {
-          s.push_back(fileScales[a.getLayer()]);
+          s = fileScales[a.getLayer()];
         } else {
           ActStatsAttr st = findStats(kvValue);
           if (!st)

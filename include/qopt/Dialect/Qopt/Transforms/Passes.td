@@ -286,7 +286,10 @@ def QoptQuantizeKVCache : Pass<"qopt-quantize-kv-cache", "::mlir::ModuleOp"> {
       {"0": s0, "1": s1, ...}}}}`: tensor-parallel rank 0, one scale per
       layer, used for both keys and values). The file must name exactly the
       model's layers and the pass's dtype (`float8_e4m3fn` or `int8`).
-    * `granularity=head` (static): one scale per KV head, from statistics.
+    * `granularity=head` (static): one scale per KV head, from statistics,
+      or with `scales=FILE` from per-head lists (`"0": [s_h0, s_h1, ...]`,
+      one per KV head, as `qopt-export --format=kv-cache-scales` writes
+      them).
     * `granularity=token` (dynamic): one scale per cached position, computed
       when it is appended; needs no statistics.
 
@@ -310,7 +313,7 @@ def QoptQuantizeKVCache : Pass<"qopt-quantize-kv-cache", "::mlir::ModuleOp"> {
                ::qnum::GranularityKind::PerTensor})}]>,
     Option<"scales", "scales", "std::string", /*default=*/"\"\"",
            "A vLLM kv_cache_scales.json with per-layer scales "
-           "(granularity=tensor)">,
+           "(granularity=tensor) or per-head lists (granularity=head)">,
   ];
 }
 
