@@ -129,8 +129,7 @@ struct QoptQuantizeKVCachePass
     std::map<int64_t, std::vector<float>> fileScales;
     if (!scales.empty()) {
       std::string error;
-      if (failed(readVllmScales(scales, vllmDtype, perHead, fileScales,
-                                error)))
+      if (failed(readVllmScales(scales, vllmDtype, perHead, fileScales, error)))
         return fail(module, error);
       std::set<int64_t> layers;
       for (AttentionOp a : attns)
