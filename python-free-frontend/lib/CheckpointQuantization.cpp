@@ -6,6 +6,7 @@
 
 #include "qopt-frontend/CheckpointQuantization.h"
 
+#include "PackedInt4.h"
 #include "QuantizedFormats.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -61,10 +62,15 @@ mlir::qopt::parseCheckpointQuantization(const std::string &configPath,
     format = formats::parseHfFp8(*q, activations, where, error);
   else if (name == "compressed-tensors")
     format = formats::parseCompressedTensors(*q, where, error);
+  else if (name == "awq")
+    format = formats::parseAutoAWQ(*q, where, error);
+  else if (name == "gptq")
+    format = formats::parseGPTQ(*q, where, error);
   else
     error = where + ".quant_method \"" + name +
             "\" is not a format qopt-import reads (it reads \"fp8\", "
-            "transformers' FP8, and \"compressed-tensors\")";
+            "transformers' FP8, \"compressed-tensors\", \"awq\" (AutoAWQ "
+            "GEMM) and \"gptq\")";
   if (!format)
     return failure();
   return format;

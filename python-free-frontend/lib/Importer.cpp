@@ -37,8 +37,13 @@ public:
   /// right shape and a float dtype, and nothing else; sets `error` naming the
   /// first tensor that is missing, wrong or unexpected.
   bool checkTensors(std::string &error);
+  /// Writes the re-laid tensors of the quantized linears to `path` (formats
+  /// that relayOut()); only called once checkTensors succeeded.
+  bool writeRelaid(const std::string &path, std::string &error);
   /// Builds the module; only called once checkTensors succeeded.
-  OwningOpRef<ModuleOp> run(StringRef storePath, StringRef tokenizerPath);
+  /// `relaidPath` is the store writeRelaid wrote (empty: none).
+  OwningOpRef<ModuleOp> run(StringRef storePath, StringRef tokenizerPath,
+                            StringRef relaidPath);
 
 private:
   /// Fails on store tensors the config does not imply (see checkTensors).
@@ -60,6 +65,8 @@ private:
   /// The checkpoint's quantization format, null for a float checkpoint.
   const CheckpointQuantization *quant;
   FlatSymbolRefAttr storeRef;
+  /// The store quantized linears read: the checkpoint's, or the re-laid one.
+  FlatSymbolRefAttr quantStoreRef;
   /// Weight types by tensor name, filled by checkTensors.
   llvm::StringMap<RankedTensorType> weightTypes;
   /// Tensors of quantized linears (checked by `quant`), and those linears by
@@ -222,7 +229,7 @@ Value Importer::linear(Value x, const std::string &prefix, bool bias,
   Value bv = bias ? weight(prefix + ".bias") : Value();
   auto q = quantizedLinears.find(prefix);
   if (q != quantizedLinears.end())
-    return quant->build(b, loc, storeRef, x, bv, q->second);
+    return quant->build(b, loc, quantStoreRef, x, bv, q->second);
   Value w = weight(prefix + ".weight");
   int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
   return LinearOp::create(b, loc, act(out), x, w, bv,
@@ -235,8 +242,27 @@ Value Importer::rmsNorm(Value x, const std::string &weightName) {
                            b.getF64FloatAttr(config.rmsNormEps));
 }
 
+bool Importer::writeRelaid(const std::string &path, std::string &error) {
+  std::vector<qrt::TensorData> tensors;
+  std::vector<std::string> prefixes;
+  for (const auto &entry : quantizedLinears)
+    prefixes.push_back(entry.getKey().str());
+  std::sort(prefixes.begin(), prefixes.end());
+  for (const std::string &p : prefixes)
+    if (failed(
+            quant->relayout(store, quantizedLinears.lookup(p), tensors, error)))
+      return false;
+  return qrt::writeSafetensors(
+      path, tensors,
+      {{"format", "qopt"},
+       {"qopt.source", quant->name() + " checkpoint, "
+                                       "re-laid out by qopt-import"}},
+      error);
+}
+
 OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
-                                    StringRef tokenizerPath) {
+                                    StringRef tokenizerPath,
+                                    StringRef relaidPath) {
   const qrt::ModelConfig &c = config;
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   setModelAttr(*module,
@@ -247,6 +273,11 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
   b.setInsertionPointToEnd(module->getBody());
   WeightStoreOp::create(b, loc, "ckpt", storePath);
   storeRef = FlatSymbolRefAttr::get(ctx, "ckpt");
+  quantStoreRef = storeRef;
+  if (!relaidPath.empty()) {
+    WeightStoreOp::create(b, loc, "relaid", relaidPath);
+    quantStoreRef = FlatSymbolRefAttr::get(ctx, "relaid");
+  }
 
   auto idsType = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
   auto func = func::FuncOp::create(
@@ -379,6 +410,20 @@ OwningOpRef<ModuleOp> mlir::qopt::importHuggingFaceCheckpoint(
     error = checkpointDir + ": " + error;
     return nullptr;
   }
-  return importer.run(recordedPath(storeFile, options.outputDir),
-                      tokenizerPath);
+  std::string relaid;
+  if (quant->get() && (*quant)->relaysOut()) {
+    if (options.sideStorePath.empty()) {
+      error = checkpointDir + ": a " + (*quant)->name() +
+              " checkpoint is re-laid out into a weight store beside the "
+              "output; give an output file (-o FILE), not stdout";
+      return nullptr;
+    }
+    if (!importer.writeRelaid(options.sideStorePath, error)) {
+      error = checkpointDir + ": " + error;
+      return nullptr;
+    }
+    relaid = recordedPath(options.sideStorePath, options.outputDir);
+  }
+  return importer.run(recordedPath(storeFile, options.outputDir), tokenizerPath,
+                      relaid);
 }

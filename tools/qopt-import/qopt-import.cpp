@@ -66,6 +66,10 @@ int main(int argc, char **argv) {
     llvm::SmallString<256> dir(output.getValue());
     llvm::sys::path::remove_filename(dir);
     options.outputDir = dir.empty() ? "." : std::string(dir);
+    // AutoAWQ / GPTQ tensors, re-laid out: OUT.mlir -> OUT.relaid.safetensors.
+    llvm::SmallString<256> side(output.getValue());
+    llvm::sys::path::replace_extension(side, "relaid.safetensors");
+    options.sideStorePath = std::string(side);
   }
   std::string error;
   OwningOpRef<ModuleOp> module =

@@ -27,7 +27,8 @@
 
 namespace qrt {
 class TensorStore;
-}
+struct TensorData;
+} // namespace qrt
 
 namespace mlir {
 namespace qopt {
@@ -73,6 +74,21 @@ public:
   virtual Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store,
                       Value x, Value bias,
                       const CheckpointLinear &linear) const = 0;
+
+  /// Whether the format's tensors are re-laid out at import (AutoAWQ's and
+  /// GPTQ's int32 packings, which qopt's IR cannot refer to as stored): the
+  /// importer then writes what relayout gives to a side store and build()
+  /// refers to that store.
+  virtual bool relaysOut() const { return false; }
+  /// The tensors, named under the layer's prefix, that build() reads for a
+  /// checked `linear`: the stored values re-laid out, never re-quantized.
+  virtual LogicalResult relayout(const qrt::TensorStore &store,
+                                 const CheckpointLinear &linear,
+                                 std::vector<qrt::TensorData> &out,
+                                 std::string &error) const {
+    error = name() + " stores its tensors as qopt reads them";
+    return failure();
+  }
 
   /// Checks the KV-cache scales the format stores for decoder layer `layer`
   /// (of `kvHeads` KV heads), appending their names to `used`. The default:

@@ -36,6 +36,10 @@ struct ImportOptions {
   /// How activations are imported where the checkpoint's format quantizes
   /// them in a way qopt has no scheme for (transformers' FP8).
   ImportActivations activations = ImportActivations::Dequantized;
+  /// Where the re-laid tensors of a checkpoint whose format qopt cannot
+  /// read as stored (AutoAWQ, GPTQ) are written (a safetensors file); empty
+  /// makes importing such a checkpoint an error.
+  std::string sideStorePath;
 };
 
 /// Imports the checkpoint in `checkpointDir`. On failure returns null and

@@ -1,0 +1,151 @@
+//===- PackedInt4.cpp - AutoAWQ and GPTQ int4 checkpoints -----------------===//
+//
+// Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PackedInt4.h"
+
+#include "QuantizedFormats.h"
+
+using namespace mlir;
+using namespace mlir::qopt;
+using namespace mlir::qopt::formats;
+
+bool formats::readModuleList(const llvm::json::Object &config, StringRef key,
+                             const std::string &where,
+                             std::vector<std::string> &out,
+                             std::string &error) {
+  const llvm::json::Value *v = config.get(key);
+  if (!v || v->getAsNull())
+    return true;
+  const llvm::json::Array *list = v->getAsArray();
+  if (!list) {
+    error = where + "." + key.str() + " is not a list of module names";
+    return false;
+  }
+  for (const llvm::json::Value &e : *list) {
+    std::optional<StringRef> s = e.getAsString();
+    if (!s) {
+      error = where + "." + key.str() + " is not a list of module names";
+      return false;
+    }
+    out.push_back(s->str());
+  }
+  return true;
+}
+
+bool PackedInt4Format::isQuantized(const CheckpointLinear &linear) const {
+  if (linear.role == LinearRole::LMHead)
+    return false;
+  StringRef p = linear.prefix;
+  // A listed module is a path suffix of the layer ("q_proj",
+  // "self_attn.q_proj", "model.layers.0.self_attn.q_proj").
+  for (const std::string &m : notConverted)
+    if (p == m || p.ends_with("." + m))
+      return false;
+  return true;
+}
+
+const qrt::TensorView *PackedInt4Format::expect(
+    const qrt::TensorStore &store, const std::string &name,
+    std::initializer_list<qrt::DType> dtypes, const std::vector<int64_t> &shape,
+    std::vector<std::string> &used, std::string &error) const {
+  const qrt::TensorView *v = store.find(name);
+  if (!v) {
+    error = this->name() + " checkpoint is missing tensor '" + name + "'";
+    return nullptr;
+  }
+  bool dtypeOk = false;
+  std::string names;
+  for (qrt::DType d : dtypes) {
+    dtypeOk |= v->dtype == d;
+    names += std::string(names.empty() ? "" : " or ") + qrt::dtypeName(d);
+  }
+  if (!dtypeOk || v->shape != shape) {
+    error = "tensor '" + name + "' is " + qrt::dtypeName(v->dtype) + " " +
+            ::qnum::shapeToString(v->shape) + "; the " + this->name() +
+            " layer stores " + names + " " + ::qnum::shapeToString(shape);
+    return nullptr;
+  }
+  used.push_back(name);
+  return v;
+}
+
+LogicalResult PackedInt4Format::relayout(const qrt::TensorStore &store,
+                                         const CheckpointLinear &l,
+                                         std::vector<qrt::TensorData> &out,
+                                         std::string &error) const {
+  UnpackedInt4 u;
+  if (failed(unpack(store, l, u, error)))
+    return failure();
+  int64_t groups = l.in / group(l);
+  if (symmetric)
+    for (size_t i = 0; i < u.zeros.size(); ++i)
+      if (u.zeros[i] != 8) {
+        error = "layer '" + l.prefix + "' is symmetric (sym) but row " +
+                std::to_string(i / groups) + " group " +
+                std::to_string(i % groups) + " has zero point " +
+                std::to_string(u.zeros[i]) + ", not 8";
+        return failure();
+      }
+  qrt::TensorData w;
+  w.name = l.prefix + ".qweight";
+  w.dtype = qrt::DType::U8;
+  w.shape = {l.out, l.in / 2};
+  w.data.resize(size_t(l.out * l.in / 2));
+  for (size_t i = 0; i < w.data.size(); ++i)
+    w.data[i] = uint8_t(((u.values[2 * i] - 8) & 0xF) |
+                        (((u.values[2 * i + 1] - 8) & 0xF) << 4));
+  out.push_back(std::move(w));
+  qrt::TensorData s;
+  s.name = l.prefix + ".scales";
+  s.dtype = qrt::DType::F32;
+  s.shape = {l.out, groups};
+  s.data.resize(u.scales.size() * 4);
+  std::memcpy(s.data.data(), u.scales.data(), s.data.size());
+  out.push_back(std::move(s));
+  if (!symmetric) {
+    qrt::TensorData z;
+    z.name = l.prefix + ".zero_points";
+    z.dtype = qrt::DType::I32;
+    z.shape = {l.out, groups};
+    z.data.resize(u.zeros.size() * 4);
+    for (size_t i = 0; i < u.zeros.size(); ++i) {
+      int32_t v = int32_t(u.zeros[i]) - 8;
+      std::memcpy(z.data.data() + 4 * i, &v, 4);
+    }
+    out.push_back(std::move(z));
+  }
+  return success();
+}
+
+Value PackedInt4Format::build(OpBuilder &b, Location loc,
+                              FlatSymbolRefAttr store, Value x, Value bias,
+                              const CheckpointLinear &l) const {
+  MLIRContext *ctx = b.getContext();
+  int64_t groups = l.in / group(l);
+  Type i4 = b.getIntegerType(4);
+  auto ws = QuantSchemeAttr::get(
+      ctx, i4, PerGroupAttr::get(ctx, 1, group(l)),
+      symmetric ? Symmetry::Symmetric : Symmetry::Asymmetric, ScaleMode::Static,
+      ElementsAttr(), ElementsAttr(), Packing::Int4x2);
+  Value w = WeightOp::create(b, loc, RankedTensorType::get({l.out, l.in}, i4),
+                             store, b.getStringAttr(l.prefix + ".qweight"),
+                             PackingAttr::get(ctx, Packing::Int4x2));
+  Value s =
+      storedWeight(b, loc, store, l.prefix + ".scales",
+                   RankedTensorType::get({l.out, groups}, b.getF32Type()));
+  Value zp;
+  if (!symmetric)
+    zp = storedWeight(b, loc, store, l.prefix + ".zero_points",
+                      RankedTensorType::get({l.out, groups}, b.getI32Type()));
+  auto outType =
+      RankedTensorType::get({ShapedType::kDynamic, l.out}, b.getF32Type());
+  return QuantizedLinearOp::create(
+      b, loc, outType, x, w, bias, /*int_bias=*/Value(),
+      /*input_scales=*/Value(),
+      /*input_zero_points=*/Value(), s, zp, /*residual=*/Value(),
+      QuantSchemeAttr(), ws, ActivationAttr::get(ctx, Activation::None),
+      LinearRoleAttr::get(ctx, l.role), b.getStringAttr(l.prefix));
+}
