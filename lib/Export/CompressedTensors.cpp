@@ -19,7 +19,9 @@
 //   weight_packed      int32 [N, K / 8] (pack-quantized int4: element j of a
 //                      row in bits 4 (j % 8) of word j / 8, as value + 8),
 //                      with weight_shape int64 [2] = [N, K]
-// Asymmetric int4 weights are not written yet.
+//   weight_zero_point  int32 [N / 8, K / g] for asymmetric int4: row 8r + i
+//                      of group g in bits 4i of word (r, g), as value + 8
+//                      (compressed-tensors packs zero points along N)
 //
 //===----------------------------------------------------------------------===//
 
@@ -69,10 +71,6 @@ static FailureOr<json> argsOf(QuantSchemeAttr scheme, bool weight, int64_t out,
     a["num_bits"] = 8;
     a["type"] = "float";
   } else if (storage.isSignlessInteger(4) && weight) {
-    if (!scheme.isSymmetric()) {
-      error = "is asymmetric int4, which qopt-export does not write yet";
-      return failure();
-    }
     a["num_bits"] = 4;
     a["type"] = "int";
   } else {
@@ -199,9 +197,27 @@ LogicalResult CompressedTensorsWriter::addLinear(const QuantizedLinearData &d,
   if (failed(ckpt.addScales(d.name + ".weight_scale", wShape, d.weightScales,
                             d.name, error)))
     return failure();
-  if (!d.weightZeroPoints.empty())
+  if (!d.weightZeroPoints.empty() && int4) {
+    if (d.out % 8)
+      return fail("asymmetric pack-quantized needs the output dimension " +
+                  std::to_string(d.out) + " to be a multiple of 8");
+    int64_t groups = wShape[1];
+    std::vector<uint8_t> words(size_t(d.out / 8 * groups * 4));
+    for (int64_t r = 0; r < d.out / 8; ++r)
+      for (int64_t g = 0; g < groups; ++g) {
+        uint32_t word = 0;
+        for (int64_t i = 0; i < 8; ++i)
+          word |=
+              uint32_t((d.weightZeroPoints[(8 * r + i) * groups + g] + 8) & 0xF)
+              << (4 * i);
+        std::memcpy(words.data() + 4 * (r * groups + g), &word, 4);
+      }
+    ckpt.addBytes(d.name + ".weight_zero_point", qrt::DType::I32,
+                  {d.out / 8, groups}, std::move(words));
+  } else if (!d.weightZeroPoints.empty()) {
     ckpt.addBytes(d.name + ".weight_zero_point", qrt::DType::I8, wShape,
                   int8Bytes(d.weightZeroPoints));
+  }
   if (d.inputScheme && d.inputScheme.isStatic()) {
     if (d.inputScales.size() != 1)
       return fail("its static input has " +

@@ -13,13 +13,20 @@
 //                      j / 8, stored as value + 8, with weight_shape
 //                      int64 [2]                       (pack-quantized)
 //   weight_scale       [1] / [N, 1] / [N, K / g] / [ceil(N/br), ceil(K/bc)]
-//   weight_zero_point  int8, as weight_scale (asymmetric int8 weights)
-//   input_scale        [1] (static symmetric activations)
+//   weight_zero_point  int8, as weight_scale (asymmetric int8 weights);
+//                      int32 [N / 8, K / g] for asymmetric pack-quantized:
+//                      row 8r + i in bits 4i of word (r, g), as value + 8
+//   input_scale        [1] (static activations)
+//   input_zero_point   [1] int8 (static asymmetric activations)
 //   self_attn.k_scale / v_scale
 //                      [1] (tensor) or [kv heads] (attn_head): the static
 //                      KV-cache scales of kv_cache_scheme
-// The tensors are read as stored; only the static input scale (one number)
-// is read from its data, to become the scheme's inline scale.
+// The tensors are read as stored; only the static input scale and zero
+// point (one number each) are read from their data, to become the scheme's
+// inline values. Two are re-laid out into a store beside the IR: packed
+// zero points, unpacked to int32 [N, K / g], and a static asymmetric input's
+// zero point, folded into an int_bias (-zp * sum_k w[n, k]) as qopt's IR
+// holds it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -73,8 +80,19 @@ public:
                       const CheckpointLinear &linear,
                       std::vector<std::string> &used,
                       std::string &error) const override;
-  Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store, Value x,
-              Value bias, const CheckpointLinear &linear) const override;
+  Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store,
+              FlatSymbolRefAttr relaid, Value x, Value bias,
+              const CheckpointLinear &linear) const override;
+  /// Asymmetric int4 weights (zero points packed along N) and static
+  /// asymmetric activations (their zero point folded into an int_bias) are
+  /// re-laid out.
+  bool relaysOut() const override {
+    return packedZeroPoints() || asymmetricInput();
+  }
+  LogicalResult relayout(const qrt::TensorStore &store,
+                         const CheckpointLinear &linear,
+                         std::vector<qrt::TensorData> &out,
+                         std::string &error) const override;
   LogicalResult checkKVCache(const qrt::TensorStore &store, int64_t layer,
                              int64_t kvHeads, std::vector<std::string> &used,
                              std::string &error) const override;
@@ -83,6 +101,10 @@ public:
 
 private:
   bool packed() const { return format == "pack-quantized"; }
+  bool packedZeroPoints() const { return packed() && !weights.symmetric; }
+  bool asymmetricInput() const {
+    return input && !input->dynamic && !input->symmetric;
+  }
   /// The scale tensor's shape as the format stores it.
   std::vector<int64_t> storedScaleShape(const CheckpointLinear &l) const;
   /// ... and as qopt's scheme wants it.
@@ -100,6 +122,7 @@ private:
   /// Static input scales by layer (read by check), and the quantize ops
   /// built per (input, scheme), so that layers reading one input share one.
   mutable llvm::StringMap<float> inputScales;
+  mutable llvm::StringMap<int32_t> inputZeroPoints;
   mutable llvm::DenseMap<std::pair<const void *, const void *>, QuantizeOp>
       quantized;
 };
@@ -226,20 +249,42 @@ LogicalResult CompressedTensors::check(const qrt::TensorStore &store,
   }
   if (!expect(p + ".weight_scale", floats, storedScaleShape(l)))
     return failure();
-  if (!weights.symmetric &&
-      !expect(p + ".weight_zero_point", {qrt::DType::I8}, storedScaleShape(l)))
+  if (packedZeroPoints()) {
+    if (l.out % 8) {
+      error = "layer '" + p +
+              "': asymmetric pack-quantized needs the output "
+              "dimension " +
+              std::to_string(l.out) + " to be a multiple of 8";
+      return failure();
+    }
+    std::vector<int64_t> shape = storedScaleShape(l);
+    if (!expect(p + ".weight_zero_point", {qrt::DType::I32},
+                {l.out / 8, shape[1]}))
+      return failure();
+  } else if (!weights.symmetric &&
+             !expect(p + ".weight_zero_point", {qrt::DType::I8},
+                     storedScaleShape(l))) {
     return failure();
+  }
   if (input && !input->dynamic) {
     const qrt::TensorView *s = expect(p + ".input_scale", floats, {1});
     if (!s)
       return failure();
     inputScales[p] = s->getFloat(0);
   }
+  if (asymmetricInput()) {
+    const qrt::TensorView *z =
+        expect(p + ".input_zero_point", {qrt::DType::I8}, {1});
+    if (!z)
+      return failure();
+    inputZeroPoints[p] = static_cast<int8_t>(z->data[0]);
+  }
   return success();
 }
 
 Value CompressedTensors::build(OpBuilder &b, Location loc,
-                               FlatSymbolRefAttr store, Value x, Value bias,
+                               FlatSymbolRefAttr store,
+                               FlatSymbolRefAttr relaid, Value x, Value bias,
                                const CheckpointLinear &l) const {
   MLIRContext *ctx = b.getContext();
   QuantSchemeAttr ws = weightScheme(ctx);
@@ -251,11 +296,16 @@ Value CompressedTensors::build(OpBuilder &b, Location loc,
       packed() ? PackingAttr::get(ctx, Packing::Int4x8Offset) : PackingAttr());
   Value s = formats::storedWeight(b, loc, store, l.prefix + ".weight_scale",
                                   RankedTensorType::get(scaleShape(l), f32));
-  Value zp;
+  Value zp, intBias;
   if (!weights.symmetric)
     zp = formats::storedWeight(
-        b, loc, store, l.prefix + ".weight_zero_point",
+        b, loc, packedZeroPoints() ? relaid : store,
+        l.prefix + ".weight_zero_point",
         RankedTensorType::get(scaleShape(l), b.getI32Type()));
+  if (asymmetricInput())
+    intBias =
+        formats::storedWeight(b, loc, relaid, l.prefix + ".int_bias",
+                              RankedTensorType::get({l.out}, b.getI32Type()));
   QuantSchemeAttr xs;
   Value in = x, inScales;
   if (input) {
@@ -266,11 +316,17 @@ Value CompressedTensors::build(OpBuilder &b, Location loc,
                                 ElementsAttr(), ElementsAttr(), Packing::None);
     } else {
       auto scalar = RankedTensorType::get({}, f32);
+      ElementsAttr zeroPoint;
+      if (asymmetricInput())
+        zeroPoint =
+            DenseElementsAttr::get(RankedTensorType::get({}, b.getI32Type()),
+                                   inputZeroPoints.lookup(l.prefix));
       xs = QuantSchemeAttr::get(
-          ctx, storage, PerTensorAttr::get(ctx), Symmetry::Symmetric,
+          ctx, storage, PerTensorAttr::get(ctx),
+          asymmetricInput() ? Symmetry::Asymmetric : Symmetry::Symmetric,
           ScaleMode::Static,
           DenseElementsAttr::get(scalar, inputScales.lookup(l.prefix)),
-          ElementsAttr(), Packing::None);
+          zeroPoint, Packing::None);
     }
     QuantizeOp &q = quantized[std::make_pair(x.getAsOpaquePointer(),
                                              xs.getAsOpaquePointer())];
@@ -289,10 +345,65 @@ Value CompressedTensors::build(OpBuilder &b, Location loc,
   }
   auto outType = RankedTensorType::get({ShapedType::kDynamic, l.out}, f32);
   return QuantizedLinearOp::create(
-      b, loc, outType, in, w, bias, /*int_bias=*/Value(), inScales,
+      b, loc, outType, in, w, bias, intBias, inScales,
       /*input_zero_points=*/Value(), s, zp, /*residual=*/Value(), xs, ws,
       ActivationAttr::get(ctx, Activation::None),
       LinearRoleAttr::get(ctx, l.role), b.getStringAttr(l.prefix));
+}
+
+LogicalResult CompressedTensors::relayout(const qrt::TensorStore &store,
+                                          const CheckpointLinear &l,
+                                          std::vector<qrt::TensorData> &out,
+                                          std::string &error) const {
+  const std::string &p = l.prefix;
+  if (packedZeroPoints()) {
+    // int32 [N / 8, G]: row 8r + i of group g in bits 4i of word (r, g), as
+    // zero point + 8 -> int32 [N, G].
+    const qrt::TensorView *v = store.find(p + ".weight_zero_point");
+    int64_t groups = v->shape[1];
+    qrt::TensorData z;
+    z.name = p + ".weight_zero_point";
+    z.dtype = qrt::DType::I32;
+    z.shape = {l.out, groups};
+    z.data.resize(size_t(l.out * groups * 4));
+    for (int64_t r = 0; r < l.out / 8; ++r)
+      for (int64_t g = 0; g < groups; ++g) {
+        uint32_t word;
+        std::memcpy(&word, v->data + 4 * (r * groups + g), 4);
+        for (int64_t i = 0; i < 8; ++i) {
+          int32_t zp = int32_t((word >> (4 * i)) & 0xF) - 8;
+          std::memcpy(z.data.data() + 4 * ((8 * r + i) * groups + g), &zp, 4);
+        }
+      }
+    out.push_back(std::move(z));
+  }
+  if (asymmetricInput()) {
+    // The input zero point folded into an int_bias, as qopt's IR holds it:
+    // -zp * sum_k w[n, k].
+    const qrt::TensorView *w = store.find(p + ".weight");
+    if (!w || w->dtype != qrt::DType::I8) {
+      error = "layer '" + p +
+              "': static asymmetric activations need int8 "
+              "weights";
+      return failure();
+    }
+    int32_t zp = inputZeroPoints.lookup(p);
+    qrt::TensorData bias;
+    bias.name = p + ".int_bias";
+    bias.dtype = qrt::DType::I32;
+    bias.shape = {l.out};
+    bias.data.resize(size_t(l.out * 4));
+    const int8_t *q = reinterpret_cast<const int8_t *>(w->data);
+    for (int64_t n = 0; n < l.out; ++n) {
+      int64_t sum = 0;
+      for (int64_t k = 0; k < l.in; ++k)
+        sum += q[n * l.in + k];
+      int32_t v = static_cast<int32_t>(-int64_t(zp) * sum);
+      std::memcpy(bias.data.data() + 4 * n, &v, 4);
+    }
+    out.push_back(std::move(bias));
+  }
+  return success();
 }
 
 LogicalResult CompressedTensors::checkKVCache(const qrt::TensorStore &store,
@@ -462,13 +573,14 @@ static bool parseArgs(const llvm::json::Value &value, bool weights,
     if (out.strategy == Strategy::Tensor && out.dynamic)
       return bad("has dynamic per-tensor activations, which qopt runs as "
                  "per-token; not read");
-    if (!out.symmetric)
-      return bad("has asymmetric activations, which qopt-import does not "
-                 "read yet");
+    if (!out.symmetric &&
+        (out.dynamic || out.isFloat || out.strategy != Strategy::Tensor))
+      return bad("has asymmetric activations that are not static per-tensor "
+                 "int8, which is what qopt reads");
   }
-  if (weights && !out.symmetric && (int4 || out.isFloat))
-    return bad("has asymmetric " + std::string(int4 ? "4-bit" : "float8") +
-               " weights, which qopt-import does not read yet");
+  if (weights && !out.symmetric && out.isFloat)
+    return bad("has asymmetric float8 weights, which qopt-import does not "
+               "read");
   return true;
 }
 
@@ -538,6 +650,11 @@ formats::parseCompressedTensors(const llvm::json::Object &q,
       return nullptr;
     if (input->isFloat != weights.isFloat) {
       error = gwhere + ": int and float operands in one layer are not read";
+      return nullptr;
+    }
+    if (!input->isFloat && !weights.symmetric) {
+      error = gwhere + ": integer activations with asymmetric weights are "
+                       "not read (qopt's W8A8 weights are symmetric)";
       return nullptr;
     }
   }

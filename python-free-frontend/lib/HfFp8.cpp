@@ -69,8 +69,9 @@ public:
     return success();
   }
 
-  Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store, Value x,
-              Value bias, const CheckpointLinear &linear) const override {
+  Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store,
+              FlatSymbolRefAttr relaid, Value x, Value bias,
+              const CheckpointLinear &linear) const override {
     MLIRContext *ctx = b.getContext();
     Type f8 = b.getType<Float8E4M3FNType>();
     Value w = formats::storedWeight(

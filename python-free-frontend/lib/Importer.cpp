@@ -65,8 +65,8 @@ private:
   /// The checkpoint's quantization format, null for a float checkpoint.
   const CheckpointQuantization *quant;
   FlatSymbolRefAttr storeRef;
-  /// The store quantized linears read: the checkpoint's, or the re-laid one.
-  FlatSymbolRefAttr quantStoreRef;
+  /// The store of the re-laid tensors (null: none).
+  FlatSymbolRefAttr relaidRef;
   /// Weight types by tensor name, filled by checkTensors.
   llvm::StringMap<RankedTensorType> weightTypes;
   /// Tensors of quantized linears (checked by `quant`), and those linears by
@@ -229,7 +229,7 @@ Value Importer::linear(Value x, const std::string &prefix, bool bias,
   Value bv = bias ? weight(prefix + ".bias") : Value();
   auto q = quantizedLinears.find(prefix);
   if (q != quantizedLinears.end())
-    return quant->build(b, loc, quantStoreRef, x, bv, q->second);
+    return quant->build(b, loc, storeRef, relaidRef, x, bv, q->second);
   Value w = weight(prefix + ".weight");
   int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
   return LinearOp::create(b, loc, act(out), x, w, bv,
@@ -273,10 +273,9 @@ OwningOpRef<ModuleOp> Importer::run(StringRef storePath,
   b.setInsertionPointToEnd(module->getBody());
   WeightStoreOp::create(b, loc, "ckpt", storePath);
   storeRef = FlatSymbolRefAttr::get(ctx, "ckpt");
-  quantStoreRef = storeRef;
   if (!relaidPath.empty()) {
     WeightStoreOp::create(b, loc, "relaid", relaidPath);
-    quantStoreRef = FlatSymbolRefAttr::get(ctx, "relaid");
+    relaidRef = FlatSymbolRefAttr::get(ctx, "relaid");
   }
 
   auto idsType = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());

@@ -120,7 +120,7 @@ LogicalResult PackedInt4Format::relayout(const qrt::TensorStore &store,
   return success();
 }
 
-Value PackedInt4Format::build(OpBuilder &b, Location loc,
+Value PackedInt4Format::build(OpBuilder &b, Location loc, FlatSymbolRefAttr,
                               FlatSymbolRefAttr store, Value x, Value bias,
                               const CheckpointLinear &l) const {
   MLIRContext *ctx = b.getContext();

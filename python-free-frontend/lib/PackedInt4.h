@@ -48,8 +48,9 @@ public:
                          const CheckpointLinear &linear,
                          std::vector<qrt::TensorData> &out,
                          std::string &error) const override;
-  Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store, Value x,
-              Value bias, const CheckpointLinear &linear) const override;
+  Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store,
+              FlatSymbolRefAttr relaid, Value x, Value bias,
+              const CheckpointLinear &linear) const override;
 
 protected:
   /// Unpacks a checked layer.

@@ -70,15 +70,17 @@ public:
                               std::string &error) const = 0;
   /// Builds a checked quantized `linear` reading real-valued `x` [?, in]
   /// (f32) and giving [?, out] f32; its weights are `qopt.weight`s of
-  /// `store`. `bias` is null or the float bias.
+  /// `store`, or of `relaid` (the store of what relayout gave; null when the
+  /// format does not relayOut()). `bias` is null or the float bias.
   virtual Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store,
-                      Value x, Value bias,
+                      FlatSymbolRefAttr relaid, Value x, Value bias,
                       const CheckpointLinear &linear) const = 0;
 
   /// Whether the format's tensors are re-laid out at import (AutoAWQ's and
   /// GPTQ's int32 packings, which qopt's IR cannot refer to as stored): the
   /// importer then writes what relayout gives to a side store and build()
-  /// refers to that store.
+  /// may refer to that store (compressed-tensors' packed zero points and
+  /// folded input zero points too).
   virtual bool relaysOut() const { return false; }
   /// The tensors, named under the layer's prefix, that build() reads for a
   /// checked `linear`: the stored values re-laid out, never re-quantized.

@@ -165,6 +165,29 @@ for name in sorted(tensors):
         fail("%s is %s, expected %s" % (name, st[1], shape))
     if (layer + ".weight_zero_point" in tensors) == w["symmetric"]:
         fail(layer + ": weight_zero_point present iff asymmetric")
+    zv = None
+    if not w["symmetric"]:
+        zt = tensors[layer + ".weight_zero_point"]
+        if q["format"] == "pack-quantized":
+            # Packed along N: row 8r + i of group g in bits 4i of word
+            # (r, g), as value + 8.
+            want = ("I32", [-(-n // 8), shape[1]])
+            if tuple(zt[:2]) != want:
+                fail("%s.weight_zero_point is %s %s, expected %s %s" % (
+                    layer, zt[0], zt[1], *want))
+            words = array.array("i", read_bytes(zt))
+            zv = [0] * (n * shape[1])
+            for r in range(want[1][0]):
+                for g in range(shape[1]):
+                    for i in range(8):
+                        if 8 * r + i < n:
+                            zv[(8 * r + i) * shape[1] + g] = (
+                                (words[r * shape[1] + g] >> (4 * i)) & 0xF) - 8
+        else:
+            if tuple(zt[:2]) != ("I8", shape):
+                fail("%s.weight_zero_point is %s %s, expected I8 %s" % (
+                    layer, zt[0], zt[1], shape))
+            zv = values(zt)
     static = x is not None and not x["dynamic"]
     if (layer + ".input_scale" in tensors) != static:
         fail(layer + ": input_scale present iff static activations")
@@ -188,7 +211,11 @@ for name in sorted(tensors):
                 s = sv[r * cols + c // w["group_size"]]
             else:
                 s = sv[(r // br) * cols + c // bc]
-            deq, orig_v = qv[r * k + c] * s, fv[r * k + c]
+            z = 0
+            if zv is not None:
+                z = zv[r * cols + c // w["group_size"]] \
+                    if w["strategy"] == "group" else zv[r]
+            deq, orig_v = (qv[r * k + c] - z) * s, fv[r * k + c]
             # Half a step of the integer grid; for e4m3, half its relative
             # step (2^-4) of the value, or of the subnormal step.
             tol = s / 2 if w["type"] == "int" else max(abs(orig_v) / 16, s * 2.0 ** -9) + 1e-12
