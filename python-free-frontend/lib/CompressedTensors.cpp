@@ -26,7 +26,8 @@
 // inline values. Two are re-laid out into a store beside the IR: packed
 // zero points, unpacked to int32 [N, K / g], and a static asymmetric input's
 // zero point, folded into an int_bias (-zp * sum_k w[n, k]) as qopt's IR
-// holds it.
+// holds it. Scales in bf16 / fp16 (llm-compressor's default, the model
+// dtype) are widened to float32 there, exactly.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +37,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Regex.h"
 
 #include <map>
@@ -83,11 +85,11 @@ public:
   Value build(OpBuilder &b, Location loc, FlatSymbolRefAttr store,
               FlatSymbolRefAttr relaid, Value x, Value bias,
               const CheckpointLinear &linear) const override;
-  /// Asymmetric int4 weights (zero points packed along N) and static
-  /// asymmetric activations (their zero point folded into an int_bias) are
-  /// re-laid out.
+  /// Asymmetric int4 weights (zero points packed along N), static
+  /// asymmetric activations (their zero point folded into an int_bias) and
+  /// scales in a 16-bit float (widened to float32) are re-laid out.
   bool relaysOut() const override {
-    return packedZeroPoints() || asymmetricInput();
+    return packedZeroPoints() || asymmetricInput() || !widenedScales.empty();
   }
   LogicalResult relayout(const qrt::TensorStore &store,
                          const CheckpointLinear &linear,
@@ -123,6 +125,8 @@ private:
   /// built per (input, scheme), so that layers reading one input share one.
   mutable llvm::StringMap<float> inputScales;
   mutable llvm::StringMap<int32_t> inputZeroPoints;
+  /// Layers whose weight scales are stored as bf16 / fp16 (read by check).
+  mutable llvm::StringSet<> widenedScales;
   mutable llvm::DenseMap<std::pair<const void *, const void *>, QuantizeOp>
       quantized;
 };
@@ -213,9 +217,10 @@ LogicalResult CompressedTensors::check(const qrt::TensorStore &store,
     used.push_back(name);
     return v;
   };
-  // Scales in the model dtype (llm-compressor's default) would need a
-  // widening the IR does not have: float32 scales only (qopt-export's).
-  std::initializer_list<qrt::DType> floats = {qrt::DType::F32};
+  // Scales in the model dtype (llm-compressor's default) are widened to
+  // float32 (exactly) in the re-laid store; float32 ones are read as stored.
+  std::initializer_list<qrt::DType> floats = {qrt::DType::F32, qrt::DType::BF16,
+                                              qrt::DType::F16};
   const std::string &p = l.prefix;
   if (packed()) {
     if (l.in % 8) {
@@ -247,8 +252,12 @@ LogicalResult CompressedTensors::check(const qrt::TensorStore &store,
             " does not divide its input dimension " + std::to_string(l.in);
     return failure();
   }
-  if (!expect(p + ".weight_scale", floats, storedScaleShape(l)))
+  const qrt::TensorView *scale =
+      expect(p + ".weight_scale", floats, storedScaleShape(l));
+  if (!scale)
     return failure();
+  if (scale->dtype != qrt::DType::F32)
+    widenedScales.insert(p);
   if (packedZeroPoints()) {
     if (l.out % 8) {
       error = "layer '" + p +
@@ -294,8 +303,9 @@ Value CompressedTensors::build(OpBuilder &b, Location loc,
       store,
       b.getStringAttr(l.prefix + (packed() ? ".weight_packed" : ".weight")),
       packed() ? PackingAttr::get(ctx, Packing::Int4x8Offset) : PackingAttr());
-  Value s = formats::storedWeight(b, loc, store, l.prefix + ".weight_scale",
-                                  RankedTensorType::get(scaleShape(l), f32));
+  Value s = formats::storedWeight(
+      b, loc, widenedScales.contains(l.prefix) ? relaid : store,
+      l.prefix + ".weight_scale", RankedTensorType::get(scaleShape(l), f32));
   Value zp, intBias;
   if (!weights.symmetric)
     zp = formats::storedWeight(
@@ -356,6 +366,20 @@ LogicalResult CompressedTensors::relayout(const qrt::TensorStore &store,
                                           std::vector<qrt::TensorData> &out,
                                           std::string &error) const {
   const std::string &p = l.prefix;
+  if (widenedScales.contains(p)) {
+    const qrt::TensorView *v = store.find(p + ".weight_scale");
+    qrt::TensorData t;
+    t.name = p + ".weight_scale";
+    t.dtype = qrt::DType::F32;
+    t.shape = v->shape;
+    size_t count = v->nbytes / qrt::dtypeSize(v->dtype);
+    t.data.resize(count * 4);
+    for (size_t i = 0; i < count; ++i) {
+      float f = v->getFloat(i);
+      std::memcpy(t.data.data() + 4 * i, &f, 4);
+    }
+    out.push_back(std::move(t));
+  }
   if (packedZeroPoints()) {
     // int32 [N / 8, G]: row 8r + i of group g in bits 4i of word (r, g), as
     // zero point + 8 -> int32 [N, G].

@@ -13,7 +13,9 @@ arguments:
   quant-set PATH=JSON...   sets a key of quantization_config by its dotted
                            path (a.b.c); JSON null removes the key
 KINDs without: to-float16 (every BF16 tensor as F16, config dtype
-float16), and the damages below.
+float16), scales-to-bf16 (every F32 weight_scale / input_scale as BF16,
+rounded to nearest even, as llm-compressor stores them), and the damages
+below.
 """
 import json
 import os
@@ -92,6 +94,28 @@ elif kind == "quant-set":
         if node[keys[-1]] is None:
             del node[keys[-1]]
     replace("config.json", json.dumps(config, indent=2).encode())
+elif kind == "scales-to-bf16":
+    import array
+    for shard in sorted(set(json.loads(
+            read("model.safetensors.index.json"))["weight_map"].values())):
+        header, body = split(read(shard))
+        out, offset = bytearray(), 0
+        for name in sorted((k for k in header if k != "__metadata__"),
+                           key=lambda k: header[k]["data_offsets"][0]):
+            info = header[name]
+            b, e = info["data_offsets"]
+            data = body[b:e]
+            if info["dtype"] == "F32" and name.endswith(
+                    (".weight_scale", ".input_scale")):
+                bits = array.array("I", data)
+                data = array.array("H", (
+                    ((x + 0x7FFF + ((x >> 16) & 1)) >> 16) & 0xFFFF
+                    for x in bits)).tobytes()
+                info["dtype"] = "BF16"
+            info["data_offsets"] = [offset, offset + len(data)]
+            out += data
+            offset += len(data)
+        replace(shard, join(header, bytes(out)))
 elif kind == "to-float16":
     import array
     for shard in sorted(set(json.loads(
