@@ -283,8 +283,8 @@ static LogicalResult writeShards(Checkpoint &ckpt, uint64_t maxBytes,
   return success();
 }
 
-static LogicalResult writeJson(const std::string &path, const json &j,
-                               std::string &error) {
+LogicalResult exporter::writeJsonFile(const std::string &path, const json &j,
+                                      std::string &error) {
   return writeOutputFile(
       path,
       [&](llvm::raw_ostream &os) {
@@ -386,8 +386,8 @@ static LogicalResult writeInto(Checkpoint &ckpt, SourceCheckpoint &source,
     return failure();
   source.config["quantization_config"] = std::move(*quantization);
   if (failed(writeShards(ckpt, options.maxShardBytes, tmp, error)) ||
-      failed(writeJson(tmp + "/config.json", json(std::move(source.config)),
-                       error)))
+      failed(writeJsonFile(tmp + "/config.json", json(std::move(source.config)),
+                           error)))
     return failure();
   for (const char *file :
        {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",

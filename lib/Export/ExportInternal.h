@@ -108,6 +108,10 @@ std::unique_ptr<FormatWriter> createAscendW8A8Writer();
 std::unique_ptr<FormatWriter> createKVCacheScalesWriter();
 std::unique_ptr<FormatWriter> createGGUFWriter(const ExportOptions &options);
 
+/// Writes `j` (indented by 2) to `path`, atomically.
+LogicalResult writeJsonFile(const std::string &path, const llvm::json::Value &j,
+                            std::string &error);
+
 /// The bytes of float32 values as `dtype` (F32, BF16 or F16), rounded to
 /// nearest even; `exact` is cleared when a value changed.
 std::vector<uint8_t> floatBytes(const std::vector<float> &values,

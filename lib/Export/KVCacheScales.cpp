@@ -109,14 +109,7 @@ LogicalResult KVCacheScalesWriter::writeFile(Checkpoint &,
            {"scaling_factor", llvm::json::Object{{"0", std::move(factors)}}}}}};
   if (std::optional<StringRef> type = source.config.getString("model_type"))
     file["model_type"] = *type;
-  json value(std::move(file));
-  return writeOutputFile(
-      path,
-      [&](llvm::raw_ostream &os) {
-        os << llvm::formatv("{0:2}", value) << "\n";
-        return success();
-      },
-      error);
+  return writeJsonFile(path.str(), json(std::move(file)), error);
 }
 
 std::unique_ptr<FormatWriter> exporter::createKVCacheScalesWriter() {

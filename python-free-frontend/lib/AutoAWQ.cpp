@@ -40,12 +40,6 @@ protected:
 };
 } // namespace
 
-/// The nibble of word `w` that holds column 8j + c.
-static unsigned awqNibble(int64_t c) {
-  static const unsigned kReverse[8] = {0, 4, 1, 5, 2, 6, 3, 7};
-  return kReverse[c];
-}
-
 LogicalResult AutoAWQ::check(const qrt::TensorStore &store,
                              const CheckpointLinear &l,
                              std::vector<std::string> &used,
@@ -78,29 +72,15 @@ LogicalResult AutoAWQ::unpack(const qrt::TensorStore &store,
   const qrt::TensorView *qw = store.find(l.prefix + ".qweight");
   const qrt::TensorView *qz = store.find(l.prefix + ".qzeros");
   const qrt::TensorView *sc = store.find(l.prefix + ".scales");
-  auto word = [](const qrt::TensorView *v, int64_t i) {
-    uint32_t w;
-    std::memcpy(&w, v->data + 4 * i, 4);
-    return w;
-  };
+  static const unsigned kNibble[8] = {0, 4, 1, 5, 2, 6, 3, 7};
   out.values.resize(size_t(n * k));
   for (int64_t row = 0; row < k; ++row)
     for (int64_t j = 0; j < n / 8; ++j) {
       uint32_t w = word(qw, row * (n / 8) + j);
       for (int64_t c = 0; c < 8; ++c)
-        out.values[(8 * j + c) * k + row] = (w >> (4 * awqNibble(c))) & 0xF;
+        out.values[(8 * j + c) * k + row] = (w >> (4 * kNibble[c])) & 0xF;
     }
-  out.zeros.resize(size_t(n * groups));
-  out.scales.resize(size_t(n * groups));
-  for (int64_t gi = 0; gi < groups; ++gi) {
-    for (int64_t j = 0; j < n / 8; ++j) {
-      uint32_t w = word(qz, gi * (n / 8) + j);
-      for (int64_t c = 0; c < 8; ++c)
-        out.zeros[(8 * j + c) * groups + gi] = (w >> (4 * awqNibble(c))) & 0xF;
-    }
-    for (int64_t col = 0; col < n; ++col)
-      out.scales[col * groups + gi] = sc->getFloat(size_t(gi * n + col));
-  }
+  unpackZerosAndScales(qz, sc, n, groups, kNibble, out);
   return success();
 }
 

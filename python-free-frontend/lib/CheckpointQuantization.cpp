@@ -21,6 +21,33 @@ std::string formats::dump(const llvm::json::Value &value) {
   return llvm::formatv("{0}", value).str();
 }
 
+const qrt::TensorView *
+formats::expectTensor(const qrt::TensorStore &store, const std::string &name,
+                      std::initializer_list<qrt::DType> dtypes,
+                      const std::vector<int64_t> &shape,
+                      const std::string &checkpoint, const std::string &layer,
+                      std::vector<std::string> &used, std::string &error) {
+  const qrt::TensorView *v = store.find(name);
+  if (!v) {
+    error = checkpoint + " checkpoint is missing tensor '" + name + "'";
+    return nullptr;
+  }
+  bool dtypeOk = false;
+  std::string names;
+  for (qrt::DType d : dtypes) {
+    dtypeOk |= v->dtype == d;
+    names += std::string(names.empty() ? "" : " or ") + qrt::dtypeName(d);
+  }
+  if (!dtypeOk || v->shape != shape) {
+    error = "tensor '" + name + "' is " + qrt::dtypeName(v->dtype) + " " +
+            ::qnum::shapeToString(v->shape) + "; the " + layer +
+            " layer stores " + names + " " + ::qnum::shapeToString(shape);
+    return nullptr;
+  }
+  used.push_back(name);
+  return v;
+}
+
 FailureOr<std::unique_ptr<CheckpointQuantization>>
 mlir::qopt::parseCheckpointQuantization(const std::string &configPath,
                                         ImportActivations activations,

@@ -197,25 +197,8 @@ LogicalResult CompressedTensors::check(const qrt::TensorStore &store,
   auto expect = [&](const std::string &name,
                     std::initializer_list<qrt::DType> dtypes,
                     std::vector<int64_t> shape) -> const qrt::TensorView * {
-    const qrt::TensorView *v = store.find(name);
-    if (!v) {
-      error = "compressed-tensors checkpoint is missing tensor '" + name + "'";
-      return nullptr;
-    }
-    bool dtypeOk = false;
-    std::string names;
-    for (qrt::DType d : dtypes) {
-      dtypeOk |= v->dtype == d;
-      names += std::string(names.empty() ? "" : " or ") + qrt::dtypeName(d);
-    }
-    if (!dtypeOk || v->shape != shape) {
-      error = "tensor '" + name + "' is " + qrt::dtypeName(v->dtype) + " " +
-              ::qnum::shapeToString(v->shape) + "; the " + format +
-              " layer stores " + names + " " + ::qnum::shapeToString(shape);
-      return nullptr;
-    }
-    used.push_back(name);
-    return v;
+    return formats::expectTensor(store, name, dtypes, shape,
+                                 "compressed-tensors", format, used, error);
   };
   // Scales in the model dtype (llm-compressor's default) are widened to
   // float32 (exactly) in the re-laid store; float32 ones are read as stored.

@@ -100,11 +100,6 @@ LogicalResult GPTQ::unpack(const qrt::TensorStore &store,
   const qrt::TensorView *qw = store.find(l.prefix + ".qweight");
   const qrt::TensorView *qz = store.find(l.prefix + ".qzeros");
   const qrt::TensorView *sc = store.find(l.prefix + ".scales");
-  auto word = [](const qrt::TensorView *v, int64_t i) {
-    uint32_t w;
-    std::memcpy(&w, v->data + 4 * i, 4);
-    return w;
-  };
   out.values.resize(size_t(n * k));
   for (int64_t i = 0; i < k / 8; ++i)
     for (int64_t col = 0; col < n; ++col) {
@@ -112,25 +107,21 @@ LogicalResult GPTQ::unpack(const qrt::TensorStore &store,
       for (int64_t j = 0; j < 8; ++j)
         out.values[col * k + 8 * i + j] = (w >> (4 * j)) & 0xF;
     }
-  out.zeros.resize(size_t(n * groups));
-  out.scales.resize(size_t(n * groups));
-  for (int64_t gi = 0; gi < groups; ++gi) {
-    for (int64_t j = 0; j < n / 8; ++j) {
-      uint32_t w = word(qz, gi * (n / 8) + j);
-      for (int64_t c = 0; c < 8; ++c) {
-        unsigned z = ((w >> (4 * c)) & 0xF) + (v2 ? 0 : 1);
-        if (z > 15) {
-          error = "layer '" + l.prefix + "': qzeros of column " +
-                  std::to_string(8 * j + c) + " group " + std::to_string(gi) +
-                  " is 15, which the v1 convention (stored minus one) makes "
-                  "16, outside int4";
-          return failure();
-        }
-        out.zeros[(8 * j + c) * groups + gi] = uint8_t(z);
-      }
+  static const unsigned kNibble[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  unpackZerosAndScales(qz, sc, n, groups, kNibble, out);
+  if (v2)
+    return success();
+  // v1 stores zero points minus one.
+  for (size_t i = 0; i < out.zeros.size(); ++i) {
+    if (out.zeros[i] == 15) {
+      error = "layer '" + l.prefix + "': qzeros of column " +
+              std::to_string(i / groups) + " group " +
+              std::to_string(i % groups) +
+              " is 15, which the v1 convention (stored minus one) makes 16, "
+              "outside int4";
+      return failure();
     }
-    for (int64_t col = 0; col < n; ++col)
-      out.scales[col * groups + gi] = sc->getFloat(size_t(gi * n + col));
+    ++out.zeros[i];
   }
   return success();
 }

@@ -8,6 +8,8 @@
 
 #include "QuantizedFormats.h"
 
+#include <cstring>
+
 using namespace mlir;
 using namespace mlir::qopt;
 using namespace mlir::qopt::formats;
@@ -51,25 +53,32 @@ const qrt::TensorView *PackedInt4Format::expect(
     const qrt::TensorStore &store, const std::string &name,
     std::initializer_list<qrt::DType> dtypes, const std::vector<int64_t> &shape,
     std::vector<std::string> &used, std::string &error) const {
-  const qrt::TensorView *v = store.find(name);
-  if (!v) {
-    error = this->name() + " checkpoint is missing tensor '" + name + "'";
-    return nullptr;
+  return expectTensor(store, name, dtypes, shape, this->name(), this->name(),
+                      used, error);
+}
+
+uint32_t PackedInt4Format::word(const qrt::TensorView *v, int64_t i) {
+  uint32_t w;
+  std::memcpy(&w, v->data + 4 * i, 4);
+  return w;
+}
+
+void PackedInt4Format::unpackZerosAndScales(const qrt::TensorView *qzeros,
+                                            const qrt::TensorView *scales,
+                                            int64_t n, int64_t groups,
+                                            const unsigned nibbleOf[8],
+                                            UnpackedInt4 &out) {
+  out.zeros.resize(size_t(n * groups));
+  out.scales.resize(size_t(n * groups));
+  for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t j = 0; j < n / 8; ++j) {
+      uint32_t w = word(qzeros, g * (n / 8) + j);
+      for (int64_t c = 0; c < 8; ++c)
+        out.zeros[(8 * j + c) * groups + g] = (w >> (4 * nibbleOf[c])) & 0xF;
+    }
+    for (int64_t col = 0; col < n; ++col)
+      out.scales[col * groups + g] = scales->getFloat(size_t(g * n + col));
   }
-  bool dtypeOk = false;
-  std::string names;
-  for (qrt::DType d : dtypes) {
-    dtypeOk |= v->dtype == d;
-    names += std::string(names.empty() ? "" : " or ") + qrt::dtypeName(d);
-  }
-  if (!dtypeOk || v->shape != shape) {
-    error = "tensor '" + name + "' is " + qrt::dtypeName(v->dtype) + " " +
-            ::qnum::shapeToString(v->shape) + "; the " + this->name() +
-            " layer stores " + names + " " + ::qnum::shapeToString(shape);
-    return nullptr;
-  }
-  used.push_back(name);
-  return v;
 }
 
 LogicalResult PackedInt4Format::relayout(const qrt::TensorStore &store,

@@ -70,6 +70,16 @@ protected:
                                 std::vector<std::string> &used,
                                 std::string &error) const;
 
+  /// Word `i` of an int32 tensor.
+  static uint32_t word(const qrt::TensorView *v, int64_t i);
+  /// Unpacks `qzeros` (int32 [groups, n / 8], column 8j + c in nibble
+  /// nibbleOf[c] of word j) and transposes `scales` ([groups, n]) into
+  /// `out`'s [n, groups] zeros and scales.
+  static void unpackZerosAndScales(const qrt::TensorView *qzeros,
+                                   const qrt::TensorView *scales, int64_t n,
+                                   int64_t groups, const unsigned nibbleOf[8],
+                                   UnpackedInt4 &out);
+
   int64_t groupSize; // <= 0: one group per row
   bool symmetric;
   std::vector<std::string> notConverted;

@@ -15,6 +15,8 @@
 
 #include "qopt-frontend/CheckpointQuantization.h"
 
+#include "qopt-runtime/Safetensors.h"
+
 #include "llvm/Support/JSON.h"
 
 namespace mlir::qopt::formats {
@@ -36,6 +38,17 @@ std::string dump(const llvm::json::Value &value);
 /// `qopt.weight @store[name]` of type `type`.
 Value storedWeight(OpBuilder &b, Location loc, FlatSymbolRefAttr store,
                    const std::string &name, Type type);
+
+/// The tensor `name` of `store` when it is one of `dtypes` with `shape`
+/// (appended to `used`); else null, with `error` naming what is wrong, as
+/// `format` (what `layer` says in the message: "the pack-quantized layer")
+/// stores it.
+const qrt::TensorView *
+expectTensor(const qrt::TensorStore &store, const std::string &name,
+             std::initializer_list<qrt::DType> dtypes,
+             const std::vector<int64_t> &shape, const std::string &checkpoint,
+             const std::string &layer, std::vector<std::string> &used,
+             std::string &error);
 
 } // namespace mlir::qopt::formats
 

@@ -94,51 +94,41 @@ elif kind == "quant-set":
         if node[keys[-1]] is None:
             del node[keys[-1]]
     replace("config.json", json.dumps(config, indent=2).encode())
-elif kind == "scales-to-bf16":
+elif kind in ("scales-to-bf16", "to-float16"):
     import array
+
+    def convert(name, dtype, data):
+        """The tensor's new dtype and bytes (None: unchanged)."""
+        if kind == "scales-to-bf16" and dtype == "F32" and name.endswith(
+                (".weight_scale", ".input_scale")):
+            bits = array.array("I", data)  # round to nearest even
+            return "BF16", array.array("H", (
+                ((x + 0x7FFF + ((x >> 16) & 1)) >> 16) & 0xFFFF
+                for x in bits)).tobytes()
+        if kind == "to-float16" and dtype == "BF16":
+            wide = array.array("I", (h << 16 for h in array.array("H", data)))
+            values = array.array("f", wide.tobytes())
+            return "F16", struct.pack("<%de" % len(values), *values)
+        return None
+
     for shard in sorted(set(json.loads(
             read("model.safetensors.index.json"))["weight_map"].values())):
         header, body = split(read(shard))
-        out, offset = bytearray(), 0
+        out = bytearray()
         for name in sorted((k for k in header if k != "__metadata__"),
                            key=lambda k: header[k]["data_offsets"][0]):
             info = header[name]
             b, e = info["data_offsets"]
             data = body[b:e]
-            if info["dtype"] == "F32" and name.endswith(
-                    (".weight_scale", ".input_scale")):
-                bits = array.array("I", data)
-                data = array.array("H", (
-                    ((x + 0x7FFF + ((x >> 16) & 1)) >> 16) & 0xFFFF
-                    for x in bits)).tobytes()
-                info["dtype"] = "BF16"
-            info["data_offsets"] = [offset, offset + len(data)]
+            changed = convert(name, info["dtype"], data)
+            if changed:
+                info["dtype"], data = changed
+            info["data_offsets"] = [len(out), len(out) + len(data)]
             out += data
-            offset += len(data)
         replace(shard, join(header, bytes(out)))
-elif kind == "to-float16":
-    import array
-    for shard in sorted(set(json.loads(
-            read("model.safetensors.index.json"))["weight_map"].values())):
-        header, body = split(read(shard))
-        out, offset = bytearray(), 0
-        for name in sorted((k for k in header if k != "__metadata__"),
-                           key=lambda k: header[k]["data_offsets"][0]):
-            info = header[name]
-            b, e = info["data_offsets"]
-            data = body[b:e]
-            if info["dtype"] == "BF16":
-                half = array.array("H", data)
-                wide = array.array("I", (h << 16 for h in half))
-                values = array.array("f", wide.tobytes())
-                data = struct.pack("<%de" % len(values), *values)
-                info["dtype"] = "F16"
-            info["data_offsets"] = [offset, offset + len(data)]
-            out += data
-            offset += len(data)
-        replace(shard, join(header, bytes(out)))
-    config["dtype"] = "float16"
-    replace("config.json", json.dumps(config, indent=2).encode())
+    if kind == "to-float16":
+        config["dtype"] = "float16"
+        replace("config.json", json.dumps(config, indent=2).encode())
 elif kind == "rename-tensor":
     old, new = args
     index = json.loads(read("model.safetensors.index.json"))

@@ -13,21 +13,12 @@ import os
 import struct
 import sys
 
-
-def read_safetensors(path, into):
-    data = open(path, "rb").read()
-    n = struct.unpack_from("<Q", data)[0]
-    for k, v in json.loads(data[8:8 + n]).items():
-        if k != "__metadata__":
-            b, e = v["data_offsets"]
-            into[k] = (v["dtype"], v["shape"], data[8 + n + b:8 + n + e])
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "Inputs"))
+import safetensors_io  # noqa: E402
 
 
-relaid, store = {}, {}
-read_safetensors(sys.argv[1], relaid)
-for f in os.listdir(sys.argv[2]):
-    if f.endswith(".safetensors"):
-        read_safetensors(os.path.join(sys.argv[2], f), store)
+relaid = safetensors_io.read_file(sys.argv[1])
+store = safetensors_io.read_dir(sys.argv[2])
 if set(relaid) != set(store):
     sys.exit("tensor names differ: %s" % sorted(set(relaid) ^ set(store))[:4])
 for name in sorted(relaid):

@@ -27,27 +27,15 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "Inputs"))
+import safetensors_io  # noqa: E402
+
 src, store_dir, dst, fmt = sys.argv[1:5]
 damage = sys.argv[6] if len(sys.argv) > 6 and sys.argv[5] == "--damage" else ""
 
 
-def read_safetensors(path, into):
-    data = open(path, "rb").read()
-    n = struct.unpack_from("<Q", data)[0]
-    for k, v in json.loads(data[8:8 + n]).items():
-        if k != "__metadata__":
-            b, e = v["data_offsets"]
-            into[k] = (v["dtype"], v["shape"], data[8 + n + b:8 + n + e])
-
-
-store = {}
-for f in os.listdir(store_dir):
-    if f.endswith(".safetensors"):
-        read_safetensors(os.path.join(store_dir, f), store)
-ckpt = {}
-index = json.load(open(os.path.join(src, "model.safetensors.index.json")))
-for shard in sorted(set(index["weight_map"].values())):
-    read_safetensors(os.path.join(src, shard), ckpt)
+store = safetensors_io.read_dir(store_dir)
+ckpt = safetensors_io.read_checkpoint(src)
 config = json.load(open(os.path.join(src, "config.json")))
 
 LO = bytes(((b & 15) ^ 8) for b in range(256))  # signed nibble -> value + 8

@@ -21,24 +21,18 @@ rest), nothing more. Then, on fresh random int8 activations, that
 dequantized product (x_q - offset) * input_scale . weight[n] * scale[n]
 (relative error below 1e-6). Prints one line per check.
 """
-import glob
 import json
 import os
 import random
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..",
+                                "Inputs"))
+import safetensors_io  # noqa: E402
+
 out_dir, dtype, store_dir = sys.argv[1:4]
 model_dtype = {"float16": "F16", "bfloat16": "BF16"}[dtype]
-
-
-def read_safetensors(path, into):
-    data = open(path, "rb").read()
-    n = struct.unpack_from("<Q", data)[0]
-    for k, v in json.loads(data[8:8 + n]).items():
-        if k != "__metadata__":
-            b, e = v["data_offsets"]
-            into[k] = (v["dtype"], v["shape"], data[8 + n + b:8 + n + e])
 
 
 def values(t):
@@ -55,13 +49,8 @@ def fail(msg):
     sys.exit("FAIL: " + msg)
 
 
-index = json.load(open(os.path.join(out_dir, "model.safetensors.index.json")))
-tensors = {}
-for shard in sorted(set(index["weight_map"].values())):
-    read_safetensors(os.path.join(out_dir, shard), tensors)
-store = {}
-for f in glob.glob(os.path.join(store_dir, "*.safetensors")):
-    read_safetensors(f, store)
+tensors = safetensors_io.read_checkpoint(out_dir)
+store = safetensors_io.read_dir(store_dir)
 config = json.load(open(os.path.join(out_dir, "config.json")))
 q = config["quantization_config"]
 if q.get("model_quant_type") != "W8A8":

@@ -14,8 +14,13 @@ compared with the qopt weight store's `LAYER.qweight` / `LAYER.scales`
 (int values must be equal, scales equal to the store's rounded to fp16).
 """
 import json
+import os
 import struct
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..",
+                                "Inputs"))
+import safetensors_io  # noqa: E402
 
 GGML = {0: ("F32", 1, 4), 1: ("F16", 1, 2), 2: ("Q4_0", 32, 18),
         8: ("Q8_0", 32, 34), 30: ("BF16", 1, 2)}
@@ -94,18 +99,6 @@ def read_gguf(path):
     return meta, out
 
 
-def read_safetensors(path):
-    data = open(path, "rb").read()
-    n = struct.unpack_from("<Q", data)[0]
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for k, v in header.items():
-        if k != "__metadata__":
-            b, e = v["data_offsets"]
-            out[k] = (v["dtype"], v["shape"], data[8 + n + b:8 + n + e])
-    return out
-
-
 def decode_blocks(tname, dims, raw):
     """int values (row-major [N, K]) and scales of a Q8_0 / Q4_0 tensor."""
     k, rows = dims[0], dims[1]
@@ -150,7 +143,7 @@ def main():
         print("tensor %s %s %s" % (name, tname, "x".join(map(str, dims))))
     if len(sys.argv) < 4 or sys.argv[2] != "--against":
         return
-    store = read_safetensors(sys.argv[3])
+    store = safetensors_io.read_file(sys.argv[3])
     layer_names = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
                    "attn_v": "self_attn.v_proj",
                    "attn_output": "self_attn.o_proj",
