@@ -9,7 +9,11 @@
 #   (dynamic per-token), W8A8 static per-tensor asymmetric, FP8 per-channel
 #   x per-token, FP8 128x128 blocks, W8A16, W4A16 AWQ g128 symmetric and
 #   asymmetric; each plain, with an INT8 KV cache (per-token scales, NAME-kv8)
-#   and with an FP8 KV cache (per-head scales, NAME-kvf8): 24 bundles.
+#   and with an FP8 KV cache (per-head scales, NAME-kvf8): 24 bundles; and
+#   w4-gptq-actorder: a GPTQ act-order checkpoint of the W4A16 g128 values
+#   (test/Frontend/Inputs/make_int4_checkpoint.py --act-order: every
+#   down_proj's input channels dealt into the groups at random), imported,
+#   whose down_proj inputs go through permute_columns kernels.
 # OUT_DIR/8b/NAME.bundle: kernels-only bundles (qopt-bundle --kernels-only)
 #   at Llama-3-8B shapes (hidden 4096, 32 / 8 heads of 128, intermediate
 #   14336, vocab 128256): a one-layer random-weight checkpoint
@@ -87,6 +91,12 @@ for part in "${parts[@]}"; do
     "$B/qopt-calibrate" "$d/m.mlir" --tokens "$calib" --max-sequences 4 \
       -o "$d/calib.mlir" 2>/dev/null
     variants "$d" "$d/calib.mlir" "chip=sm_90a" "" plain kv8 kvf8
+    "$B/qopt" "$d/m.mlir" "--w4a16=group=128" -o "$d/gptq-src.mlir"
+    python3 test/Frontend/Inputs/make_int4_checkpoint.py \
+      "$shared/models/qopt-tiny-llama" "$d/gptq-src.weights" \
+      "$d/gptq-actorder.ckpt" gptq --act-order 1
+    "$B/qopt-import" "$d/gptq-actorder.ckpt" -o "$d/gptq-actorder.mlir"
+    build "$d" w4-gptq-actorder "$d/gptq-actorder.mlir" "chip=sm_90a" ""
     ;;
   8b)
     d="$out/8b"

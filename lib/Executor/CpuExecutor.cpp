@@ -161,8 +161,8 @@ bool CpuExecutor::Impl::prepare(std::string &error) {
     bool known =
         isa<EmbeddingOp, RMSNormOp, LayerNormOp, LinearOp, RopeOp, AttentionOp,
             SiluOp, GeluOp, MulOp, AddOp, WeightOp, ObserveOp, QuantizeOp,
-            DequantizeOp, RequantizeOp, ScaleChannelsOp, QuantizedLinearOp,
-            func::ReturnOp, arith::ConstantOp>(op);
+            DequantizeOp, RequantizeOp, ScaleChannelsOp, PermuteChannelsOp,
+            QuantizedLinearOp, func::ReturnOp, arith::ConstantOp>(op);
     if (!known) {
       error = "the CPU executor does not implement '" +
               op->getName().getStringRef().str() + "'";
@@ -499,6 +499,17 @@ bool CpuExecutor::Impl::run(Operation *op,
         Buffer &out = define(sc.getResult(), x.shape);
         out.f = x.f;
         k::scaleChannels(out.f.data(), x.shape, f.f.data(), sc.getAxis());
+        return true;
+      })
+      .Case([&](PermuteChannelsOp pc) {
+        Buffer &x = in(pc.getInput()), &perm = in(pc.getPermutation());
+        if (!k::checkPermutation(perm.i.data(), x.cols(), error)) {
+          error = "'" + pc->getName().getStringRef().str() + "': " + error;
+          return false;
+        }
+        Buffer &out = define(pc.getResult(), x.shape);
+        k::permuteChannels(x.f.data(), x.rows(), x.cols(), perm.i.data(),
+                           out.f.data());
         return true;
       })
       .Case([&](QuantizedLinearOp ql) {

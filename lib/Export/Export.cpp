@@ -237,6 +237,16 @@ LogicalResult Exporter::run(std::vector<std::string> &ignored,
     } else if (auto a = dyn_cast<AttentionOp>(op)) {
       if (failed(format.addAttention(a, ckpt, error)))
         return WalkResult::interrupt();
+    } else if (auto p = dyn_cast<PermuteChannelsOp>(op)) {
+      std::string user = "?";
+      for (Operation *u : p.getResult().getUsers())
+        if (auto label = u->getAttrOfType<StringAttr>("label"))
+          user = label.str();
+      error = "layer '" + user +
+              "' reads its input through qopt.permute_channels (GPTQ "
+              "act-order): qopt-export does not write input-channel "
+              "permutations (g_idx)";
+      return WalkResult::interrupt();
     } else if (auto q = dyn_cast<QuantizedLinearOp>(op)) {
       QuantizedLinearData d;
       if (failed(readLinear(q, d, err)))

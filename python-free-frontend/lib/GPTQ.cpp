@@ -16,14 +16,21 @@
 //   scales   fp16 [G, N]
 //   g_idx    int32 [K]          the group of each input channel
 // and W[n, k] = (q[k, n] - z[g_idx[k], n]) * s[g_idx[k], n]. With
-// `desc_act` (act-order) g_idx may be any permutation of groups; qopt's
-// groups are contiguous, so a g_idx other than k / g is refused.
+// `desc_act` (act-order) GPTQ quantized the input channels in another
+// order, g at a time, so g_idx assigns each group g channels anywhere along
+// K. qopt's groups are contiguous: such a layer is re-laid out with its
+// channels sorted by group (stably) and imported behind a
+// `qopt.permute_channels` of its input by that sort, values unchanged.
 //
 //===----------------------------------------------------------------------===//
 
 #include "PackedInt4.h"
 
 #include "QuantizedFormats.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::qopt;
@@ -45,9 +52,26 @@ protected:
   LogicalResult unpack(const qrt::TensorStore &store, const CheckpointLinear &l,
                        UnpackedInt4 &out, std::string &error) const override;
 
+protected:
+  bool permutesInput(const CheckpointLinear &l) const override {
+    return actOrder.count(l.prefix) != 0;
+  }
+  std::vector<int32_t>
+  inputPermutation(const qrt::TensorStore &store,
+                   const CheckpointLinear &l) const override;
+
 private:
   bool v2;
+  /// The layers check() found with an act-order g_idx.
+  mutable std::set<std::string> actOrder;
 };
+
+/// g_idx[k] of a checked layer.
+static int32_t groupOf(const qrt::TensorView *gIdx, int64_t k) {
+  int32_t v;
+  std::memcpy(&v, gIdx->data + 4 * k, 4);
+  return v;
+}
 } // namespace
 
 LogicalResult GPTQ::check(const qrt::TensorStore &store,
@@ -78,19 +102,46 @@ LogicalResult GPTQ::check(const qrt::TensorStore &store,
     gIdx = expect(store, p + ".g_idx", {qrt::DType::I32}, {l.in}, used, error);
     if (!gIdx)
       return failure();
+    // Act-order assigns every group exactly g channels.
+    std::vector<int64_t> members(size_t(groups), 0);
+    bool identity = true;
     for (int64_t k = 0; k < l.in; ++k) {
-      int32_t v;
-      std::memcpy(&v, gIdx->data + 4 * k, 4);
-      if (v != k / g) {
+      int32_t v = groupOf(gIdx, k);
+      if (v < 0 || v >= groups) {
         error = "layer '" + p + "': g_idx[" + std::to_string(k) + "] is " +
-                std::to_string(v) + ", not " + std::to_string(k / g) +
-                " (act-order, desc_act): qopt's groups are contiguous along "
-                "K, and reordering the input channels is not supported";
+                std::to_string(v) + ", outside the " + std::to_string(groups) +
+                " groups";
         return failure();
       }
+      ++members[size_t(v)];
+      identity = identity && v == k / g;
     }
+    for (int64_t grp = 0; grp < groups; ++grp)
+      if (members[size_t(grp)] != g) {
+        error = "layer '" + p + "': g_idx gives group " + std::to_string(grp) +
+                " " + std::to_string(members[size_t(grp)]) +
+                " input channels, not group_size " + std::to_string(g) +
+                " (GPTQ, also with act-order, fills every group)";
+        return failure();
+      }
+    if (!identity)
+      actOrder.insert(p);
   }
   return success();
+}
+
+std::vector<int32_t> GPTQ::inputPermutation(const qrt::TensorStore &store,
+                                            const CheckpointLinear &l) const {
+  const qrt::TensorView *gIdx = store.find(l.prefix + ".g_idx");
+  std::vector<int32_t> perm(size_t(l.in));
+  for (int64_t k = 0; k < l.in; ++k)
+    perm[size_t(k)] = int32_t(k);
+  // By group, then by channel (a stable sort of the identity).
+  std::sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) {
+    int32_t ga = groupOf(gIdx, a), gb = groupOf(gIdx, b);
+    return ga != gb ? ga < gb : a < b;
+  });
+  return perm;
 }
 
 LogicalResult GPTQ::unpack(const qrt::TensorStore &store,

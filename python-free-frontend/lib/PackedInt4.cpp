@@ -98,6 +98,24 @@ LogicalResult PackedInt4Format::relayout(const qrt::TensorStore &store,
                 std::to_string(u.zeros[i]) + ", not 8";
         return failure();
       }
+  if (permutesInput(l)) {
+    // Store the input channels in the order of `perm` (groups contiguous);
+    // the zero points and scales are per group and keep their order.
+    std::vector<int32_t> perm = inputPermutation(store, l);
+    std::vector<uint8_t> sorted(u.values.size());
+    for (int64_t row = 0; row < l.out; ++row)
+      for (int64_t j = 0; j < l.in; ++j)
+        sorted[size_t(row * l.in + j)] =
+            u.values[size_t(row * l.in + perm[size_t(j)])];
+    u.values = std::move(sorted);
+    qrt::TensorData p;
+    p.name = l.prefix + ".input_permutation";
+    p.dtype = qrt::DType::I32;
+    p.shape = {l.in};
+    p.data.resize(perm.size() * 4);
+    std::memcpy(p.data.data(), perm.data(), p.data.size());
+    out.push_back(std::move(p));
+  }
   qrt::TensorData w;
   w.name = l.prefix + ".qweight";
   w.dtype = qrt::DType::U8;
@@ -149,6 +167,11 @@ Value PackedInt4Format::build(OpBuilder &b, Location loc, FlatSymbolRefAttr,
   if (!symmetric)
     zp = storedWeight(b, loc, store, l.prefix + ".zero_points",
                       RankedTensorType::get({l.out, groups}, b.getI32Type()));
+  if (permutesInput(l)) {
+    Value perm = storedWeight(b, loc, store, l.prefix + ".input_permutation",
+                              RankedTensorType::get({l.in}, b.getI32Type()));
+    x = PermuteChannelsOp::create(b, loc, x.getType(), x, perm);
+  }
   auto outType =
       RankedTensorType::get({ShapedType::kDynamic, l.out}, b.getF32Type());
   return QuantizedLinearOp::create(

@@ -57,6 +57,18 @@ protected:
   virtual LogicalResult unpack(const qrt::TensorStore &store,
                                const CheckpointLinear &linear,
                                UnpackedInt4 &out, std::string &error) const = 0;
+  /// Whether the re-laid weight of a checked `linear` stores its input
+  /// channels in another order than the checkpoint (GPTQ act-order): build()
+  /// then reorders the activation with the layer's `input_permutation`.
+  virtual bool permutesInput(const CheckpointLinear &linear) const {
+    return false;
+  }
+  /// For such a layer, the checkpoint channel of each re-laid channel.
+  virtual std::vector<int32_t>
+  inputPermutation(const qrt::TensorStore &store,
+                   const CheckpointLinear &linear) const {
+    return {};
+  }
   /// The group size of `linear` (the whole input dimension when per-channel).
   int64_t group(const CheckpointLinear &linear) const {
     return groupSize > 0 ? groupSize : linear.in;

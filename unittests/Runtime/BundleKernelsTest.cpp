@@ -7,8 +7,9 @@
 // rms_norm (float, dynamic and static quantized outputs), quantize,
 // embedding and the elementwise kernels, RoPE + KV append and attention
 // over bf16, i8 per-token and e4m3 per-head caches across a prefill and a
-// decode step, argmax and next_token, and a small model end to end: each
-// on random inputs against a float64 reference of the contract.
+// decode step, argmax and next_token, permute_columns, and a small model
+// end to end: each on random inputs against a float64 reference of the
+// contract.
 //
 //===----------------------------------------------------------------------===//
 
@@ -255,6 +256,55 @@ TEST(BundleKernels, ArgmaxAndNextToken) {
     EXPECT_EQ(error, "logits rows [2, 4) are not rows of the last step (3 "
                      "rows)");
   }
+}
+
+TEST(BundleKernels, PermuteColumns) {
+  Random rnd(16);
+  std::vector<int32_t> perm(H);
+  for (int64_t c = 0; c < H; ++c)
+    perm[c] = int32_t(c);
+  std::shuffle(perm.begin(), perm.end(), rnd.rng);
+  std::vector<float> x = rnd.uniform(M * H, -4, 4);
+  auto build = [&](const std::vector<int32_t> &p) {
+    BundleBuilder bb(8, 16);
+    bb.weight("perm", "i32", {H}, bytesOfI32(p));
+    bb.arena("x", "f32", {-1, H});
+    bb.arena("xf", "f32", {-1, H});
+    bb.arena("xb", "bf16", {-1, H});
+    auto spec = [](const char *in, const char *out) {
+      return json{{"max_tokens", 8},
+                  {"features", H},
+                  {"in_type", in},
+                  {"out_type", out}};
+    };
+    bb.kernel("k_perm", "permute_columns", spec("f32", "f32"),
+              {"x", "perm", "xf"});
+    bb.kernel("k_perm_bf16", "permute_columns", spec("f32", "bf16"),
+              {"x", "perm", "xb"});
+    return bb.write();
+  };
+  Loaded l = loadCpu(build(perm));
+  ASSERT_TRUE(l.backend);
+  write(*l.backend, "x", bytesOfF32(x));
+  ASSERT_TRUE(runStep(*l.backend, M));
+  std::vector<float> xf = f32Of(read(*l.backend, "xf", M));
+  std::vector<float> xb = bf16Of(read(*l.backend, "xb", M));
+  for (int64_t r = 0; r < M; ++r)
+    for (int64_t j = 0; j < H; ++j) {
+      double want = x[r * H + perm[j]];
+      ASSERT_EQ(xf[r * H + j], want) << r << " " << j;
+      ASSERT_NEAR(xb[r * H + j], want, std::fabs(want) / 256) << r << " " << j;
+    }
+  // A stored perm that repeats a channel is refused when the bundle loads.
+  std::vector<int32_t> bad = perm;
+  bad[5] = bad[9];
+  std::string dir = build(bad), error;
+  EXPECT_FALSE(Bundle::load(dir, error));
+  EXPECT_NE(error.find("tensor 'perm' (perm of kernel k_perm): "
+                       "permutation[9] repeats channel " +
+                       std::to_string(bad[9])),
+            std::string::npos)
+      << error;
 }
 
 TEST(BundleKernels, SmallModelEndToEnd) {

@@ -11,6 +11,9 @@
 //              vector of `vec` features per thread.
 //              add: lhs + rhs; mul: lhs * rhs; silu_mul: silu(lhs) * rhs with
 //              silu(x) = x / (1 + exp(-x)) (lhs is the gate).
+// permute_columns: grid (m, ceil(features / 256)), 256 threads, one output
+//              column per thread: out[r, j] = in[r, perm[j]] (an index out
+//              of range reads column 0).
 // argmax:      one block of 1024 threads over row m - 1; the lowest index
 //              among equal maxima, NaN counted as -inf.
 //
@@ -154,6 +157,62 @@ mlir::qopt::codegen::buildElementwiseKernel(gpu::GPUModuleOp module,
     }
     }
     e.storeF32(y, shell.param(2), {row, col});
+  });
+  shell.finish();
+
+  LaunchConfig config;
+  config.block = {threads, 1, 1};
+  config.gridTokenTile = 1;
+  config.gridY = tiles;
+  return config;
+}
+
+//===----------------------------------------------------------------------===//
+// Column permutation
+//===----------------------------------------------------------------------===//
+
+FailureOr<LaunchConfig>
+mlir::qopt::codegen::buildPermuteColumnsKernel(gpu::GPUModuleOp module,
+                                               const PermuteColumnsSpec &spec,
+                                               Chip chip, Location loc) {
+  auto fail = [&]() {
+    return emitError(loc) << "permute_columns kernel '" << spec.name << "': ";
+  };
+  if (failed(checkKernelName(module, spec.name, loc)))
+    return failure();
+  if (spec.maxTokens <= 0 || spec.features <= 0 ||
+      spec.features > std::numeric_limits<int32_t>::max())
+    return fail() << "maxTokens and features must be positive";
+  if (!isFloatStorage(spec.inType) || !isFloatStorage(spec.outType))
+    return fail() << "unsupported types " << elemTypeName(spec.inType) << " -> "
+                  << elemTypeName(spec.outType);
+
+  MLIRContext *ctx = module.getContext();
+  Builder types(ctx);
+  Type i32 = types.getI32Type();
+  int64_t rows = spec.maxTokens, features = spec.features;
+  const int64_t threads = 256;
+  int64_t tiles = (features + threads - 1) / threads;
+
+  // Parameters: in, perm, out, m.
+  SmallVector<Type> params{
+      globalMemRef({rows, features}, toMlirType(ctx, spec.inType)),
+      globalMemRef({features}, i32),
+      globalMemRef({rows, features}, toMlirType(ctx, spec.outType)), i32};
+  KernelShell shell(module, spec.name, params, {}, threads, loc);
+  Emitter e(shell.builder(), chip);
+  Value row = e.blockId(0);
+  Value col = e.add(e.mul(e.blockId(1), e.idx(threads)), e.threadId());
+  Value m = e.toIndex(shell.param(3));
+  Value active = e.lt(row, m);
+  if (features % threads)
+    active = e.andi(active, e.lt(col, e.idx(features)));
+  e.ifThen(active, [&] {
+    Value src = e.toIndex(e.load(shell.param(1), {col}));
+    Value inRange = e.andi(e.ge(src, e.idx(0)), e.lt(src, e.idx(features)));
+    Value safe = e.select(inRange, src, e.idx(0));
+    Value v = e.loadF32(shell.param(0), {row, safe}, 1);
+    e.storeF32(v, shell.param(2), {row, col});
   });
   shell.finish();
 

@@ -640,6 +640,38 @@ struct ElementwiseModel : ModelBase<Op, ElementwiseModel<Op, Kind>> {
   }
 };
 
+struct PermuteColumnsModel
+    : ModelBase<qk::PermuteColumnsOp, PermuteColumnsModel> {
+  LogicalResult generateKernel(Operation *raw, Operation *gpuModule,
+                               StringRef name,
+                               const CodegenOptions &options) const {
+    auto op = cast<qk::PermuteColumnsOp>(raw);
+    FailureOr<ElemType> in = elemType(op, elementOf(op.getInput()));
+    FailureOr<ElemType> out = elemType(op, elementOf(op.getResult()));
+    if (failed(in) || failed(out))
+      return failure();
+    PermuteColumnsSpec s;
+    s.name = name.str();
+    s.maxTokens = options.maxTokens;
+    s.features = cast<ShapedType>(op.getInput().getType()).getDimSize(1);
+    s.inType = *in;
+    s.outType = *out;
+    DictionaryAttr spec = SpecDict(op.getContext())
+                              .add("max_tokens", s.maxTokens)
+                              .add("features", s.features)
+                              .add("in_type", elemName(s.inType))
+                              .add("out_type", elemName(s.outType))
+                              .get();
+    Params p(op);
+    p.operand(op.getInput());
+    p.operand(op.getPermutation());
+    p.result(0);
+    return finish(op, gpuModule, name, spec, p,
+                  buildPermuteColumnsKernel(cast<gpu::GPUModuleOp>(gpuModule),
+                                            s, options.chip, op.getLoc()));
+  }
+};
+
 struct ArgmaxModel : ModelBase<qk::ArgmaxOp, ArgmaxModel> {
   LogicalResult generateKernel(Operation *raw, Operation *gpuModule,
                                StringRef name,
@@ -689,6 +721,7 @@ void mlir::qopt::codegen::registerKernelCodegenInterfaceExternalModels(
     qk::SiluMulOp::attachInterface<
         ElementwiseModel<qk::SiluMulOp, ElementwiseKind::SiluMul>>(*ctx);
     qk::ArgmaxOp::attachInterface<ArgmaxModel>(*ctx);
+    qk::PermuteColumnsOp::attachInterface<PermuteColumnsModel>(*ctx);
     qk::RopeOp::attachInterface<UnfusedModel<qk::RopeOp>>(*ctx);
     qk::KVAppendOp::attachInterface<UnfusedModel<qk::KVAppendOp>>(*ctx);
   });

@@ -362,6 +362,17 @@ struct AddLowering : OpConversionPattern<AddOp> {
   }
 };
 
+struct PermuteChannelsLowering : OpConversionPattern<PermuteChannelsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PermuteChannelsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<qk::PermuteColumnsOp>(
+        op, op.getType(), adaptor.getInput(), adaptor.getPermutation());
+    return success();
+  }
+};
+
 struct ObserveLowering : OpConversionPattern<ObserveOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -379,9 +390,10 @@ void mlir::qopt::populateQoptToKernelPatterns(RewritePatternSet &patterns,
                                               Type kvCacheType,
                                               Value positions) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<EmbeddingLowering, RmsNormLowering, QuantizeLowering,
-               LinearLowering, QuantizedLinearLowering, SiluMulLowering,
-               SiluErase, AddLowering, ObserveLowering>(ctx);
+  patterns
+      .add<EmbeddingLowering, RmsNormLowering, QuantizeLowering, LinearLowering,
+           QuantizedLinearLowering, SiluMulLowering, SiluErase, AddLowering,
+           PermuteChannelsLowering, ObserveLowering>(ctx);
   patterns.add<RopeLowering>(ctx, maxPositions);
   patterns.add<AttentionLowering>(ctx, kvCacheType, positions);
 }

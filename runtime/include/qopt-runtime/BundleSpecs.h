@@ -14,7 +14,8 @@
 // Differences from the compiler's structs: a spec carries no `name` (the
 // manifest's kernel entry has it) and no `blockThreads` (the launch has the
 // block); the elementwise kinds are the families `add`, `mul` and
-// `silu_mul`.
+// `silu_mul`; `permute_columns` reorders the columns of an activation
+// (the input of a GPTQ act-order GEMM).
 //
 //===----------------------------------------------------------------------===//
 
@@ -136,6 +137,13 @@ struct ArgmaxSpec {
   int64_t maxTokens = 0, vocab = 0;
 };
 
+/// out[r, j] = in[r, perm[j]].
+struct PermuteColumnsSpec {
+  int64_t maxTokens = 0, features = 0;
+  ElemType inType = ElemType::F32;
+  ElemType outType = ElemType::F32;
+};
+
 /// The kernel families of a bundle (the manifest's `family`).
 enum class Family {
   Embedding,
@@ -147,14 +155,16 @@ enum class Family {
   Add,
   Mul,
   SiluMul,
-  Argmax
+  Argmax,
+  PermuteColumns
 };
 const char *familyName(Family family);
 bool parseFamily(const std::string &name, Family &family);
 
 using KernelSpec =
     std::variant<EmbeddingSpec, RmsNormSpec, QuantizeSpec, GemmSpec,
-                 RopeAppendSpec, AttentionSpec, ElementwiseSpec, ArgmaxSpec>;
+                 RopeAppendSpec, AttentionSpec, ElementwiseSpec, ArgmaxSpec,
+                 PermuteColumnsSpec>;
 
 /// The spec's max_tokens, whatever its family.
 int64_t specMaxTokens(const KernelSpec &spec);

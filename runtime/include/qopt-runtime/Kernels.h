@@ -58,6 +58,14 @@ void add(const float *a, const float *b, int64_t n, float *out);
 void scaleChannels(float *x, const std::vector<int64_t> &shape,
                    const float *scales, int64_t axis);
 
+/// Checks that `perm` ([n]) is a permutation of [0, n); else sets `error`
+/// naming the first index out of range or repeated.
+bool checkPermutation(const int32_t *perm, int64_t n, std::string &error);
+/// out[r, j] = x[r, perm[j]] for `rows` rows of `cols` channels
+/// (qopt.permute_channels); `perm` must have passed checkPermutation.
+void permuteChannels(const float *x, int64_t rows, int64_t cols,
+                     const int32_t *perm, float *out);
+
 //===----------------------------------------------------------------------===//
 // Rotary position embedding
 //===----------------------------------------------------------------------===//

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt-runtime/Bundle.h"
+#include "qopt-runtime/Kernels.h"
 #include "qopt-runtime/QuantMath.h"
 #include "qopt-runtime/Safetensors.h"
 
@@ -153,6 +154,22 @@ std::unique_ptr<Bundle> Bundle::load(const std::string &directory,
         return nullptr;
       }
       b->weightViews_[i] = view;
+    }
+    // A stored column permutation must be one: the GPU kernel does not
+    // check its indices.
+    for (const Kernel &k : m.kernels) {
+      int buffer = k.family == Family::PermuteColumns ? k.arg("perm") : -1;
+      const TensorView *view = b->weight(buffer);
+      if (!view)
+        continue;
+      std::vector<int32_t> perm(view->shape.empty() ? 1 : view->shape[0]);
+      std::memcpy(perm.data(), view->data, perm.size() * 4);
+      if (!qrt::kernels::checkPermutation(perm.data(), int64_t(perm.size()),
+                                          error)) {
+        error = weightsPath + ": tensor '" + m.buffers[buffer].name +
+                "' (perm of kernel " + k.name + "): " + error;
+        return nullptr;
+      }
     }
   } catch (const std::exception &e) {
     error = directory + ": " + e.what();

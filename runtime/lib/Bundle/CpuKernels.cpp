@@ -235,6 +235,22 @@ void argmax(const Kernel &k, const ArgmaxSpec &s, int64_t m, CpuContext &ctx) {
   std::memcpy(ctx.arg(k, "out"), &best, 4);
 }
 
+bool permuteColumns(const Kernel &k, const PermuteColumnsSpec &s, int64_t m,
+                    CpuContext &ctx, std::string &error) {
+  std::vector<int32_t> perm(size_t(s.features));
+  std::memcpy(perm.data(), ctx.arg(k, "perm"), perm.size() * 4);
+  if (!kernels::checkPermutation(perm.data(), s.features, error)) {
+    error = "kernel " + k.name + ": perm: " + error;
+    return false;
+  }
+  int64_t n = m * s.features;
+  std::vector<float> x(n), y(n);
+  loadFloats(s.inType, ctx.arg(k, "in"), n, x.data());
+  kernels::permuteChannels(x.data(), m, s.features, perm.data(), y.data());
+  storeFloats(s.outType, y.data(), n, ctx.arg(k, "out"));
+  return true;
+}
+
 /// Stores one KV row (width values) at cache row `p` with the cache's
 /// scheme.
 void storeKVRow(const KVCacheSpec &c, const float *row, int64_t p,
@@ -413,6 +429,9 @@ bool cpu::runKernel(const Kernel &kernel, int64_t m, CpuContext &ctx,
   case Family::Argmax:
     argmax(kernel, std::get<ArgmaxSpec>(spec), m, ctx);
     return true;
+  case Family::PermuteColumns:
+    return permuteColumns(kernel, std::get<PermuteColumnsSpec>(spec), m, ctx,
+                          error);
   }
   error = "kernel " + kernel.name + ": unknown family";
   return false;

@@ -112,6 +112,14 @@ public:
     if (r == "tokens") {
       int64_t vocab = std::get<EmbeddingSpec>(kernel.spec).vocab;
       fillI32(out, n, [&](Rng &g) { return int32_t(g.integer(0, vocab - 1)); });
+    } else if (r == "perm") {
+      // A random permutation (Fisher-Yates).
+      std::vector<int32_t> perm(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i)
+        perm[i] = static_cast<int32_t>(i);
+      for (int64_t i = n - 1; i > 0; --i)
+        std::swap(perm[i], perm[rng.integer(0, i)]);
+      std::memcpy(out.data(), perm.data(), 4 * n);
     } else if (r == "positions") {
       for (int64_t i = 0; i < n; ++i) {
         int32_t pos = static_cast<int32_t>(firstPosition + i);

@@ -366,6 +366,17 @@ bool qrt::bundle::parseKernelSpec(ManifestReader &r, const json &s,
     out = a;
     return true;
   }
+  case Family::PermuteColumns: {
+    PermuteColumnsSpec a;
+    if (!r.object(s, p, {"max_tokens", "features", "in_type", "out_type"}) ||
+        !r.positive(s, p, "max_tokens", a.maxTokens) ||
+        !r.positive(s, p, "features", a.features) ||
+        !r.elemType(s, p, "in_type", a.inType) ||
+        !r.elemType(s, p, "out_type", a.outType))
+      return false;
+    out = a;
+    return true;
+  }
   }
   return r.fail(p, "unknown family");
 }

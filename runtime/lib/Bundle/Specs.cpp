@@ -21,8 +21,9 @@ constexpr ElemTypeName kElemTypes[] = {
 };
 
 constexpr const char *kFamilies[] = {
-    "embedding", "rms_norm", "quantize", "gemm",     "rope_kv_append",
-    "attention", "add",      "mul",      "silu_mul", "argmax"};
+    "embedding",      "rms_norm", "quantize", "gemm",     "rope_kv_append",
+    "attention",      "add",      "mul",      "silu_mul", "argmax",
+    "permute_columns"};
 } // namespace
 
 const char *qrt::bundle::elemTypeName(ElemType type) {
@@ -500,6 +501,18 @@ bool qrt::bundle::kernelParams(const KernelSpec &spec, Family family,
     p.in("logits", ElemType::F32, {T, s.vocab});
     p.out("out", ElemType::I32, {1});
     params.back().scalar = true;
+    return true;
+  }
+  case Family::PermuteColumns: {
+    const auto &s = std::get<PermuteColumnsSpec>(spec);
+    if (!isFloatType(s.inType))
+      return p.fail(std::string("permute_columns: in_type ") +
+                    elemTypeName(s.inType) + " is not f32, bf16 or f16");
+    if (!checkOutType(p, "out_type", s.outType, false))
+      return false;
+    p.in("in", s.inType, {T, s.features});
+    p.in("perm", ElemType::I32, {s.features});
+    p.out("out", s.outType, {T, s.features});
     return true;
   }
   }

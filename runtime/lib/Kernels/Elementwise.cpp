@@ -112,3 +112,33 @@ void kernels::scaleChannels(float *x, const std::vector<int64_t> &shape,
                       }
                     });
 }
+
+bool kernels::checkPermutation(const int32_t *perm, int64_t n,
+                               std::string &error) {
+  std::vector<bool> seen(size_t(n), false);
+  for (int64_t j = 0; j < n; ++j) {
+    int32_t p = perm[j];
+    if (p < 0 || p >= n) {
+      error = "permutation[" + std::to_string(j) + "] is " + std::to_string(p) +
+              ", outside [0, " + std::to_string(n) + ")";
+      return false;
+    }
+    if (seen[size_t(p)]) {
+      error = "permutation[" + std::to_string(j) + "] repeats channel " +
+              std::to_string(p);
+      return false;
+    }
+    seen[size_t(p)] = true;
+  }
+  return true;
+}
+
+void kernels::permuteChannels(const float *x, int64_t rows, int64_t cols,
+                              const int32_t *perm, float *out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * cols;
+    float *o = out + r * cols;
+    for (int64_t j = 0; j < cols; ++j)
+      o[j] = xr[perm[j]];
+  }
+}

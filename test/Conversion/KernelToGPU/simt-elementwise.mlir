@@ -6,6 +6,23 @@
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=elementwise name=add max-tokens=4 hidden=1024 op=add" | FileCheck %s --check-prefix=ADD
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=elementwise name=mul max-tokens=4 hidden=7 op=mul" | FileCheck %s --check-prefix=MUL
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=argmax max-tokens=4 vocab=1000" | FileCheck %s --check-prefix=ARGMAX
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=permute_columns max-tokens=4 hidden=1000 out-type=bf16" | FileCheck %s --check-prefix=PERM
+
+// permute_columns: 256 threads, one output column each, grid_y = 4 tiles of
+// columns (1000 is not a multiple: guarded); an index out of range reads
+// column 0; the f32 value is stored as bf16.
+// PERM: qopt_test.launch = {permute_columns = {block = array<i64: 256, 1, 1>, grid_per_tile = 1 : i64, grid_token_tile = 1 : i64, grid_y = 4 : i64
+// PERM: gpu.func @permute_columns(%[[IN:[a-z0-9_]+]]: memref<4x1000xf32, {{.*}}>, %[[P:[a-z0-9_]+]]: memref<1000xi32, {{.*}}>, %[[OUT:[a-z0-9_]+]]: memref<4x1000xbf16, {{.*}}>, %[[M:[a-z0-9_]+]]: i32)
+// PERM: %[[ROW:.*]] = gpu.block_id x
+// PERM: %[[COL:.*]] = arith.addi
+// PERM: arith.cmpi slt, %[[COL]], %c1000{{(_[0-9]+)?}} : index
+// PERM: %[[SRC32:.*]] = memref.load %[[P]][%[[COL]]]
+// PERM: %[[SRC:.*]] = arith.index_cast %[[SRC32]] : i32 to index
+// PERM: %[[OK:.*]] = arith.andi
+// PERM: %[[SAFE:.*]] = arith.select %[[OK]], %[[SRC]], %{{.*}} : index
+// PERM: %[[V:.*]] = vector.load %[[IN]][%[[ROW]], %[[SAFE]]] {{.*}} vector<1xf32>
+// PERM: %[[B:.*]] = arith.truncf %[[V]] : vector<1xf32> to vector<1xbf16>
+// PERM: vector.store %[[B]], %[[OUT]][%[[ROW]], %[[COL]]]
 
 // One block per token; an id outside the table reads row 0 and writes zeros.
 // EMB: qopt_test.launch = {embedding = {block = array<i64: 256, 1, 1>, grid_per_tile = 1 : i64, grid_token_tile = 1 : i64, grid_y = 1 : i64

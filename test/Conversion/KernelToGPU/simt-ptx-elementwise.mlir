@@ -17,6 +17,7 @@
 // RUN: %ptxas -arch=sm_90a %t.argmax.ptx -o %t.cubin
 // RUN: FileCheck %s --check-prefix=ARGMAX < %t.argmax.ptx
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=argmax max-tokens=8 vocab=32001 chip=sm_80" | %simt_ptx_sm_80 | %ptxas -arch=sm_80 - -o %t.cubin
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=permute_columns max-tokens=8 hidden=14336 in-type=bf16 out-type=bf16 chip=sm_90a" | %simt_ptx_sm_90a | %ptxas -arch=sm_90a - -o %t.cubin
 
 // EMB: .entry embedding(
 // EMB-NOT: call

@@ -41,6 +41,14 @@ module attributes {qopt.model = #qopt.model<architecture = "llama", checkpoint =
     // CHECK: %[[VB:.*]] = qk.quantize %[[N]] : tensor<?x8xf32> -> tensor<?x8xbf16>
     // CHECK: qk.gemm %[[VB]], %{{.*}} b_scales(%{{.*}} : tensor<4x1xf32>) b_zero_points(%{{.*}} : tensor<4x1xi32>) {b_scheme = #qopt.scheme<i4, #qopt.per_group<axis = 1, size = 8>, asym, static, packing = int4x2>}
     %v = qopt.quantized_linear %n, %wv weight_scales(%wvs : tensor<4x1xf32>) weight_zero_points(%wvz : tensor<4x1xi32>) {weight_scheme = #qopt.scheme<i4, #qopt.per_group<axis = 1, size = 8>, asym, static, packing = int4x2>} : tensor<?x8xf32>, tensor<4x8xi4> -> tensor<?x4xf32>
+    // An act-order input permutation is a kernel of its own before the
+    // conversion.
+    %perm = qopt.weight @w["v.perm"] : tensor<8xi32>
+    // CHECK: %[[NP:.*]] = qk.permute_columns %[[N]], %{{.*}} : (tensor<?x8xf32>, tensor<8xi32>) -> tensor<?x8xf32>
+    // CHECK: %[[NPB:.*]] = qk.quantize %[[NP]] : tensor<?x8xf32> -> tensor<?x8xbf16>
+    // CHECK: qk.gemm %[[NPB]]
+    %np = qopt.permute_channels %n, %perm : (tensor<?x8xf32>, tensor<8xi32>) -> tensor<?x8xf32>
+    %vp = qopt.quantized_linear %np, %wv weight_scales(%wvs : tensor<4x1xf32>) weight_zero_points(%wvz : tensor<4x1xi32>) {weight_scheme = #qopt.scheme<i4, #qopt.per_group<axis = 1, size = 8>, asym, static, packing = int4x2>} : tensor<?x8xf32>, tensor<4x8xi4> -> tensor<?x4xf32>
     // RoPE reads a table as long as the model's positions.
     // CHECK: %[[T:.*]] = qk.rope_table {head_dim = 4 : i64, theta = 1.000000e+04 : f64} : tensor<128x4xf32>
     // POS: qk.rope_table {{.*}} : tensor<64x4xf32>

@@ -14,6 +14,15 @@ module {
     %mb = qk.quantize %m : tensor<?x8xf32> -> tensor<?x8xbf16>
     return %ob, %mb : tensor<?x8xbf16>, tensor<?x8xbf16>
   }
+  // The act-order column permutation writes the GEMM's bf16.
+  // CHECK-LABEL: func.func @permute
+  func.func @permute(%x: tensor<?x8xf32>, %perm: tensor<8xi32>) -> tensor<?x8xbf16> {
+    // CHECK: qk.permute_columns {{.*}} -> tensor<?x8xbf16>
+    // CHECK-NOT: qk.quantize
+    %p = qk.permute_columns %x, %perm : (tensor<?x8xf32>, tensor<8xi32>) -> tensor<?x8xf32>
+    %pb = qk.quantize %p : tensor<?x8xf32> -> tensor<?x8xbf16>
+    return %pb : tensor<?x8xbf16>
+  }
   // A quantization is not a conversion, and a shared result stays f32.
   // CHECK-LABEL: func.func @kept
   func.func @kept(%g: tensor<?x8xf32>) -> (tensor<?x8xi8>, tensor<?xf32>, tensor<?x8xbf16>, tensor<?x8xf32>) {

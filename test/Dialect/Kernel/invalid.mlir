@@ -102,3 +102,19 @@ func.func @window(%q: tensor<?x8xf32>, %p: tensor<?xi32>) -> tensor<?x8xf32> {
   %o = qk.attention %q, %p {cache = @kv0, num_heads = 2, scale = 0.5, causal = false, sliding_window = 4} : (tensor<?x8xf32>, tensor<?xi32>) -> tensor<?x8xf32>
   return %o : tensor<?x8xf32>
 }
+
+// -----
+
+func.func @permute_width(%x: tensor<?x8xf32>, %p: tensor<4xi32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{permutation must be [8]}}
+  %y = qk.permute_columns %x, %p : (tensor<?x8xf32>, tensor<4xi32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @permute_type(%x: tensor<?x8xi8>, %p: tensor<8xi32>) -> tensor<?x8xi8> {
+  // expected-error @+1 {{input and result are f32 or bf16}}
+  %y = qk.permute_columns %x, %p : (tensor<?x8xi8>, tensor<8xi32>) -> tensor<?x8xi8>
+  return %y : tensor<?x8xi8>
+}

@@ -19,5 +19,8 @@ func.func @ops(%ids: tensor<?xi32>, %p: tensor<?xi32>, %t: tensor<16x8xbf16>, %w
   %g = qk.gemm %o, %wb : (tensor<?x8xbf16>, tensor<8x8xbf16>) -> tensor<?x8xf32>
   // CHECK: qk.argmax
   %n = qk.argmax %g : (tensor<?x8xf32>) -> tensor<1xi32>
+  %perm = arith.constant dense<[7, 6, 5, 4, 3, 2, 1, 0]> : tensor<8xi32>
+  // CHECK: qk.permute_columns %{{.*}}, %{{.*}} : (tensor<?x8xf32>, tensor<8xi32>) -> tensor<?x8xbf16>
+  %gp = qk.permute_columns %g, %perm : (tensor<?x8xf32>, tensor<8xi32>) -> tensor<?x8xbf16>
   return %g, %n : tensor<?x8xf32>, tensor<1xi32>
 }

@@ -222,3 +222,35 @@ func.func @attention_kv_dynamic_per_tensor(%q: tensor<?x16xf32>, %k: tensor<?x8x
   %o = qopt.attention %q, %k, %k {layer = 0, num_heads = 4, num_kv_heads = 2, head_dim = 4, key_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, dynamic>, value_scheme = #qopt.scheme<i8, #qopt.per_tensor, sym, dynamic>} : (tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x16xf32>
   return
 }
+
+// -----
+
+func.func @permute_channels_size(%x: tensor<?x8xf32>, %p: tensor<4xi32>) {
+  // expected-error @+1 {{'qopt.permute_channels' op permutation has 4 elements but the input has 8 channels}}
+  %0 = qopt.permute_channels %x, %p : (tensor<?x8xf32>, tensor<4xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @permute_channels_rank(%x: tensor<?x8xf32>, %p: tensor<2x4xi32>) {
+  // expected-error @+1 {{'qopt.permute_channels' op permutation must have rank 1, got rank 2}}
+  %0 = qopt.permute_channels %x, %p : (tensor<?x8xf32>, tensor<2x4xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @permute_channels_dynamic(%x: tensor<4x?xf32>, %p: tensor<4xi32>) {
+  // expected-error @+1 {{'qopt.permute_channels' op the channel (innermost) dimension must be static}}
+  %0 = qopt.permute_channels %x, %p : (tensor<4x?xf32>, tensor<4xi32>) -> tensor<4x?xf32>
+  return
+}
+
+// -----
+
+func.func @permute_channels_type(%x: tensor<?x4xf32>, %p: tensor<4xi32>) {
+  // expected-error @+1 {{'qopt.permute_channels' op result type must be the input type}}
+  %0 = qopt.permute_channels %x, %p : (tensor<?x4xf32>, tensor<4xi32>) -> tensor<?x4xbf16>
+  return
+}

@@ -90,6 +90,13 @@ func.func @scale_channels(%w: tensor<8x4xbf16>, %s: tensor<4xf32>) -> tensor<8x4
   return %0 : tensor<8x4xf32>
 }
 
+// CHECK-LABEL: func.func @permute_channels
+func.func @permute_channels(%x: tensor<?x4xf32>, %p: tensor<4xi32>) -> tensor<?x4xf32> {
+  // CHECK: qopt.permute_channels %{{.*}}, %{{.*}} : (tensor<?x4xf32>, tensor<4xi32>) -> tensor<?x4xf32>
+  %0 = qopt.permute_channels %x, %p : (tensor<?x4xf32>, tensor<4xi32>) -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
+
 // CHECK-LABEL: func.func @static_asym_w8a8
 func.func @static_asym_w8a8(%x: tensor<?x4xi8>, %w: tensor<8x4xi8>, %b: tensor<8xi32>) -> tensor<?x8xf32> {
   // CHECK: qopt.quantized_linear %{{.*}}, %{{.*}} int_bias(%{{.*}} : tensor<8xi32>) {input_scheme = #qopt.scheme<i8, #qopt.per_tensor, asym, static

@@ -2,6 +2,7 @@
 """Writes an AutoAWQ or GPTQ checkpoint of a qopt W4A16 model's values.
 
 Usage: make_int4_checkpoint.py SRC_CKPT STORE_DIR DST FORMAT [--damage D]
+                                [--act-order SEED]
 
 SRC_CKPT is the float checkpoint the model came from (config, tokenizer,
 embeddings, norms), STORE_DIR the qopt weight store of its W4A16 layers
@@ -16,14 +17,24 @@ when asymmetric). FORMAT is one of
            checkpoints whose order is the identity store it)
   gptq_v2  the same with the zero points as they are
 Values are stored unsigned (value + 8, zero point + 8). Scales are rounded
-to fp16, as these formats store them. --damage writes a bad checkpoint:
-qzeros-shape (layer 0's q_proj qzeros one row short), g-idx (a real
-act-order permutation), zero-15 (GPTQ v1 zero point nibble 15).
+to fp16, as these formats store them.
+
+--act-order SEED (GPTQ) writes every mlp.down_proj as an act-order layer of
+the same model: its input channels are dealt into the groups at random
+(seeded), each group's channels in increasing order, and stored where they
+land, with g_idx naming their group; the rows of gate_proj and up_proj are
+moved the same way, so the checkpoint computes what the qopt model does.
+
+--damage writes a bad checkpoint: qzeros-shape (layer 0's q_proj qzeros one
+row short), g-idx (g_idx[0] moved to group 1: group 0 one channel short),
+g-idx-range (g_idx[0] outside the groups), zero-15 (GPTQ v1 zero point
+nibble 15).
 Standard library only.
 """
 import array
 import json
 import os
+import random
 import struct
 import sys
 
@@ -31,7 +42,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "Inputs")
 import safetensors_io  # noqa: E402
 
 src, store_dir, dst, fmt = sys.argv[1:5]
-damage = sys.argv[6] if len(sys.argv) > 6 and sys.argv[5] == "--damage" else ""
+options = dict(zip(sys.argv[5::2], sys.argv[6::2]))
+damage = options.get("--damage", "")
+act_order = options.get("--act-order")
 
 
 store = safetensors_io.read_dir(store_dir)
@@ -65,9 +78,31 @@ def pack_along_n(cols, order):
     return bytes(out)
 
 
+def act_order_perm(k, group_size, seed):
+    """perm[j]: the checkpoint channel of qopt's channel j (groups dealt at
+    random, each group's channels increasing)."""
+    rng = random.Random(seed)
+    deal = list(range(k))
+    rng.shuffle(deal)
+    return [c for b in range(0, k, group_size)
+            for c in sorted(deal[b:b + group_size])]
+
+
+def move_rows(data, rows, perm):
+    """Row j of `rows` equal rows of `data` moved to row perm[j]."""
+    width = len(data) // rows
+    out = [None] * rows
+    for j, p in enumerate(perm):
+        out[p] = data[j * width:(j + 1) * width]
+    return type(data)(b"".join(bytes(r) for r in out)) \
+        if not isinstance(data, array.array) else \
+        array.array(data.typecode, [v for r in out for v in r])
+
+
 tensors = {}
 layers = sorted(k[:-len(".qweight")] for k in store if k.endswith(".qweight"))
 group_size = None
+perms = {}
 for layer in layers:
     _, (n, half), raw = store[layer + ".qweight"]
     k = 2 * half
@@ -81,6 +116,26 @@ for layer in layers:
         zeros = bytes(z + 8 for z in zp)
     else:
         zeros = bytes([8]) * (n * groups)
+    block = layer.rsplit(".", 1)[0]  # model.layers.L.mlp
+    perm = None  # this layer's input channels, act-order
+    if act_order is not None and block.endswith(".mlp"):
+        if block not in perms:
+            down = store[block + ".down_proj.scales"][1]
+            width = store[block + ".down_proj.qweight"][1][1] * 2
+            perms[block] = act_order_perm(width, width // down[1],
+                                          "%s/%s" % (act_order, block))
+        if layer.endswith(".down_proj"):
+            perm = perms[block]
+            inv = [0] * k
+            for j, p in enumerate(perm):
+                inv[p] = j
+            vals = bytearray(b"".join(
+                bytes(vals[r * k + inv[c]] for c in range(k))
+                for r in range(n)))
+        else:  # gate_proj, up_proj: their rows are down_proj's channels
+            vals = move_rows(vals, n, perms[block])
+            scales = move_rows(scales, n, perms[block])
+            zeros = move_rows(zeros, n, perms[block])
     # [G, N] fp16 scales and [G][N] zero points, transposed from [N, G].
     tensors[layer + ".scales"] = ("F16", [groups, n], b"".join(
         struct.pack("<%de" % n, *scales[g::groups]) for g in range(groups)))
@@ -108,8 +163,13 @@ for layer in layers:
         tensors[layer + ".qzeros"] = ("I32", [groups, n // 8],
                                       pack_along_n(zcols, range(8)))
         g_idx = [i // group_size for i in range(k)]
+        if perm is not None:
+            for j, p in enumerate(perm):
+                g_idx[p] = j // group_size
         if damage == "g-idx":
-            g_idx[0], g_idx[-1] = g_idx[-1], g_idx[0]
+            g_idx[0] = 1
+        elif damage == "g-idx-range":
+            g_idx[0] = groups
         tensors[layer + ".g_idx"] = ("I32", [k],
                                      struct.pack("<%di" % k, *g_idx))
 quantized = {layer + ".weight" for layer in layers}

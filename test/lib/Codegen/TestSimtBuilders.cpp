@@ -66,6 +66,7 @@ struct QoptTestBuildSimtKernelsPass
     for (auto [opt, value] : {std::pair{"weight-type", &weightType},
                               {"table-type", &tableType},
                               {"out-type", &outType},
+                              {"in-type", &inType},
                               {"k-storage", &kStorage},
                               {"v-storage", &vStorage}}) {
       std::optional<ElemType> t = parseElemType(*value);
@@ -154,6 +155,15 @@ struct QoptTestBuildSimtKernelsPass
       s.maxTokens = maxTokens;
       s.vocab = vocab;
       return buildArgmaxKernel(gpuModule, s, target, loc);
+    }
+    if (kind == "permute_columns") {
+      PermuteColumnsSpec s;
+      s.name = name;
+      s.maxTokens = maxTokens;
+      s.features = hidden;
+      s.inType = types["in-type"];
+      s.outType = types["out-type"];
+      return buildPermuteColumnsKernel(gpuModule, s, target, loc);
     }
     if (kind == "rope_append") {
       RopeAppendSpec s;

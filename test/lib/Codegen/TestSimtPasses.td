@@ -19,7 +19,8 @@ def QoptTestBuildSimtKernels
   let summary = "Writes one CUDA-core kernel from a spec given as options";
   let description = [{
     Calls the kernel builder of `kind` (rms_norm, quantize, embedding,
-    rope_append, attention, elementwise, argmax) with a spec made of the
+    rope_append, attention, elementwise, argmax, permute_columns) with a
+    spec made of the
     options, appending the `gpu.func` to `gpu.module @qopt_kernels` (created
     when absent; the module gets `gpu.container_module`). The launch
     configuration the builder returns is recorded in the module attribute
@@ -39,7 +40,7 @@ def QoptTestBuildSimtKernels
   let options = [
     Option<"kind", "kind", "std::string", /*default=*/"\"\"",
            "Kernel family: rms_norm, quantize, embedding, rope_append, "
-           "attention, elementwise, argmax">,
+           "attention, elementwise, argmax, permute_columns">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target GPU: sm_80, sm_89, sm_90a">,
     Option<"kernelName", "name", "std::string", /*default=*/"\"\"",
@@ -58,6 +59,8 @@ def QoptTestBuildSimtKernels
            "Embedding table type">,
     Option<"outType", "out-type", "std::string", /*default=*/"\"f32\"",
            "Output type">,
+    Option<"inType", "in-type", "std::string", /*default=*/"\"f32\"",
+           "Input type (permute_columns)">,
     Option<"dynamic", "dynamic", "bool", /*default=*/"false",
            "Per-token dynamic quantization">,
     Option<"staticScale", "static-scale", "bool", /*default=*/"false",

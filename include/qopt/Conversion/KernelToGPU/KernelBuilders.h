@@ -67,6 +67,10 @@ FailureOr<LaunchConfig> buildAttentionKernel(gpu::GPUModuleOp module,
 FailureOr<LaunchConfig> buildElementwiseKernel(gpu::GPUModuleOp module,
                                                const ElementwiseSpec &spec,
                                                Chip chip, Location loc);
+FailureOr<LaunchConfig>
+buildPermuteColumnsKernel(gpu::GPUModuleOp module,
+                          const PermuteColumnsSpec &spec, Chip chip,
+                          Location loc);
 FailureOr<LaunchConfig> buildArgmaxKernel(gpu::GPUModuleOp module,
                                           const ArgmaxSpec &spec, Chip chip,
                                           Location loc);

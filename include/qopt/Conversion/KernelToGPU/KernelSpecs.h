@@ -220,6 +220,17 @@ struct ElementwiseSpec {
 };
 // Parameters: lhs f32, rhs f32, out, i32 m.
 
+/// out[r, j] = in[r, perm[j]] (the input of a GPTQ act-order GEMM); an
+/// index outside [0, features) reads column 0 (the runtime checks the
+/// permutation when it loads the weights).
+struct PermuteColumnsSpec {
+  std::string name;
+  int64_t maxTokens = 0, features = 0;
+  ElemType inType = ElemType::F32;
+  ElemType outType = ElemType::F32;
+};
+// Parameters: in [maxTokens, features], perm i32 [features], out, i32 m.
+
 /// Greedy decoding on the device: out[0] = argmax of row m-1 of the logits
 /// (the lowest index among equal maxima).
 struct ArgmaxSpec {

@@ -416,6 +416,20 @@ static LogicalResult verifyElementwise(Operation *op, Value lhs, Value rhs,
   return success();
 }
 
+LogicalResult PermuteColumnsOp::verify() {
+  int64_t features = rowsFeatures(*this, getInput(), "input");
+  if (features < 0 || rowsFeatures(*this, getResult(), "result") < 0)
+    return failure();
+  if (tensorType(getResult()).getShape() != tensorType(getInput()).getShape())
+    return emitOpError("input and result must have one shape");
+  for (Value v : {getInput(), getResult()})
+    if (!isa<Float32Type, BFloat16Type>(tensorType(v).getElementType()))
+      return emitOpError("input and result are f32 or bf16");
+  if (tensorType(getPermutation()).getShape() != ArrayRef<int64_t>{features})
+    return emitOpError() << "permutation must be [" << features << "]";
+  return success();
+}
+
 LogicalResult AddOp::verify() {
   return verifyElementwise(*this, getLhs(), getRhs(), getResult());
 }

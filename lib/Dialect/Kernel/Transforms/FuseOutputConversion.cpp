@@ -36,8 +36,9 @@ struct FuseConversionPattern : OpRewritePattern<QuantizeOp> {
         !op.getInput().hasOneUse())
       return rewriter.notifyMatchFailure(op, "input has other uses");
     auto gemm = dyn_cast<GemmOp>(producer);
-    bool canStore = isa<AttentionOp, SiluMulOp, AddOp, MulOp>(producer) ||
-                    (gemm && !gemm.getOutSchemeAttr());
+    bool canStore =
+        isa<AttentionOp, SiluMulOp, AddOp, MulOp, PermuteColumnsOp>(producer) ||
+        (gemm && !gemm.getOutSchemeAttr());
     if (!canStore)
       return rewriter.notifyMatchFailure(op, "producer cannot store bf16");
     rewriter.modifyOpInPlace(producer, [&] {

@@ -363,6 +363,27 @@ LogicalResult ScaleChannelsOp::verify() {
   return success();
 }
 
+LogicalResult PermuteChannelsOp::verify() {
+  auto input = cast<ShapedType>(getInput().getType());
+  auto perm = cast<ShapedType>(getPermutation().getType());
+  if (input.getRank() < 1)
+    return emitOpError() << "input must have at least one dimension";
+  if (perm.getRank() != 1)
+    return emitOpError() << "permutation must have rank 1, got rank "
+                         << perm.getRank();
+  int64_t channels = input.getDimSize(input.getRank() - 1);
+  if (ShapedType::isDynamic(channels))
+    return emitOpError() << "the channel (innermost) dimension must be static";
+  if (!compatibleShape(perm.getShape(), {channels}))
+    return emitOpError() << "permutation has " << perm.getDimSize(0)
+                         << " elements but the input has " << channels
+                         << " channels";
+  if (!compatibleShape(getResult().getType().getShape(), input.getShape()) ||
+      getResult().getType().getElementType() != input.getElementType())
+    return emitOpError() << "result type must be the input type";
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Quantization ops
 //===----------------------------------------------------------------------===//

@@ -141,7 +141,7 @@ struct QoptQuantizeKVCachePass
                                   std::to_string(layers.size()) + " layers)");
       for (AttentionOp a : attns)
         if (perHead && static_cast<int64_t>(fileScales[a.getLayer()].size()) !=
-                           a.getNumKvHeads())
+                           static_cast<int64_t>(a.getNumKvHeads()))
           return fail(a, scales + ": layer " + std::to_string(a.getLayer()) +
                              " has " +
                              std::to_string(fileScales[a.getLayer()].size()) +

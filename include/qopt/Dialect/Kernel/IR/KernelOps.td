@@ -386,6 +386,30 @@ def QK_SiluMulOp : QK_ElementwiseOp<"silu_mul", "silu_mul"> {
   }];
 }
 
+def QK_PermuteColumnsOp : QK_KernelOp<"permute_columns", [Pure]> {
+  let summary = "Reorders the columns of an activation";
+  let description = [{
+    `result[m, j] = input[m, permutation[j]]` (qopt.permute_channels: the
+    input of a GPTQ act-order layer, whose weight stores its channels sorted
+    by group). The result may be bf16, a conversion for the GEMM that reads
+    it fused in. The runtime checks that `permutation` is a permutation when
+    it loads the weights.
+
+    ```mlir
+    %xp = qk.permute_columns %x, %perm : (tensor<?x384xf32>, tensor<384xi32>) -> tensor<?x384xbf16>
+    ```
+  }];
+  let arguments = (ins QK_Tensor:$input, QK_IndexTensor:$permutation);
+  let results = (outs QK_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $permutation attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    ::llvm::StringRef getKernelFamily() { return "permute_columns"; }
+  }];
+  let hasVerifier = 1;
+}
+
 def QK_ArgmaxOp : QK_KernelOp<"argmax", [Pure]> {
   let summary = "Greedy decoding on the device";
   let description = [{

@@ -51,9 +51,9 @@ def QKFuseOutputConversion : Pass<"qk-fuse-output-conversion"> {
   let summary = "Writes bf16 directly where the next GEMM reads bf16";
   let description = [{
     The bf16 conversion (`qk.quantize` without a scheme) of a result of
-    attention, silu_mul, add or a GEMM without output quantization, when
-    that result has no other use, is folded into the producer, which then
-    stores bf16.
+    attention, silu_mul, add, permute_columns or a GEMM without output
+    quantization, when that result has no other use, is folded into the
+    producer, which then stores bf16.
   }];
 }
 

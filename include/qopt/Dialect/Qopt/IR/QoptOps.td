@@ -298,6 +298,28 @@ def Qopt_ScaleChannelsOp : Qopt_Op<"scale_channels", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Qopt_PermuteChannelsOp : Qopt_Op<"permute_channels", [Pure]> {
+  let summary = "Reorders the channels (innermost dimension) of a tensor";
+  let description = [{
+    `result[..., j] = input[..., permutation[j]]`, with `permutation` a
+    permutation of `[0, C)` for `C` channels (int32 `[C]`, usually a
+    `qopt.weight`). It is how a GPTQ act-order (`desc_act`) layer imports
+    without re-quantization: the importer sorts the layer's input channels
+    by group, stores the weight in that order (contiguous groups) and the
+    sort as `permutation`, and reorders the activation before the layer.
+    Executors check that every index is in range.
+
+    ```mlir
+    %xp = qopt.permute_channels %x, %perm : (tensor<?x384xf32>, tensor<384xi32>) -> tensor<?x384xf32>
+    ```
+  }];
+  let arguments = (ins Qopt_FloatTensor:$input, Qopt_ZeroPointTensor:$permutation);
+  let results = (outs Qopt_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `,` $permutation attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Quantization ops
 //===----------------------------------------------------------------------===//
