@@ -18,7 +18,8 @@
 #             512 tokens, default 64), greedy generation (GPU = CPU), and for
 #             a bundle named bf16 every window and the greedy ids against
 #             transformers' reference
-#   bench     tiny-model prefill / decode tokens/s (bf16 and sq bundles) and
+#   bench     tiny-model prefill / decode tokens/s (bf16, sq and w4-awq
+#             bundles; decode from the CUDA graph and with --no-cuda-graphs) and
 #             the GEMMs of the kernels-only bundles at M = 1, 16, 512, 4096
 #             beside PyTorch (scripts/gpu/torch-gemm-bench.py)
 #   errors    the GPU-only bad-input checks (no driver, no such device, a
@@ -168,6 +169,10 @@ if has bench; then
     "$run" "$b" --backend="$gpu" --bench --seq-len 512 --max-new-tokens 64 \
       >"$logs/$name.bench" 2>&1 || status=1
     echo "$name: $(grep -E 'prefill|decode' "$logs/$name.bench" | grep 'tokens/s' | tr '\n' ';')"
+    # Decode launched kernel by kernel instead of from the CUDA graph.
+    "$run" "$b" --backend="$gpu" --bench --seq-len 512 --max-new-tokens 64 \
+      --no-cuda-graphs >"$logs/$name.nograph.bench" 2>&1 || status=1
+    echo "$name --no-cuda-graphs: $(grep -E '^decode' "$logs/$name.nograph.bench" | grep 'tokens/s')"
   done
   if [ ${#kernelsOnly[@]} -gt 0 ]; then
     echo

@@ -7,14 +7,16 @@
 // CudaBackend against FakeCudaDriver.cpp (host memory for device memory,
 // a PTX "JIT" that looks for the entries): what a launch receives (the
 // fake's probeN kernels write their grid, block, shared bytes, m and
-// pointers to their last buffer), the cubin / PTX choice, per-kernel
-// timing, and the exact message of every failure.
+// pointers to their last buffer), decode steps replayed from one CUDA
+// graph, the cubin / PTX choice, per-kernel timing, and the exact message
+// of every failure.
 //
 //===----------------------------------------------------------------------===//
 
 #include "BundleTestSupport.h"
 
 #include <cstdlib>
+#include <dlfcn.h>
 
 using namespace qrt;
 using namespace qrt::test;
@@ -127,6 +129,73 @@ TEST_F(BundleCuda, WhatALaunchReceives) {
   EXPECT_EQ(std::memcmp(reinterpret_cast<const void *>(record[9]),
                         weight.data(), weight.size()),
             0);
+}
+
+TEST_F(BundleCuda, DecodeStepsReplayOneGraph) {
+  BundleBuilder bb;
+  bb.arena("a", "bf16", {-1, 32});
+  bb.weight("b", "bf16", {16, 32}, std::vector<uint8_t>(16 * 32 * 2, 0));
+  bb.arena("y", "f32", {-1, 16});
+  bb.kernel("probe3", "gemm", gemmSpec("bf16", 16, 32), {"a", "b", "y"},
+            {{"block", {64, 1, 1}},
+             {"token_tile", 1},
+             {"per_tile", 2},
+             {"grid_y", 1},
+             {"grid_z", 1},
+             {"shared_bytes", 0}});
+  std::string dir = bb.write();
+  // The fake's count of graph launches (the runtime opened the same library).
+  void *fake = dlopen(kFake, RTLD_NOW);
+  ASSERT_TRUE(fake);
+  auto *graphLaunches =
+      static_cast<int *>(dlsym(fake, "qoptFakeGraphLaunches"));
+  ASSERT_TRUE(graphLaunches);
+  for (bool graphs : {true, false}) {
+    CudaBackendOptions options;
+    options.graphs = graphs;
+    load(dir, options);
+    ASSERT_TRUE(backend) << error;
+    int launchesBefore = *graphLaunches;
+    std::vector<uint64_t> first;
+    for (int32_t position = 0; position < 3; ++position) {
+      // Clear the probe's record: each step must write it again.
+      std::vector<uint8_t> zeros(16 * 4, 0);
+      ASSERT_TRUE(backend->writeBuffer("y", zeros.data(), zeros.size(), error));
+      int32_t token = 1;
+      ASSERT_TRUE(backend->step(&token, &position, 1, Sequence::Decode, error))
+          << error;
+      std::vector<uint64_t> record(11);
+      std::memcpy(record.data(), read(*backend, "y", 1).data(), 11 * 8);
+      // grid 2 x 1 x 1, block 64 x 1 x 1, no shared memory, m = 1.
+      EXPECT_EQ(std::vector<uint64_t>(record.begin(), record.begin() + 8),
+                (std::vector<uint64_t>{2, 1, 1, 64, 1, 1, 0, 1}))
+          << graphs << " " << position;
+      if (position == 0)
+        first = record;
+      EXPECT_EQ(record, first) << "the same pointers at every step";
+    }
+    EXPECT_EQ(*graphLaunches - launchesBefore, graphs ? 3 : 0);
+    // A prefill step launches its kernels one by one.
+    ASSERT_TRUE(runStep(*backend, 2));
+    EXPECT_EQ(*graphLaunches - launchesBefore, graphs ? 3 : 0);
+  }
+  dlclose(fake);
+}
+
+TEST_F(BundleCuda, AFaultInTheDecodeGraph) {
+  BundleBuilder bb = smallModel();
+  bb.manifest["kernels"][3]["name"] = "fault";
+  bb.manifest["decode"] = {3, 0, 1, 2};
+  std::string dir = bb.write();
+  load(dir);
+  ASSERT_TRUE(backend) << error;
+  int32_t token = 1, position = 0;
+  EXPECT_FALSE(backend->step(&token, &position, 1, Sequence::Decode, error));
+  EXPECT_EQ(error, "a kernel of the decode step (a CUDA graph) failed: "
+                   "cuStreamSynchronize(after k_head): "
+                   "CUDA_ERROR_ILLEGAL_ADDRESS (an illegal memory access was "
+                   "encountered) (synchronizing after every kernel, which "
+                   "launches them one by one, names it)");
 }
 
 TEST_F(BundleCuda, CubinOrPtx) {

@@ -48,6 +48,8 @@ QOPT_SAME_TYPE(CUmodule)
 QOPT_SAME_TYPE(CUfunction)
 QOPT_SAME_TYPE(CUstream)
 QOPT_SAME_TYPE(CUevent)
+QOPT_SAME_TYPE(CUgraph)
+QOPT_SAME_TYPE(CUgraphExec)
 static_assert(sizeof(::CUresult) == sizeof(c::CUresult), "CUresult size");
 
 #define QOPT_SAME_VALUE(X)                                                     \
@@ -88,6 +90,7 @@ QOPT_SAME_VALUE(CU_JIT_ERROR_LOG_BUFFER)
 QOPT_SAME_VALUE(CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
 QOPT_SAME_VALUE(CU_STREAM_DEFAULT)
 QOPT_SAME_VALUE(CU_EVENT_DEFAULT)
+QOPT_SAME_VALUE(CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
 
 #define QOPT_SAME_SIGNATURE(F)                                                 \
   static_assert(std::is_same<Abi<decltype(&::F)>::type,                        \
@@ -129,6 +132,12 @@ QOPT_SAME_SIGNATURE(cuEventRecord)
 QOPT_SAME_SIGNATURE(cuEventSynchronize)
 QOPT_SAME_SIGNATURE(cuEventElapsedTime_v2)
 QOPT_SAME_SIGNATURE(cuEventDestroy_v2)
+QOPT_SAME_SIGNATURE(cuStreamBeginCapture_v2)
+QOPT_SAME_SIGNATURE(cuStreamEndCapture)
+QOPT_SAME_SIGNATURE(cuGraphInstantiateWithFlags)
+QOPT_SAME_SIGNATURE(cuGraphLaunch)
+QOPT_SAME_SIGNATURE(cuGraphExecDestroy)
+QOPT_SAME_SIGNATURE(cuGraphDestroy)
 
 } // namespace
 

@@ -81,7 +81,7 @@ TEST_F(CudaDriverTest, LibraryWithoutTheEntryPoints) {
   std::string error;
   EXPECT_FALSE(Driver::open("libm.so.6", error));
   EXPECT_EQ(error, "no usable CUDA driver: libm.so.6 lacks the driver entry "
-                   "point cuInit (and 35 more)");
+                   "point cuInit (and 41 more)");
 }
 
 TEST_F(CudaDriverTest, DriverLackingSomeEntryPoints) {

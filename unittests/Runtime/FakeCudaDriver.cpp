@@ -18,6 +18,9 @@
 // The environment variable QOPT_FAKE_CUDA picks a failure: no-device (cuInit
 // fails with CUDA_ERROR_NO_DEVICE), unknown (cuInit fails with
 // CUDA_ERROR_UNKNOWN), old (driver version 11.8), oom (cuMemAlloc fails).
+// Stream capture records launches (the parameters of fill_bytes and probeN
+// by value); a graph launch runs them again in order and counts itself in
+// qoptFakeGraphLaunches.
 // Built with QOPT_FAKE_CUDA_PARTIAL, it lacks cuFuncSetAttribute and
 // cuLaunchKernel, and has cuEventElapsedTime in place of
 // cuEventElapsedTime_v2.
@@ -26,6 +29,7 @@
 
 #include "qopt-runtime/CudaDriverApi.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -46,8 +50,26 @@ struct CUmod_st {
   std::vector<std::unique_ptr<CUfunc_st>> functions;
 };
 
+/// A kernel launch as a graph keeps it: the parameters' bytes.
+struct FakeLaunch {
+  CUfunction function = nullptr;
+  unsigned dims[6] = {1, 1, 1, 1, 1, 1};
+  unsigned sharedBytes = 0;
+  std::vector<std::vector<uint8_t>> params;
+};
+
 struct CUstream_st {
   CUresult pending = CUDA_SUCCESS;
+  bool capturing = false;
+  std::vector<FakeLaunch> captured;
+};
+
+struct CUgraph_st {
+  std::vector<FakeLaunch> launches;
+};
+
+struct CUgraphExec_st {
+  std::vector<FakeLaunch> launches;
 };
 
 struct CUevent_st {
@@ -383,16 +405,24 @@ CUresult cuMemsetD8_v2(CUdeviceptr dst, unsigned char value, size_t count) {
   return CUDA_SUCCESS;
 }
 
-#ifndef QOPT_FAKE_CUDA_PARTIAL
-CUresult cuLaunchKernel(CUfunction f, unsigned int gridX, unsigned int gridY,
-                        unsigned int gridZ, unsigned int blockX,
-                        unsigned int blockY, unsigned int blockZ,
-                        unsigned int sharedBytes, CUstream stream,
-                        void **params, void **extra) {
-  if (!gridX || !gridY || !gridZ || !blockX || !blockY || !blockZ ||
-      uint64_t(blockX) * blockY * blockZ > 1024 || extra ||
-      sharedBytes > unsigned(f->maxDynamicShared))
-    return CUDA_ERROR_INVALID_VALUE;
+} // extern "C"
+
+namespace {
+/// The byte sizes of a kernel's parameters (those the fake reads).
+[[maybe_unused]] std::vector<size_t> paramSizes(const CUfunction f) {
+  if (f->name == "fill_bytes")
+    return {8, 4, 4};
+  if (f->name.rfind("probe", 0) == 0) {
+    std::vector<size_t> sizes(std::max(0, std::atoi(f->name.c_str() + 5)), 8);
+    sizes.push_back(4);
+    return sizes;
+  }
+  return {};
+}
+
+CUresult run(CUfunction f, unsigned gridX, unsigned gridY, unsigned gridZ,
+             unsigned blockX, unsigned blockY, unsigned blockZ,
+             unsigned sharedBytes, CUstream stream, void **params) {
   if (f->name == "fill_bytes") {
     CUdeviceptr dst = *static_cast<CUdeviceptr *>(params[0]);
     unsigned n = *static_cast<unsigned *>(params[1]);
@@ -414,7 +444,91 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gridX, unsigned int gridY,
   }
   return CUDA_SUCCESS;
 }
+
+CUresult replay(const FakeLaunch &l, CUstream stream) {
+  std::vector<std::vector<uint8_t>> bytes = l.params;
+  std::vector<void *> params;
+  for (std::vector<uint8_t> &b : bytes)
+    params.push_back(b.data());
+  return run(l.function, l.dims[0], l.dims[1], l.dims[2], l.dims[3], l.dims[4],
+             l.dims[5], l.sharedBytes, stream, params.data());
+}
+} // namespace
+
+extern "C" {
+
+#ifndef QOPT_FAKE_CUDA_PARTIAL
+CUresult cuLaunchKernel(CUfunction f, unsigned int gridX, unsigned int gridY,
+                        unsigned int gridZ, unsigned int blockX,
+                        unsigned int blockY, unsigned int blockZ,
+                        unsigned int sharedBytes, CUstream stream,
+                        void **params, void **extra) {
+  if (!gridX || !gridY || !gridZ || !blockX || !blockY || !blockZ ||
+      uint64_t(blockX) * blockY * blockZ > 1024 || extra ||
+      sharedBytes > unsigned(f->maxDynamicShared))
+    return CUDA_ERROR_INVALID_VALUE;
+  if (stream && stream->capturing) {
+    FakeLaunch l;
+    l.function = f;
+    unsigned dims[6] = {gridX, gridY, gridZ, blockX, blockY, blockZ};
+    std::memcpy(l.dims, dims, sizeof(dims));
+    l.sharedBytes = sharedBytes;
+    std::vector<size_t> sizes = paramSizes(f);
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const uint8_t *p = static_cast<const uint8_t *>(params[i]);
+      l.params.emplace_back(p, p + sizes[i]);
+    }
+    stream->captured.push_back(std::move(l));
+    return CUDA_SUCCESS;
+  }
+  return run(f, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes,
+             stream, params);
+}
 #endif
+
+CUresult cuStreamBeginCapture_v2(CUstream stream, int mode) {
+  if (!stream || stream->capturing || mode < 0 || mode > 2)
+    return CUDA_ERROR_INVALID_VALUE;
+  stream->capturing = true;
+  stream->captured.clear();
+  return CUDA_SUCCESS;
+}
+
+CUresult cuStreamEndCapture(CUstream stream, CUgraph *graph) {
+  if (!stream || !stream->capturing)
+    return CUDA_ERROR_INVALID_VALUE;
+  stream->capturing = false;
+  *graph = new CUgraph_st{std::move(stream->captured)};
+  stream->captured.clear();
+  return CUDA_SUCCESS;
+}
+
+CUresult cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgraph graph,
+                                     unsigned long long) {
+  *exec = new CUgraphExec_st{graph->launches};
+  return CUDA_SUCCESS;
+}
+
+/// Graph launches so far (tests read it with dlsym).
+int qoptFakeGraphLaunches = 0;
+
+CUresult cuGraphLaunch(CUgraphExec exec, CUstream stream) {
+  ++qoptFakeGraphLaunches;
+  for (const FakeLaunch &l : exec->launches)
+    if (CUresult r = replay(l, stream))
+      return r;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuGraphExecDestroy(CUgraphExec exec) {
+  delete exec;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuGraphDestroy(CUgraph graph) {
+  delete graph;
+  return CUDA_SUCCESS;
+}
 
 CUresult cuEventCreate(CUevent *event, unsigned int) {
   *event = new CUevent_st();

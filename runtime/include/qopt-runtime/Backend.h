@@ -123,11 +123,12 @@ protected:
   virtual bool doTimeKernel(int kernel, int64_t m, int iterations,
                             int64_t flushBytes, double &msPerLaunch,
                             std::string &error) = 0;
-  /// Runs the kernels of `sequence` for a step of m tokens, already
-  /// checked; the inputs are to be filled from `tokens` and `positions`.
+  /// Runs the kernels of `sequence` (the manifest's `kind` sequence) for a
+  /// step of m tokens, already checked; the inputs are to be filled from
+  /// `tokens` and `positions`.
   virtual bool doStep(const int32_t *tokens, const int32_t *positions,
-                      int64_t m, const std::vector<int> &sequence,
-                      std::string &error) = 0;
+                      int64_t m, Sequence kind,
+                      const std::vector<int> &sequence, std::string &error) = 0;
   /// The f32 bytes of rows [begin, end) of the logits buffer.
   virtual bool readLogits(int64_t begin, int64_t end, float *out,
                           std::string &error) = 0;
@@ -166,7 +167,8 @@ protected:
   bool doTimeKernel(int kernel, int64_t m, int iterations, int64_t flushBytes,
                     double &msPerLaunch, std::string &error) override;
   bool doStep(const int32_t *tokens, const int32_t *positions, int64_t m,
-              const std::vector<int> &sequence, std::string &error) override;
+              Sequence kind, const std::vector<int> &sequence,
+              std::string &error) override;
   bool readLogits(int64_t begin, int64_t end, float *out,
                   std::string &error) override;
   bool readNextToken(int32_t &token, std::string &error) override;
@@ -185,6 +187,10 @@ struct CudaBackendOptions {
   bool syncEachKernel = false;
   /// Load kernels.ptx even when the bundle has a cubin.
   bool forcePtx = false;
+  /// Replays decode steps from a CUDA graph captured at the first one (one
+  /// cuGraphLaunch instead of a launch per kernel). Steps that time their
+  /// kernels, or synchronize after each, launch one by one.
+  bool graphs = true;
 };
 
 /// The bundle's kernels on a GPU.
@@ -214,7 +220,8 @@ protected:
   bool doTimeKernel(int kernel, int64_t m, int iterations, int64_t flushBytes,
                     double &msPerLaunch, std::string &error) override;
   bool doStep(const int32_t *tokens, const int32_t *positions, int64_t m,
-              const std::vector<int> &sequence, std::string &error) override;
+              Sequence kind, const std::vector<int> &sequence,
+              std::string &error) override;
   bool readLogits(int64_t begin, int64_t end, float *out,
                   std::string &error) override;
   bool readNextToken(int32_t &token, std::string &error) override;

@@ -44,6 +44,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -328,6 +329,35 @@ private:
   Event() = default;
   Context *context_ = nullptr;
   CUevent event_ = nullptr;
+  std::string name_;
+};
+
+/// Launches captured once from the context's stream and replayed as one
+/// graph (the decode step: its kernels' arguments do not change between
+/// steps, only the buffers' contents).
+class Graph {
+public:
+  /// Captures what `enqueue` puts on the context's stream
+  /// (cuStreamBeginCapture_v2 thread-local, cuStreamEndCapture) and
+  /// instantiates it (cuGraphInstantiateWithFlags). The capture is ended
+  /// whatever `enqueue` returns; its error is the one reported.
+  static std::unique_ptr<Graph>
+  capture(Context &context, const std::string &name,
+          const std::function<bool(std::string &)> &enqueue,
+          std::string &error);
+  ~Graph();
+  Graph(const Graph &) = delete;
+  Graph &operator=(const Graph &) = delete;
+
+  /// Launches the graph on the context's stream (cuGraphLaunch); faults
+  /// surface at the next synchronize().
+  bool launch(std::string &error) const;
+
+private:
+  Graph() = default;
+  Context *context_ = nullptr;
+  CUgraph graph_ = nullptr;
+  CUgraphExec exec_ = nullptr;
   std::string name_;
 };
 

@@ -34,6 +34,8 @@ struct CUctx_st;
 struct CUmod_st;
 struct CUfunc_st;
 struct CUstream_st;
+struct CUgraph_st;
+struct CUgraphExec_st;
 struct CUevent_st;
 
 namespace qrt {
@@ -46,6 +48,8 @@ using CUcontext = ::CUctx_st *;
 using CUmodule = ::CUmod_st *;
 using CUfunction = ::CUfunc_st *;
 using CUstream = ::CUstream_st *;
+using CUgraph = ::CUgraph_st *;
+using CUgraphExec = ::CUgraphExec_st *;
 using CUevent = ::CUevent_st *;
 
 // CUresult values (cudaError_enum) that the runtime tells apart.
@@ -92,6 +96,8 @@ constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 // Stream and event flags.
 constexpr unsigned CU_STREAM_DEFAULT = 0x0;
 constexpr unsigned CU_EVENT_DEFAULT = 0x0;
+// CUstreamCaptureMode: only this thread's calls are refused while capturing.
+constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
 /// The driver's entry points, resolved from the opened library.
 struct DriverApi {
@@ -149,6 +155,14 @@ struct DriverApi {
   CUresult (*cuEventSynchronize)(CUevent event);
   CUresult (*cuEventElapsedTime_v2)(float *ms, CUevent start, CUevent end);
   CUresult (*cuEventDestroy_v2)(CUevent event);
+
+  CUresult (*cuStreamBeginCapture_v2)(CUstream stream, int mode);
+  CUresult (*cuStreamEndCapture)(CUstream stream, CUgraph *graph);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *exec, CUgraph graph,
+                                          unsigned long long flags);
+  CUresult (*cuGraphLaunch)(CUgraphExec exec, CUstream stream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec exec);
+  CUresult (*cuGraphDestroy)(CUgraph graph);
 };
 
 } // namespace cuda

@@ -78,7 +78,7 @@ bool Backend::step(const int32_t *tokens, const int32_t *positions, int64_t m,
     }
   }
   lastRows_ = 0;
-  if (!doStep(tokens, positions, m, seq, error))
+  if (!doStep(tokens, positions, m, sequence, seq, error))
     return false;
   lastRows_ = m;
   return true;

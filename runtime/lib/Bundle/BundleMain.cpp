@@ -38,7 +38,8 @@ const char *const kUsage =
     "kernel times\n"
     "                                  (--seq-len N, --max-new-tokens N)\n"
     "options: --max-seq-len N, --num-threads N, --device N, --sync-kernels, "
-    "--ptx\n";
+    "--ptx,\n"
+    "         --no-cuda-graphs\n";
 
 bool parseOptions(int argc, char **argv, Options &o, bool &help,
                   std::string &error) {
@@ -46,7 +47,8 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
       "backend", "ppl",      "seq-len",      "max-windows",    "logits",
       "o",       "generate", "generate-ids", "max-new-tokens", "temperature",
       "top-p",   "seed",     "max-seq-len",  "num-threads",    "device"};
-  const char *flags[] = {"bench", "sync-kernels", "ptx", "help", "h"};
+  const char *flags[] = {"bench",          "sync-kernels", "ptx",
+                         "no-cuda-graphs", "help",         "h"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.size() < 2 || arg[0] != '-') {
@@ -87,6 +89,8 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
         o.syncKernels = true;
       else if (name == "ptx")
         o.forcePtx = true;
+      else if (name == "no-cuda-graphs")
+        o.cudaGraphs = false;
       else
         help = true;
       continue;
@@ -303,6 +307,7 @@ int qrt::runBundleMain(int argc, char **argv) {
     co.device = o.device;
     co.syncEachKernel = o.syncKernels;
     co.forcePtx = o.forcePtx;
+    co.graphs = o.cudaGraphs;
     backend = std::make_unique<CudaBackend>(co);
   } else {
     backend = std::make_unique<CpuBackend>(o.threads);

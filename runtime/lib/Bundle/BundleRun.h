@@ -37,7 +37,7 @@ struct Options {
   int64_t maxSeqLen = 0;
   unsigned threads = 0;
   int device = 0;
-  bool syncKernels = false, forcePtx = false;
+  bool syncKernels = false, forcePtx = false, cudaGraphs = true;
 };
 
 /// Everything a mode needs.

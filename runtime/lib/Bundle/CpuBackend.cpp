@@ -93,7 +93,7 @@ bool CpuBackend::resetCache(std::string &error) {
 }
 
 bool CpuBackend::doStep(const int32_t *tokens, const int32_t *positions,
-                        int64_t m, const std::vector<int> &sequence,
+                        int64_t m, Sequence, const std::vector<int> &sequence,
                         std::string &error) {
   const Manifest &man = bundle_->manifest();
   std::memcpy(state_->data[man.tokens], tokens, m * sizeof(int32_t));

@@ -10,7 +10,10 @@
 // maxSeqLen rows) and "inputs" (tokens and positions, max_tokens each).
 // A kernel's parameters are its buffers' device pointers, in `args` order,
 // then the i32 m; its grid is ceil(m / token_tile) * per_tile blocks in x
-// (per_tile when token_tile is 0), grid_y, grid_z.
+// (per_tile when token_tile is 0), grid_y, grid_z. Decode steps replay a
+// CUDA graph of the decode sequence, captured at the first one (their
+// kernels' arguments never change), unless the step is timed or
+// synchronizes after each kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,6 +62,8 @@ struct CudaBackend::State {
   /// Events around the launches of a timed step: events[i], events[i + 1]
   /// enclose the i-th launch.
   std::vector<std::unique_ptr<Event>> events;
+  /// The decode sequence, captured at the first decode step.
+  std::unique_ptr<Graph> decodeGraph;
 };
 
 CudaBackend::CudaBackend(CudaBackendOptions options)
@@ -277,8 +282,8 @@ bool CudaBackend::doTimeKernel(int kernel, int64_t m, int iterations,
 }
 
 bool CudaBackend::doStep(const int32_t *tokens, const int32_t *positions,
-                         int64_t m, const std::vector<int> &sequence,
-                         std::string &error) {
+                         int64_t m, Sequence kind,
+                         const std::vector<int> &sequence, std::string &error) {
   const Manifest &man = bundle_->manifest();
   State &s = *state_;
   const State::Slot &tok = s.slots[man.tokens], &pos = s.slots[man.positions];
@@ -286,6 +291,34 @@ bool CudaBackend::doStep(const int32_t *tokens, const int32_t *positions,
       !pos.parent->upload(positions, m * 4, pos.offset, error))
     return false;
   bool timed = timing();
+  // A decode step is always one token, and its kernels' arguments never
+  // change: the first one is captured, later ones replay the graph.
+  if (kind == Sequence::Decode && options_.graphs && !timed &&
+      !options_.syncEachKernel) {
+    if (!s.decodeGraph) {
+      s.decodeGraph = Graph::capture(
+          *s.context, "the decode step",
+          [&](std::string &why) {
+            for (int k : sequence)
+              if (!enqueue(k, m, why))
+                return false;
+            return true;
+          },
+          error);
+      if (!s.decodeGraph)
+        return false;
+    }
+    std::string why;
+    if (!s.decodeGraph->launch(error))
+      return false;
+    if (!s.context->synchronize(why)) {
+      error = "a kernel of the decode step (a CUDA graph) failed: " + why +
+              " (synchronizing after every kernel, which launches them one "
+              "by one, names it)";
+      return false;
+    }
+    return true;
+  }
   if (timed)
     while (s.events.size() < sequence.size() + 1) {
       auto event = Event::create(

@@ -210,3 +210,46 @@ std::optional<float> Event::elapsedMsSince(const Event &start,
     return std::nullopt;
   return ms;
 }
+
+std::unique_ptr<Graph>
+Graph::capture(Context &context, const std::string &name,
+               const std::function<bool(std::string &)> &enqueue,
+               std::string &error) {
+  const Driver &driver = context.driver();
+  const DriverApi &api = context.api();
+  if (!driver.check(api.cuStreamBeginCapture_v2(
+                        context.stream(), CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                    "cuStreamBeginCapture", name, error))
+    return nullptr;
+  std::unique_ptr<Graph> g(new Graph());
+  g->context_ = &context;
+  g->name_ = name;
+  bool enqueued = enqueue(error);
+  std::string endError;
+  bool ended =
+      driver.check(api.cuStreamEndCapture(context.stream(), &g->graph_),
+                   "cuStreamEndCapture", name, endError);
+  if (!enqueued)
+    return nullptr;
+  if (!ended) {
+    error = endError;
+    return nullptr;
+  }
+  if (!driver.check(api.cuGraphInstantiateWithFlags(&g->exec_, g->graph_, 0),
+                    "cuGraphInstantiateWithFlags", name, error))
+    return nullptr;
+  return g;
+}
+
+Graph::~Graph() {
+  if (exec_)
+    (void)context_->api().cuGraphExecDestroy(exec_);
+  if (graph_)
+    (void)context_->api().cuGraphDestroy(graph_);
+}
+
+bool Graph::launch(std::string &error) const {
+  return context_->driver().check(
+      context_->api().cuGraphLaunch(exec_, context_->stream()), "cuGraphLaunch",
+      name_, error);
+}

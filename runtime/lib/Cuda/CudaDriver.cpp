@@ -71,6 +71,12 @@ void resolveAll(Resolver &r, DriverApi &api) {
   r(api.cuEventSynchronize, "cuEventSynchronize");
   r(api.cuEventElapsedTime_v2, "cuEventElapsedTime_v2", "cuEventElapsedTime");
   r(api.cuEventDestroy_v2, "cuEventDestroy_v2");
+  r(api.cuStreamBeginCapture_v2, "cuStreamBeginCapture_v2");
+  r(api.cuStreamEndCapture, "cuStreamEndCapture");
+  r(api.cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+  r(api.cuGraphLaunch, "cuGraphLaunch");
+  r(api.cuGraphExecDestroy, "cuGraphExecDestroy");
+  r(api.cuGraphDestroy, "cuGraphDestroy");
 }
 
 /// The names of the codes the runtime tells apart, for a library that cannot
