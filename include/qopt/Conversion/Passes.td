@@ -57,6 +57,9 @@ def ConvertKernelsToGPU : Pass<"convert-kernels-to-gpu", "::mlir::ModuleOp"> {
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target GPU: sm_80, sm_89 or sm_90a">,
+    Option<"attentionWarps", "attention-warps", "int64_t", /*default=*/"4",
+           "Warps per attention block (1 to 32): each takes 4 keys at a "
+           "time, so more warps walk a long KV cache in fewer steps">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect",

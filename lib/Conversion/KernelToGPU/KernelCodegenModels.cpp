@@ -568,6 +568,7 @@ struct AttentionModel : ModelBase<qk::AttentionOp, AttentionModel> {
     AttentionSpec s;
     s.name = name.str();
     s.maxTokens = options.maxTokens;
+    s.warps = options.attentionWarps;
     s.numHeads = op.getNumHeads();
     s.numKvHeads = cache.getNumKvHeads();
     s.headDim = cache.getHeadDim();

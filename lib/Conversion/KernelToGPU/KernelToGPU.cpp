@@ -58,6 +58,10 @@ struct ConvertKernelsToGPUPass
     options.maxSeq = model ? model.getMaxPositionEmbeddings() : 0;
     if (options.maxSeq <= 0)
       return fail("the model has no max_position_embeddings");
+    if (attentionWarps < 1 || attentionWarps > 32)
+      return fail("attention-warps must be 1 to 32, got " +
+                  std::to_string(attentionWarps));
+    options.attentionWarps = attentionWarps;
 
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(&getContext()));

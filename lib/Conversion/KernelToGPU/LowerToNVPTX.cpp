@@ -25,6 +25,7 @@ LogicalResult mlir::qopt::codegen::buildLowerToNVPTXPipeline(
       pm, kernel::KernelLoweringConfig::from(options));
   ConvertKernelsToGPUOptions gpu;
   gpu.chip = options.chip;
+  gpu.attentionWarps = options.attentionWarps;
   pm.addPass(createConvertKernelsToGPU(gpu));
   buildGPUToPTXPipeline(pm, options.chip);
   kernel::QKVerifyContractOptions contract;

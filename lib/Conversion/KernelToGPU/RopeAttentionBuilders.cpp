@@ -16,9 +16,10 @@
 //   maxSeq)) leaves the block without writing anything (the runtime checks
 //   positions).
 //
-// attention: grid (m, numHeads), 4 warps per block. Query row r (position
-//   p) and head h read kv head h / (numHeads / numKvHeads). Each warp takes
-//   4 keys at a time (key j0 + 4 * (warp + 4 i) ...), the lanes splitting the
+// attention: grid (m, numHeads), `warps` warps per block (W, default 4).
+//   Query row r (position p) and head h read kv head h / (numHeads /
+//   numKvHeads). Each warp takes 4 keys at a time (key j0 + 4 * (warp + W i)
+//   ...), the lanes splitting the
 //   head dimension (ceil(d / 32) elements each): partial dot products, a
 //   butterfly sum, then an online softmax (running max, rescaled sum and
 //   accumulator) in float32. The warps' states are merged through workgroup
@@ -284,6 +285,8 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
     return fail() << "unsupported output type " << elemTypeName(spec.outType);
   if (spec.slidingWindow < 0 || !(spec.scale >= 0.0))
     return fail() << "slidingWindow and scale must not be negative";
+  if (spec.warps < 1 || spec.warps > 32)
+    return fail() << "warps must be 1 to 32, got " << spec.warps;
 
   MLIRContext *ctx = module.getContext();
   Builder types(ctx);
@@ -293,7 +296,7 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
   int64_t group = heads / kvHeads;
   const KVCacheSpec &kc = spec.keys, &vc = spec.values;
   int64_t maxSeq = std::min(kc.maxSeq, vc.maxSeq);
-  const int64_t numWarps = 4, threads = 32 * numWarps, keysPerStep = 4;
+  const int64_t numWarps = spec.warps, threads = 32 * numWarps, keysPerStep = 4;
   // Elements of the head dimension per lane: lane l has l * per .. + per.
   int64_t per = (d + 31) / 32;
   bool exact = d % 32 == 0 && (per == 1 || per == 2 || per == 4 || per == 8);

@@ -6,6 +6,8 @@
 // RUN: not qopt %s --convert-kernels-to-gpu=chip=sm_99 -split-input-file 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not qopt %s --lower-to-nvptx=chip=sm_99 2>&1 | FileCheck %s --check-prefix=PIPELINE
 // CHIP: error: convert-kernels-to-gpu: unknown chip 'sm_99'; expected sm_80, sm_89 or sm_90a
+// RUN: not qopt %s --convert-kernels-to-gpu=attention-warps=0 -split-input-file 2>&1 | FileCheck %s --check-prefix=WARPS
+// WARPS: error: convert-kernels-to-gpu: attention-warps must be 1 to 32, got 0
 // PIPELINE: error: --lower-to-nvptx: unknown chip 'sm_99'; expected sm_80, sm_89 or sm_90a
 
 module attributes {qopt.model = #qopt.model<architecture = "llama", checkpoint = "w", vocab_size = 4, max_position_embeddings = 16>} {

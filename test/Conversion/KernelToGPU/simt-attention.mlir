@@ -4,6 +4,15 @@
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=4 heads=8 kv-heads=2 head-dim=64 max-seq=128 k-storage=i8 k-scales=token v-storage=e4m3 v-scales=tensor sliding-window=16 chip=sm_80" | FileCheck %s --check-prefix=QUANT
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=full max-tokens=4 heads=4 kv-heads=4 head-dim=128 max-seq=64 causal=0 scale=0.25 out-type=bf16" | FileCheck %s --check-prefix=FULL
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=ragged max-tokens=2 heads=2 kv-heads=1 head-dim=80 max-seq=16 k-storage=f32 v-storage=f32 k-scales=none" | FileCheck %s --check-prefix=RAGGED
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=wide max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=4096 warps=16" | FileCheck %s --check-prefix=WIDE
+// RUN: not qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=64 warps=33" 2>&1 | FileCheck %s --check-prefix=WARPS
+
+// 16 warps: a 512-thread block whose warps take keys 64 apart, merged
+// through 16 slots of workgroup memory.
+// WIDE: qopt_test.launch = {wide = {block = array<i64: 512, 1, 1>
+// WIDE: gpu.func @wide({{.*}}) workgroup(%{{.*}} : memref<16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>)
+// WIDE: scf.for {{.*}} step %c64
+// WARPS: error: attention kernel 'attention': warps must be 1 to 32, got 33
 
 // QUANT: qopt_test.launch = {attention = {block = array<i64: 128, 1, 1>, grid_per_tile = 1 : i64, grid_token_tile = 1 : i64, grid_y = 8 : i64, grid_z = 1 : i64
 // QUANT: gpu.func @attention(%[[Q:[a-z0-9_]+]]: memref<4x512xf32, {{.*}}>, %[[POS:[a-z0-9_]+]]: memref<4xi32, {{.*}}>, %[[KC:[a-z0-9_]+]]: memref<128x128xi8, {{.*}}>, %[[VC:[a-z0-9_]+]]: memref<128x128xf8E4M3FN, {{.*}}>, %[[KS:[a-z0-9_]+]]: memref<128xf32, {{.*}}>, %[[VS:[a-z0-9_]+]]: memref<1xf32, {{.*}}>, %[[OUT:[a-z0-9_]+]]: memref<4x512xf32, {{.*}}>, %[[M:[a-z0-9_]+]]: i32)

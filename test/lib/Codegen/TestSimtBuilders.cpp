@@ -190,6 +190,7 @@ struct QoptTestBuildSimtKernelsPass
       s.keys = cache(true);
       s.values = cache(false);
       s.outType = types["out-type"];
+      s.warps = warps;
       return buildAttentionKernel(gpuModule, s, target, loc);
     }
     return emitError(loc) << "qopt-test-build-simt-kernels: unknown kind '"

@@ -70,6 +70,8 @@ def QoptTestBuildSimtKernels
     Option<"blockThreads", "block-threads", "int64_t", /*default=*/"256",
            "Threads per block (rms_norm, quantize)">,
     Option<"heads", "heads", "int64_t", /*default=*/"0", "Query heads">,
+    Option<"warps", "warps", "int64_t", /*default=*/"4",
+           "Warps per attention block">,
     Option<"kvHeads", "kv-heads", "int64_t", /*default=*/"0",
            "Key/value heads">,
     Option<"headDim", "head-dim", "int64_t", /*default=*/"0", "Head size">,

@@ -22,6 +22,8 @@ struct CodegenOptions {
   int64_t maxTokens = 0;
   /// Rows of the KV caches the kernels index (max_position_embeddings).
   int64_t maxSeq = 0;
+  /// Warps per attention block.
+  int64_t attentionWarps = 4;
 };
 
 /// Attaches the codegen interface to every qk kernel op.

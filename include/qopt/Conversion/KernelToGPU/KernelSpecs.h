@@ -205,6 +205,8 @@ struct AttentionSpec {
   int64_t slidingWindow = 0;
   KVCacheSpec keys, values;
   ElemType outType = ElemType::F32;
+  /// Warps per block (not part of the arithmetic).
+  int64_t warps = 4;
 };
 // Parameters: q f32 [maxTokens, numHeads*headDim], positions i32,
 //   kCache, vCache, [kScales], [vScales], out, i32 m.

@@ -16,6 +16,9 @@ struct LowerToNVPTXOptions
   Option<std::string> chip{*this, "chip",
                            llvm::cl::desc("Target GPU: sm_80, sm_89, sm_90a"),
                            llvm::cl::init("sm_90a")};
+  Option<int64_t> attentionWarps{
+      *this, "attention-warps",
+      llvm::cl::desc("Warps per attention block (1 to 32)"), llvm::cl::init(4)};
 };
 
 /// --lower-to-kernels, codegen, PTX and the contract check.
