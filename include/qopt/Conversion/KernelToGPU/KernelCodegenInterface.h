@@ -23,7 +23,7 @@ struct CodegenOptions {
   /// Rows of the KV caches the kernels index (max_position_embeddings).
   int64_t maxSeq = 0;
   /// Warps per attention block.
-  int64_t attentionWarps = 4;
+  int64_t attentionWarps = 16;
 };
 
 /// Attaches the codegen interface to every qk kernel op.

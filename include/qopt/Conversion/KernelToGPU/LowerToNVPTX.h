@@ -18,7 +18,8 @@ struct LowerToNVPTXOptions
                            llvm::cl::init("sm_90a")};
   Option<int64_t> attentionWarps{
       *this, "attention-warps",
-      llvm::cl::desc("Warps per attention block (1 to 32)"), llvm::cl::init(4)};
+      llvm::cl::desc("Warps per attention block (1 to 32)"),
+      llvm::cl::init(16)};
 };
 
 /// --lower-to-kernels, codegen, PTX and the contract check.
