@@ -165,7 +165,8 @@ TEST_F(BundleCuda, DecodeStepsReplayOneGraph) {
       ASSERT_TRUE(backend->step(&token, &position, 1, Sequence::Decode, error))
           << error;
       std::vector<uint64_t> record(11);
-      std::memcpy(record.data(), read(*backend, "y", 1).data(), 11 * 8);
+      // The record (88 bytes) spans two rows of y.
+      std::memcpy(record.data(), read(*backend, "y", 2).data(), 11 * 8);
       // grid 2 x 1 x 1, block 64 x 1 x 1, no shared memory, m = 1.
       EXPECT_EQ(std::vector<uint64_t>(record.begin(), record.begin() + 8),
                 (std::vector<uint64_t>{2, 1, 1, 64, 1, 1, 0, 1}))
