@@ -98,6 +98,32 @@ mlir::qopt::codegen::buildEmbeddingKernel(gpu::GPUModuleOp module,
 }
 
 //===----------------------------------------------------------------------===//
+// Row kernels: grid (m, ceil(items / threads)), one item per thread
+//===----------------------------------------------------------------------===//
+
+/// Calls `body(row, item)` for the thread's item of its block's row when
+/// both are in range (row < m, the launch's i32 parameter `mArg`).
+static void forEachRowItem(Emitter &e, KernelShell &shell, int mArg,
+                           int64_t items, int64_t threads,
+                           function_ref<void(Value, Value)> body) {
+  Value row = e.blockId(0);
+  Value item = e.add(e.mul(e.blockId(1), e.idx(threads)), e.threadId());
+  Value active = e.lt(row, e.toIndex(shell.param(mArg)));
+  if (items % threads)
+    active = e.andi(active, e.lt(item, e.idx(items)));
+  e.ifThen(active, [&] { body(row, item); });
+}
+
+/// The launch of a forEachRowItem kernel.
+static LaunchConfig rowItemLaunch(int64_t items, int64_t threads) {
+  LaunchConfig config;
+  config.block = {threads, 1, 1};
+  config.gridTokenTile = 1;
+  config.gridY = (items + threads - 1) / threads;
+  return config;
+}
+
+//===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//
 
@@ -123,7 +149,6 @@ mlir::qopt::codegen::buildElementwiseKernel(gpu::GPUModuleOp module,
   int64_t vec = vectorWidth(features, 4);
   int64_t chunks = features / vec;
   const int64_t threads = 256;
-  int64_t tiles = (chunks + threads - 1) / threads;
 
   // Parameters: lhs, rhs, out, m.
   SmallVector<Type> params{
@@ -131,13 +156,7 @@ mlir::qopt::codegen::buildElementwiseKernel(gpu::GPUModuleOp module,
       globalMemRef({rows, features}, toMlirType(ctx, spec.outType)), i32};
   KernelShell shell(module, spec.name, params, {}, threads, loc);
   Emitter e(shell.builder(), chip);
-  Value row = e.blockId(0);
-  Value chunk = e.add(e.mul(e.blockId(1), e.idx(threads)), e.threadId());
-  Value m = e.toIndex(shell.param(3));
-  Value active = e.lt(row, m);
-  if (chunks % threads)
-    active = e.andi(active, e.lt(chunk, e.idx(chunks)));
-  e.ifThen(active, [&] {
+  forEachRowItem(e, shell, 3, chunks, threads, [&](Value row, Value chunk) {
     Value col = e.mul(chunk, e.idx(vec));
     Value a = e.loadF32(shell.param(0), {row, col}, vec);
     Value b = e.loadF32(shell.param(1), {row, col}, vec);
@@ -159,12 +178,7 @@ mlir::qopt::codegen::buildElementwiseKernel(gpu::GPUModuleOp module,
     e.storeF32(y, shell.param(2), {row, col});
   });
   shell.finish();
-
-  LaunchConfig config;
-  config.block = {threads, 1, 1};
-  config.gridTokenTile = 1;
-  config.gridY = tiles;
-  return config;
+  return rowItemLaunch(chunks, threads);
 }
 
 //===----------------------------------------------------------------------===//
@@ -192,7 +206,6 @@ mlir::qopt::codegen::buildPermuteColumnsKernel(gpu::GPUModuleOp module,
   Type i32 = types.getI32Type();
   int64_t rows = spec.maxTokens, features = spec.features;
   const int64_t threads = 256;
-  int64_t tiles = (features + threads - 1) / threads;
 
   // Parameters: in, perm, out, m.
   SmallVector<Type> params{
@@ -201,13 +214,7 @@ mlir::qopt::codegen::buildPermuteColumnsKernel(gpu::GPUModuleOp module,
       globalMemRef({rows, features}, toMlirType(ctx, spec.outType)), i32};
   KernelShell shell(module, spec.name, params, {}, threads, loc);
   Emitter e(shell.builder(), chip);
-  Value row = e.blockId(0);
-  Value col = e.add(e.mul(e.blockId(1), e.idx(threads)), e.threadId());
-  Value m = e.toIndex(shell.param(3));
-  Value active = e.lt(row, m);
-  if (features % threads)
-    active = e.andi(active, e.lt(col, e.idx(features)));
-  e.ifThen(active, [&] {
+  forEachRowItem(e, shell, 3, features, threads, [&](Value row, Value col) {
     Value src = e.toIndex(e.load(shell.param(1), {col}));
     Value inRange = e.andi(e.ge(src, e.idx(0)), e.lt(src, e.idx(features)));
     Value safe = e.select(inRange, src, e.idx(0));
@@ -215,12 +222,7 @@ mlir::qopt::codegen::buildPermuteColumnsKernel(gpu::GPUModuleOp module,
     e.storeF32(v, shell.param(2), {row, col});
   });
   shell.finish();
-
-  LaunchConfig config;
-  config.block = {threads, 1, 1};
-  config.gridTokenTile = 1;
-  config.gridY = tiles;
-  return config;
+  return rowItemLaunch(features, threads);
 }
 
 //===----------------------------------------------------------------------===//

@@ -89,14 +89,16 @@ def act_order_perm(k, group_size, seed):
 
 
 def move_rows(data, rows, perm):
-    """Row j of `rows` equal rows of `data` moved to row perm[j]."""
+    """`data` (bytes or an array) of `rows` equal rows, row j moved to row
+    perm[j]."""
     width = len(data) // rows
     out = [None] * rows
     for j, p in enumerate(perm):
         out[p] = data[j * width:(j + 1) * width]
-    return type(data)(b"".join(bytes(r) for r in out)) \
-        if not isinstance(data, array.array) else \
-        array.array(data.typecode, [v for r in out for v in r])
+    moved = data[:0]
+    for r in out:
+        moved += r
+    return moved
 
 
 tensors = {}
@@ -120,9 +122,9 @@ for layer in layers:
     perm = None  # this layer's input channels, act-order
     if act_order is not None and block.endswith(".mlp"):
         if block not in perms:
-            down = store[block + ".down_proj.scales"][1]
-            width = store[block + ".down_proj.qweight"][1][1] * 2
-            perms[block] = act_order_perm(width, width // down[1],
+            down_k = store[block + ".down_proj.qweight"][1][1] * 2
+            down_groups = store[block + ".down_proj.scales"][1][1]
+            perms[block] = act_order_perm(down_k, down_k // down_groups,
                                           "%s/%s" % (act_order, block))
         if layer.endswith(".down_proj"):
             perm = perms[block]
