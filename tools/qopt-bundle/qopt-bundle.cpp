@@ -303,20 +303,40 @@ LogicalResult BundleBuilder::build(std::string &error) {
       }
       args.push_back(*name);
     }
-    qk::LaunchAttr launch = kernel.getLaunch();
-    llvm::json::Object l;
-    l["block"] = toJson(launch.getBlock());
-    l["token_tile"] = launch.getTokenTile();
-    l["per_tile"] = launch.getPerTile();
-    l["grid_y"] = launch.getGridY();
-    l["grid_z"] = launch.getGridZ();
-    l["shared_bytes"] = launch.getSharedBytes();
+    auto launchJson = [](qk::LaunchAttr launch) {
+      llvm::json::Object l;
+      l["block"] = toJson(launch.getBlock());
+      l["token_tile"] = launch.getTokenTile();
+      l["per_tile"] = launch.getPerTile();
+      l["grid_y"] = launch.getGridY();
+      l["grid_z"] = launch.getGridZ();
+      l["shared_bytes"] = launch.getSharedBytes();
+      return l;
+    };
     llvm::json::Object k;
     k["name"] = kernel.getKernelSymbol().getLeafReference().getValue().str();
     k["family"] = kernel.getKernelFamily().str();
     k["spec"] = toJson(spec);
     k["args"] = std::move(args);
-    k["launch"] = std::move(l);
+    k["launch"] = launchJson(kernel.getLaunch());
+    // A GEMM's weight-streaming kernels, for launches of few tokens.
+    auto gemvKernels = op->getAttrOfType<ArrayAttr>("qk.gemv_kernels");
+    auto gemvLaunches = op->getAttrOfType<ArrayAttr>("qk.gemv_launches");
+    auto gemm = dyn_cast<qk::GemmOp>(op);
+    if (gemvKernels && gemvLaunches && gemm && gemm.getGemvAttr() &&
+        gemvKernels.size() == gemvLaunches.size() && !gemvKernels.empty()) {
+      llvm::json::Array variants;
+      ArrayRef<int64_t> rows = gemm.getGemvAttr().getRows();
+      for (auto [i, sym] : llvm::enumerate(gemvKernels)) {
+        llvm::json::Object v;
+        v["name"] =
+            cast<SymbolRefAttr>(sym).getLeafReference().getValue().str();
+        v["max_m"] = rows[i];
+        v["launch"] = launchJson(cast<qk::LaunchAttr>(gemvLaunches[i]));
+        variants.push_back(std::move(v));
+      }
+      k["small_m"] = std::move(variants);
+    }
     kernels.push_back(std::move(k));
     sequence.push_back(index++);
   });

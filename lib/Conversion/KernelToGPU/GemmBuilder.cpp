@@ -96,9 +96,8 @@ static int64_t maxSharedBytes(Chip chip) {
   return 48 * 1024;
 }
 
-/// Checks `spec` and derives the plan; reports the first problem at `loc`.
-static LogicalResult makePlan(const GemmSpec &spec, Chip chip, Location loc,
-                              GemmPlan &plan) {
+LogicalResult gemm::makeGemmPlan(const GemmSpec &spec, Chip chip, Location loc,
+                                 GemmPlan &plan, bool untiled) {
   auto fail = [&]() {
     return emitError(loc) << "cannot generate GEMM kernel '" << spec.name
                           << "' (" << kindName(spec.kind) << ", N=" << spec.n
@@ -126,48 +125,51 @@ static LogicalResult makePlan(const GemmSpec &spec, Chip chip, Location loc,
   plan.numB = spec.gated ? 2 : 1;
 
   // Tile.
-  if (t.bm <= 0 || t.bn <= 0 || t.bk <= 0 || t.warpsM <= 0 || t.warpsN <= 0)
-    return fail() << "tile sizes and warp counts must be positive";
-  if (t.stages < 2)
-    return fail() << "the tile needs stages >= 2 (got " << t.stages << ")";
-  plan.threads = 32 * t.warpsM * t.warpsN;
-  if (plan.threads > 1024)
-    return fail() << "warpsM * warpsN = " << t.warpsM * t.warpsN
-                  << " warps exceed 1024 threads";
-  if (t.bm % (16 * t.warpsM) != 0)
-    return fail() << "bm (" << t.bm << ") must be a multiple of 16 * warpsM ("
-                  << 16 * t.warpsM << ")";
-  if (t.bn % (16 * t.warpsN) != 0)
-    return fail() << "bn (" << t.bn << ") must be a multiple of 16 * warpsN ("
-                  << 16 * t.warpsN << ")";
-  int64_t minBk = plan.int4 ? 32 : plan.kStepElems;
-  if (!llvm::isPowerOf2_64(t.bk) || t.bk < minBk)
-    return fail() << "bk (" << t.bk << ") must be a power of two >= " << minBk;
-  if (spec.k % t.bk != 0)
-    return fail() << "K is not a multiple of the tile's bk (" << t.bk << ")";
-  plan.warpM = t.bm / t.warpsM;
-  plan.warpN = t.bn / t.warpsN;
-  plan.mTiles = plan.warpM / 16;
-  plan.nTiles = plan.warpN / 8;
-  plan.kSteps = t.bk / plan.kStepElems;
-  plan.numK = spec.k / t.bk;
-  plan.nGuard = spec.n % t.bn != 0;
   if (spec.n % 2 != 0)
     return fail() << "N must be even (pairs of columns are stored together)";
-  int64_t aBytes = plan.bf16Mma ? 2 : 1;
-  plan.aRowBytes = t.bk * aBytes;
-  plan.bRowBytes =
-      plan.int4 ? t.bk / 2 : (plan.weightOnly ? t.bk : t.bk * aBytes);
-  plan.aStageBytes = t.bm * plan.aRowBytes;
-  plan.bStageBytes = t.bn * plan.bRowBytes;
-  plan.stageBytes = plan.aStageBytes + plan.numB * plan.bStageBytes;
-  int64_t shared = t.stages * plan.stageBytes;
-  // The lowering of gpu.dynamic_shared_memory also declares a 1-byte static
-  // shared variable (16-byte aligned) that the dynamic area follows.
-  if (shared + 16 > maxSharedBytes(chip))
-    return fail() << "the tile needs " << shared
-                  << " bytes of shared memory, more than the "
-                  << maxSharedBytes(chip) << " a block can have";
+  if (!untiled) {
+    if (t.bm <= 0 || t.bn <= 0 || t.bk <= 0 || t.warpsM <= 0 || t.warpsN <= 0)
+      return fail() << "tile sizes and warp counts must be positive";
+    if (t.stages < 2)
+      return fail() << "the tile needs stages >= 2 (got " << t.stages << ")";
+    plan.threads = 32 * t.warpsM * t.warpsN;
+    if (plan.threads > 1024)
+      return fail() << "warpsM * warpsN = " << t.warpsM * t.warpsN
+                    << " warps exceed 1024 threads";
+    if (t.bm % (16 * t.warpsM) != 0)
+      return fail() << "bm (" << t.bm << ") must be a multiple of 16 * warpsM ("
+                    << 16 * t.warpsM << ")";
+    if (t.bn % (16 * t.warpsN) != 0)
+      return fail() << "bn (" << t.bn << ") must be a multiple of 16 * warpsN ("
+                    << 16 * t.warpsN << ")";
+    int64_t minBk = plan.int4 ? 32 : plan.kStepElems;
+    if (!llvm::isPowerOf2_64(t.bk) || t.bk < minBk)
+      return fail() << "bk (" << t.bk
+                    << ") must be a power of two >= " << minBk;
+    if (spec.k % t.bk != 0)
+      return fail() << "K is not a multiple of the tile's bk (" << t.bk << ")";
+    plan.warpM = t.bm / t.warpsM;
+    plan.warpN = t.bn / t.warpsN;
+    plan.mTiles = plan.warpM / 16;
+    plan.nTiles = plan.warpN / 8;
+    plan.kSteps = t.bk / plan.kStepElems;
+    plan.numK = spec.k / t.bk;
+    plan.nGuard = spec.n % t.bn != 0;
+    int64_t aBytes = plan.bf16Mma ? 2 : 1;
+    plan.aRowBytes = t.bk * aBytes;
+    plan.bRowBytes =
+        plan.int4 ? t.bk / 2 : (plan.weightOnly ? t.bk : t.bk * aBytes);
+    plan.aStageBytes = t.bm * plan.aRowBytes;
+    plan.bStageBytes = t.bn * plan.bRowBytes;
+    plan.stageBytes = plan.aStageBytes + plan.numB * plan.bStageBytes;
+    int64_t shared = t.stages * plan.stageBytes;
+    // The lowering of gpu.dynamic_shared_memory also declares a 1-byte static
+    // shared variable (16-byte aligned) that the dynamic area follows.
+    if (shared + 16 > maxSharedBytes(chip))
+      return fail() << "the tile needs " << shared
+                    << " bytes of shared memory, more than the "
+                    << maxSharedBytes(chip) << " a block can have";
+  }
 
   // Scales.
   if (spec.aScale != ScaleKind::None && spec.aScale != ScaleKind::PerTensor &&
@@ -182,7 +184,7 @@ static LogicalResult makePlan(const GemmSpec &spec, Chip chip, Location loc,
     if (groupK % plan.kStepElems != 0)
       return fail() << what << " (" << groupK << ") must be a multiple of "
                     << plan.kStepElems << " (the mma's K)";
-    if (groupK % t.bk != 0 && t.bk % groupK != 0)
+    if (!untiled && groupK % t.bk != 0 && t.bk % groupK != 0)
       return fail() << what << " (" << groupK << ") and bk (" << t.bk
                     << ") must divide one another";
     plan.groupK = groupK;
@@ -313,29 +315,24 @@ buildSignature(OpBuilder &b, const GemmPlan &plan, SmallVectorImpl<Type> &types,
   top(i32, &GemmArgs::m);
 }
 
-FailureOr<LaunchConfig> mlir::qopt::codegen::buildGemmKernel(
-    gpu::GPUModuleOp module, const GemmSpec &spec, Chip chip, Location loc) {
-  GemmPlan plan;
-  if (failed(makePlan(spec, chip, loc, plan)))
-    return failure();
-  if (SymbolTable::lookupSymbolIn(module, spec.name))
-    return emitError(loc) << "cannot generate GEMM kernel '" << spec.name
+LogicalResult gemm::createGemmFunction(gpu::GPUModuleOp module, OpBuilder &ob,
+                                       const GemmPlan &plan, StringRef name,
+                                       int64_t threads, Location loc,
+                                       GemmArgs &args) {
+  if (SymbolTable::lookupSymbolIn(module, name))
+    return emitError(loc) << "cannot generate GEMM kernel '" << name
                           << "': the gpu.module already has a symbol of "
                              "that name";
-
-  OpBuilder ob(module.getContext());
   ob.setInsertionPointToEnd(module.getBody());
   SmallVector<Type> types;
   SmallVector<Value GemmArgs::*> topRoles;
   SmallVector<std::pair<int, Value BOperand::*>> bRoles;
   buildSignature(ob, plan, types, topRoles, bRoles);
   auto func =
-      gpu::GPUFuncOp::create(ob, loc, spec.name, ob.getFunctionType(types, {}));
+      gpu::GPUFuncOp::create(ob, loc, name, ob.getFunctionType(types, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), ob.getUnitAttr());
   func.setKnownBlockSizeAttr(
-      ob.getDenseI32ArrayAttr({static_cast<int32_t>(plan.threads), 1, 1}));
-
-  GemmArgs args;
+      ob.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
   Block &entry = func.getBody().front();
   for (auto [i, arg] : llvm::enumerate(entry.getArguments())) {
     if (topRoles[i])
@@ -343,9 +340,22 @@ FailureOr<LaunchConfig> mlir::qopt::codegen::buildGemmKernel(
     else
       args.bs[bRoles[i].first].*bRoles[i].second = arg;
   }
+  ob.setInsertionPointToStart(&entry);
+  return success();
+}
 
+FailureOr<LaunchConfig> mlir::qopt::codegen::buildGemmKernel(
+    gpu::GPUModuleOp module, const GemmSpec &spec, Chip chip, Location loc) {
+  GemmPlan plan;
+  if (failed(makeGemmPlan(spec, chip, loc, plan)))
+    return failure();
+
+  OpBuilder ob(module.getContext());
+  GemmArgs args;
+  if (failed(createGemmFunction(module, ob, plan, spec.name, plan.threads, loc,
+                                args)))
+    return failure();
   ImplicitLocOpBuilder b(loc, ob);
-  b.setInsertionPointToStart(&entry);
   const GemmTile &t = spec.tile;
   ThreadInfo ti;
   ti.tid = b.create<gpu::ThreadIdOp>(gpu::Dimension::x);

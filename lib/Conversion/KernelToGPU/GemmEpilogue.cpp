@@ -51,6 +51,11 @@ public:
       : b(b), plan(plan), spec(*plan.spec), args(args), ti(ti) {}
 
   void emit(const Accumulators &acc);
+  /// Loads the per-tensor operands (once, before any pair).
+  void prepare();
+  /// Rows < m, columns < N: the pair (row, col), (row, col + 1) from one
+  /// accumulator pair per B operand, with per-column operands loaded here.
+  void pair(Value row, Value col, ArrayRef<Value> accPairs);
 
 private:
   Idx idx(Value v) { return {&b, v}; }
@@ -77,6 +82,11 @@ private:
   Value value(int64_t which, Value accPair, Value rowScale,
               const ColumnOperands &cols);
   void store(Value y, Value row, Value col);
+  /// The per-column operands of the pair at `colLoad` (clamped in range).
+  void loadColumns(Value colLoad, ColumnOperands cols[2]);
+  /// Row scale, values, gating, residual and the store of one pair.
+  void finishPair(Value row, Value col, ArrayRef<Value> accPairs,
+                  const ColumnOperands cols[2]);
 
   ImplicitLocOpBuilder &b;
   const GemmPlan &plan;
@@ -184,10 +194,7 @@ void Epilogue::store(Value y, Value row, Value col) {
       b.getI64IntegerAttr(2 * elem.getIntOrFloatBitWidth() / 8));
 }
 
-void Epilogue::emit(const Accumulators &acc) {
-  const GemmTile &t = spec.tile;
-  Type f32 = b.getF32Type(), i32 = b.getI32Type();
-  Idx lane = idx(ti.lane);
+void Epilogue::prepare() {
   if (spec.aScale == ScaleKind::PerTensor)
     aScaleTensor = splat(scalar(args.aScale));
   if (spec.bScale == ScaleKind::PerTensor)
@@ -197,7 +204,12 @@ void Epilogue::emit(const Accumulators &acc) {
     outScale = scalar(args.outScale);
   if (args.outZeroPoint)
     outZeroPoint = scalar(args.outZeroPoint);
+}
 
+void Epilogue::emit(const Accumulators &acc) {
+  const GemmTile &t = spec.tile;
+  Idx lane = idx(ti.lane);
+  prepare();
   for (int64_t ni = 0; ni < plan.nTiles; ++ni) {
     Coord<Idx> c0 = accumulator(lane, 0);
     Idx colI = idx(ti.colBase) + idx(ti.warpN) * plan.warpN + ni * 8 + c0.col;
@@ -205,15 +217,7 @@ void Epilogue::emit(const Accumulators &acc) {
     if (plan.nGuard)
       colLoad = b.create<arith::MinUIOp>(col, cst(spec.n - 2).v);
     ColumnOperands cols[2];
-    for (int64_t which = 0; which < plan.numB; ++which) {
-      const BOperand &op = args.bs[which];
-      if (spec.bScale == ScaleKind::PerChannel && !plan.groupK)
-        cols[which].scale = pairLoad(op.scale, f32, {colLoad});
-      if (op.intBias)
-        cols[which].intBias = pairLoad(op.intBias, i32, {colLoad});
-      if (op.bias)
-        cols[which].bias = pairLoad(op.bias, f32, {colLoad});
-    }
+    loadColumns(colLoad, cols);
     for (int64_t mi = 0; mi < plan.mTiles; ++mi) {
       for (int64_t half = 0; half < 2; ++half) {
         Coord<Idx> c = accumulator(lane, 2 * half);
@@ -229,37 +233,71 @@ void Epilogue::emit(const Accumulators &acc) {
         auto ifOp = b.create<scf::IfOp>(inRange, /*withElseRegion=*/false);
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(ifOp.thenBlock());
-        Value rowScale = aScaleTensor;
-        if (spec.aScale == ScaleKind::PerToken)
-          rowScale =
-              splat(b.create<memref::LoadOp>(args.aScale, ValueRange{row}));
-        Value ys[2];
+        SmallVector<Value, 2> pairs;
         for (int64_t which = 0; which < plan.numB; ++which) {
           Value tile = acc[which][mi * plan.nTiles + ni];
-          Value pair = b.create<vector::FromElementsOp>(
+          pairs.push_back(b.create<vector::FromElementsOp>(
               pairType(getElementTypeOrSelf(tile.getType())),
               ValueRange{b.create<vector::ExtractOp>(
                              tile, ArrayRef<int64_t>{2 * half}),
                          b.create<vector::ExtractOp>(
-                             tile, ArrayRef<int64_t>{2 * half + 1})});
-          ys[which] = value(which, pair, rowScale, cols[which]);
+                             tile, ArrayRef<int64_t>{2 * half + 1})}));
         }
-        Value y = ys[0];
-        if (spec.gated) {
-          // silu(g) = g / (1 + 2^(-g * log2(e))).
-          Value neg = b.create<arith::MulFOp>(ys[0], f32Const(-M_LOG2E));
-          Value den = b.create<arith::AddFOp>(f32Const(1.0), exp2Approx(neg));
-          Value silu = b.create<arith::DivFOp>(ys[0], den);
-          y = b.create<arith::MulFOp>(silu, ys[1]);
-        }
-        if (args.residual)
-          y = b.create<arith::AddFOp>(y,
-                                      pairLoad(args.residual, f32, {row, col}));
-        store(y, row, col);
+        finishPair(row, col, pairs, cols);
       }
     }
   }
   (void)t;
+}
+
+void Epilogue::loadColumns(Value colLoad, ColumnOperands cols[2]) {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  for (int64_t which = 0; which < plan.numB; ++which) {
+    const BOperand &op = args.bs[which];
+    if (spec.bScale == ScaleKind::PerChannel && !plan.groupK)
+      cols[which].scale = pairLoad(op.scale, f32, {colLoad});
+    if (op.intBias)
+      cols[which].intBias = pairLoad(op.intBias, i32, {colLoad});
+    if (op.bias)
+      cols[which].bias = pairLoad(op.bias, f32, {colLoad});
+  }
+}
+
+void Epilogue::finishPair(Value row, Value col, ArrayRef<Value> accPairs,
+                          const ColumnOperands cols[2]) {
+  Type f32 = b.getF32Type();
+  Value rowScale = aScaleTensor;
+  if (spec.aScale == ScaleKind::PerToken)
+    rowScale = splat(b.create<memref::LoadOp>(args.aScale, ValueRange{row}));
+  Value ys[2];
+  for (int64_t which = 0; which < plan.numB; ++which)
+    ys[which] = value(which, accPairs[which], rowScale, cols[which]);
+  Value y = ys[0];
+  if (spec.gated) {
+    // silu(g) = g / (1 + 2^(-g * log2(e))).
+    Value neg = b.create<arith::MulFOp>(ys[0], f32Const(-M_LOG2E));
+    Value den = b.create<arith::AddFOp>(f32Const(1.0), exp2Approx(neg));
+    Value silu = b.create<arith::DivFOp>(ys[0], den);
+    y = b.create<arith::MulFOp>(silu, ys[1]);
+  }
+  if (args.residual)
+    y = b.create<arith::AddFOp>(y, pairLoad(args.residual, f32, {row, col}));
+  store(y, row, col);
+}
+
+void Epilogue::pair(Value row, Value col, ArrayRef<Value> accPairs) {
+  ColumnOperands cols[2];
+  loadColumns(col, cols);
+  finishPair(row, col, accPairs, cols);
+}
+
+void gemm::emitEpiloguePair(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+                            const GemmArgs &args, Value row, Value col,
+                            ArrayRef<Value> accPairs) {
+  ThreadInfo ti;
+  Epilogue e(b, plan, args, ti);
+  e.prepare();
+  e.pair(row, col, accPairs);
 }
 
 void gemm::emitEpilogue(ImplicitLocOpBuilder &b, const GemmPlan &plan,

@@ -94,6 +94,27 @@ void emitEpilogue(ImplicitLocOpBuilder &b, const GemmPlan &plan,
                   const GemmArgs &args, const ThreadInfo &ti,
                   const Accumulators &acc);
 
+/// The epilogue of one pair of columns (col, col + 1) of one row, which the
+/// caller has checked to be in range (row < m, col < N): `accPairs` holds a
+/// vector<2 x f32 or i32> per B operand, accumulated as for the tiled
+/// kernel (group scales already applied when plan.groupK).
+void emitEpiloguePair(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+                      const GemmArgs &args, Value row, Value col,
+                      ArrayRef<Value> accPairs);
+
+/// Checks `spec` (its kinds, scales and output; its tile too unless
+/// `untiled`) and derives the plan; reports the first problem at `loc`.
+LogicalResult makeGemmPlan(const GemmSpec &spec, Chip chip, Location loc,
+                           GemmPlan &plan, bool untiled = false);
+
+/// Appends the kernel `name` with the parameters of `plan`'s spec (known
+/// block size `threads`) to `module`, binds `args` to its arguments and
+/// positions `b` at the start of its body.
+LogicalResult createGemmFunction(gpu::GPUModuleOp module, OpBuilder &ob,
+                                 const GemmPlan &plan, StringRef name,
+                                 int64_t threads, Location loc,
+                                 GemmArgs &args);
+
 /// The two signed nibbles of an int4x2 byte (i8) as i32: element 2k (the
 /// low nibble) and element 2k + 1 (the high one), two's complement.
 std::pair<Value, Value> unpackInt4(ImplicitLocOpBuilder &b, Value byte);

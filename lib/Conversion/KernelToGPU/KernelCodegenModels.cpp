@@ -218,6 +218,12 @@ static FailureOr<KVCacheSpec> cacheSide(Operation *op, qk::KVCacheOp cache,
   return s;
 }
 
+static qk::LaunchAttr launchAttr(MLIRContext *ctx, const LaunchConfig &l) {
+  return qk::LaunchAttr::get(ctx, DenseI64ArrayAttr::get(ctx, l.block),
+                             l.gridTokenTile, l.gridPerTile, l.gridY, l.gridZ,
+                             l.sharedBytes);
+}
+
 /// Records what the bundle needs and the generated kernel's launch.
 static LogicalResult finish(Operation *op, Operation *gpuModule, StringRef name,
                             DictionaryAttr spec, Params &params,
@@ -231,11 +237,7 @@ static LogicalResult finish(Operation *op, Operation *gpuModule, StringRef name,
   op->setAttr("qk.kernel",
               SymbolRefAttr::get(module.getNameAttr(),
                                  {FlatSymbolRefAttr::get(ctx, name)}));
-  op->setAttr(
-      "qk.launch",
-      qk::LaunchAttr::get(ctx, DenseI64ArrayAttr::get(ctx, launch->block),
-                          launch->gridTokenTile, launch->gridPerTile,
-                          launch->gridY, launch->gridZ, launch->sharedBytes));
+  op->setAttr("qk.launch", launchAttr(ctx, *launch));
   return success();
 }
 
@@ -358,9 +360,31 @@ struct GemmModel : ModelBase<qk::GemmOp, GemmModel> {
     p.optional(op.getOutScale());
     p.optional(op.getOutZeroPoint());
     p.result(0);
-    return finish(op, gpuModule, name, spec, p,
-                  buildGemmKernel(cast<gpu::GPUModuleOp>(gpuModule), s,
-                                  options.chip, op.getLoc()));
+    auto module = cast<gpu::GPUModuleOp>(gpuModule);
+    if (failed(finish(op, gpuModule, name, spec, p,
+                      buildGemmKernel(module, s, options.chip, op.getLoc()))))
+      return failure();
+    qk::GemvAttr gemv = op.getGemvAttr();
+    if (!gemv)
+      return success();
+    // One weight-streaming kernel per row count, recorded in order.
+    SmallVector<Attribute> kernels, launches;
+    for (int64_t rows : gemv.getRows()) {
+      if (rows > s.maxTokens)
+        break;
+      std::string gemvName = name.str() + "_gemv" + std::to_string(rows);
+      FailureOr<LaunchConfig> launch = buildGemvKernel(
+          module, s, GemvShape{rows, gemv.getWarps(), gemv.getKSplit()},
+          gemvName, options.chip, op.getLoc());
+      if (failed(launch))
+        return failure();
+      kernels.push_back(SymbolRefAttr::get(
+          module.getNameAttr(), {FlatSymbolRefAttr::get(ctx, gemvName)}));
+      launches.push_back(launchAttr(ctx, *launch));
+    }
+    op->setAttr("qk.gemv_kernels", ArrayAttr::get(ctx, kernels));
+    op->setAttr("qk.gemv_launches", ArrayAttr::get(ctx, launches));
+    return success();
   }
 };
 

@@ -183,7 +183,7 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
         op, op.getType(), a, adaptor.getWeight(), Value(), Value(), Value(),
         Value(), bias, Value(), Value(), Value(), Value(), Value(), Value(),
         Value(), Value(), QuantSchemeAttr(), QuantSchemeAttr(),
-        QuantSchemeAttr(), qk::TileAttr(), op.getLabelAttr());
+        QuantSchemeAttr(), qk::TileAttr(), qk::GemvAttr(), op.getLabelAttr());
     return success();
   }
 };
@@ -239,7 +239,8 @@ struct QuantizedLinearLowering : OpConversionPattern<QuantizedLinearOp> {
         op, op.getType(), a, adaptor.getWeight(), aScales, bScales, bZps,
         adaptor.getIntBias(), bias, Value(), Value(), Value(), Value(), Value(),
         adaptor.getResidual(), Value(), Value(), stripped(inScheme),
-        kernelScheme, QuantSchemeAttr(), qk::TileAttr(), op.getLabelAttr());
+        kernelScheme, QuantSchemeAttr(), qk::TileAttr(), qk::GemvAttr(),
+        op.getLabelAttr());
     return success();
   }
 };

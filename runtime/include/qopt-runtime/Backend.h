@@ -40,6 +40,9 @@
 namespace qrt {
 
 class Bundle;
+namespace bundle {
+struct SmallMVariant;
+} // namespace bundle
 
 /// Which launch sequence of the bundle a step runs.
 enum class Sequence { Prefill, Decode };
@@ -81,6 +84,10 @@ public:
   /// Zeroes the KV caches and their scales: the next step starts a new
   /// sequence.
   virtual bool resetCache(std::string &error) = 0;
+
+  /// The kernel a launch of kernel `kernel` for `m` tokens runs: its name,
+  /// or that of the small-M variant this backend picks.
+  virtual std::string launchedName(int kernel, int64_t m) const;
 
   /// Runs kernel `kernel` (an index into the manifest's kernels) alone, for
   /// `m` tokens (1 to its max_tokens), on the buffers as they are, and
@@ -191,6 +198,9 @@ struct CudaBackendOptions {
   /// cuGraphLaunch instead of a launch per kernel). Steps that time their
   /// kernels, or synchronize after each, launch one by one.
   bool graphs = true;
+  /// Launches of few tokens run a kernel's small-M variant (the GEMMs'
+  /// weight-streaming kernels) where the bundle has one.
+  bool smallMKernels = true;
 };
 
 /// The bundle's kernels on a GPU.
@@ -200,6 +210,7 @@ public:
   ~CudaBackend() override;
   const char *name() const override { return "cuda"; }
   bool resetCache(std::string &error) override;
+  std::string launchedName(int kernel, int64_t m) const override;
   bool readBuffer(const std::string &name, int64_t rows,
                   std::vector<uint8_t> &bytes, std::string &error) override;
   bool writeBuffer(const std::string &name, const void *data, size_t bytes,
@@ -229,6 +240,8 @@ protected:
 private:
   /// Launches kernel `k` for m tokens without waiting.
   bool enqueue(int k, int64_t m, std::string &error);
+  /// The small-M variant a launch of m tokens runs, or null.
+  const bundle::SmallMVariant *variant(int k, int64_t m) const;
 
   CudaBackendOptions options_;
   std::unique_ptr<State> state_;

@@ -118,12 +118,23 @@ struct Launch {
   int64_t gridX(int64_t m) const;
 };
 
+/// Another kernel with the same parameters and arithmetic for launches of
+/// at most `maxM` tokens (a GEMM's weight-streaming decode kernel).
+struct SmallMVariant {
+  std::string name;
+  int64_t maxM = 0;
+  Launch launch;
+};
+
 struct Kernel {
   std::string name;
   Family family = Family::Add;
   KernelSpec spec;
   std::vector<std::string> args;
   Launch launch;
+  /// By ascending maxM; a launch of m tokens runs the first with m <= maxM
+  /// (variantFor), a larger one the kernel itself.
+  std::vector<SmallMVariant> smallM;
   /// The parameters the spec defines (kernelParams), and for each the index
   /// of its buffer in Manifest::buffers.
   std::vector<Param> params;
@@ -133,6 +144,8 @@ struct Kernel {
   std::string signature;
 
   int64_t maxTokens() const { return specMaxTokens(spec); }
+  /// The variant a launch of m tokens runs, or null for the kernel itself.
+  const SmallMVariant *variantFor(int64_t m) const;
   /// The buffer index of the parameter `role`, or -1.
   int arg(const std::string &role) const;
 };

@@ -105,6 +105,13 @@ static bool checkLaunch(const Bundle *bundle, int kernel, int64_t m,
   return true;
 }
 
+std::string Backend::launchedName(int kernel, int64_t) const {
+  if (!bundle_ || kernel < 0 ||
+      kernel >= static_cast<int>(bundle_->manifest().kernels.size()))
+    return "";
+  return bundle_->manifest().kernels[kernel].name;
+}
+
 bool Backend::launch(int kernel, int64_t m, std::string &error) {
   if (!checkLaunch(bundle_, kernel, m, error))
     return false;

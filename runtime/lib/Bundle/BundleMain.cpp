@@ -39,7 +39,7 @@ const char *const kUsage =
     "                                  (--seq-len N, --max-new-tokens N)\n"
     "options: --max-seq-len N, --num-threads N, --device N, --sync-kernels, "
     "--ptx,\n"
-    "         --no-cuda-graphs\n";
+    "         --no-cuda-graphs, --no-small-m-kernels\n";
 
 bool parseOptions(int argc, char **argv, Options &o, bool &help,
                   std::string &error) {
@@ -47,8 +47,13 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
       "backend", "ppl",      "seq-len",      "max-windows",    "logits",
       "o",       "generate", "generate-ids", "max-new-tokens", "temperature",
       "top-p",   "seed",     "max-seq-len",  "num-threads",    "device"};
-  const char *flags[] = {"bench",          "sync-kernels", "ptx",
-                         "no-cuda-graphs", "help",         "h"};
+  const char *flags[] = {"bench",
+                         "sync-kernels",
+                         "ptx",
+                         "no-cuda-graphs",
+                         "no-small-m-kernels",
+                         "help",
+                         "h"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.size() < 2 || arg[0] != '-') {
@@ -91,6 +96,8 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
         o.forcePtx = true;
       else if (name == "no-cuda-graphs")
         o.cudaGraphs = false;
+      else if (name == "no-small-m-kernels")
+        o.smallMKernels = false;
       else
         help = true;
       continue;
@@ -308,6 +315,7 @@ int qrt::runBundleMain(int argc, char **argv) {
     co.syncEachKernel = o.syncKernels;
     co.forcePtx = o.forcePtx;
     co.graphs = o.cudaGraphs;
+    co.smallMKernels = o.smallMKernels;
     backend = std::make_unique<CudaBackend>(co);
   } else {
     backend = std::make_unique<CpuBackend>(o.threads);

@@ -37,7 +37,8 @@ struct Options {
   int64_t maxSeqLen = 0;
   unsigned threads = 0;
   int device = 0;
-  bool syncKernels = false, forcePtx = false, cudaGraphs = true;
+  bool syncKernels = false, forcePtx = false, cudaGraphs = true,
+       smallMKernels = true;
 };
 
 /// Everything a mode needs.

@@ -48,6 +48,8 @@ struct CudaBackend::State {
   std::unique_ptr<Module> module;
   std::string moduleSource, cubinSkipped;
   std::vector<std::optional<Function>> functions;
+  /// Per kernel, the functions of its small-M variants (in order).
+  std::vector<std::vector<Function>> variantFunctions;
   std::unique_ptr<DeviceBuffer> weights, arena, kv, inputs;
 
   /// Where each buffer lives.
@@ -134,6 +136,18 @@ bool CudaBackend::doLoad(std::string &error) {
             static_cast<int>(kernel.launch.sharedBytes), error))
       return false;
     s->functions.push_back(std::move(f));
+    std::vector<Function> variants;
+    for (const SmallMVariant &v : kernel.smallM) {
+      std::optional<Function> vf = s->module->function(v.name, error);
+      if (!vf)
+        return false;
+      if (v.launch.sharedBytes > 0 &&
+          !vf->setMaxDynamicSharedMemory(static_cast<int>(v.launch.sharedBytes),
+                                         error))
+        return false;
+      variants.push_back(std::move(*vf));
+    }
+    s->variantFunctions.push_back(std::move(variants));
   }
 
   // Where every buffer goes, then the allocations.
@@ -217,19 +231,37 @@ bool CudaBackend::enqueue(int k, int64_t m, std::string &error) {
   for (CUdeviceptr &p : s.args[k])
     params.push_back(&p);
   params.push_back(&m32);
-  Dim3 grid{static_cast<unsigned>(kernel.launch.gridX(m)),
-            static_cast<unsigned>(kernel.launch.gridY),
-            static_cast<unsigned>(kernel.launch.gridZ)};
-  Dim3 block{kernel.launch.block[0], kernel.launch.block[1],
-             kernel.launch.block[2]};
+  const Launch *launch = &kernel.launch;
+  Function *function = &*s.functions[k];
+  if (const SmallMVariant *v = variant(k, m)) {
+    launch = &v->launch;
+    function = &s.variantFunctions[k][v - kernel.smallM.data()];
+  }
+  Dim3 grid{static_cast<unsigned>(launch->gridX(m)),
+            static_cast<unsigned>(launch->gridY),
+            static_cast<unsigned>(launch->gridZ)};
+  Dim3 block{launch->block[0], launch->block[1], launch->block[2]};
   std::string why;
-  if (!s.functions[k]->launch(grid, block,
-                              static_cast<unsigned>(kernel.launch.sharedBytes),
-                              params.data(), why)) {
-    error = kernelWhat(man, k) + ": " + why;
+  if (!function->launch(grid, block, static_cast<unsigned>(launch->sharedBytes),
+                        params.data(), why)) {
+    error = kernelWhat(man, k) + ": " + launchedName(k, m) + ": " + why;
     return false;
   }
   return true;
+}
+
+const SmallMVariant *CudaBackend::variant(int k, int64_t m) const {
+  if (!options_.smallMKernels)
+    return nullptr;
+  return bundle_->manifest().kernels[k].variantFor(m);
+}
+
+std::string CudaBackend::launchedName(int k, int64_t m) const {
+  if (!bundle_ || !state_ || k < 0 ||
+      k >= static_cast<int>(bundle_->manifest().kernels.size()))
+    return Backend::launchedName(k, m);
+  const SmallMVariant *v = variant(k, m);
+  return v ? v->name : bundle_->manifest().kernels[k].name;
 }
 
 bool CudaBackend::doLaunch(int kernel, int64_t m, std::string &error) {

@@ -372,7 +372,7 @@ bool runRows(const Bundle &bundle, Backend &ref, Backend &test, int k,
   for (int64_t m : rows) {
     KernelCheckResult r;
     r.kernel = k;
-    r.name = kernel.name;
+    r.name = test.launchedName(k, m);
     r.family = familyName(kernel.family);
     r.m = m;
     r.exact = exact;

@@ -42,6 +42,7 @@ private:
   bool kernels(const json &root);
   bool kernel(size_t index, const json &k);
   bool launch(const json &k, const std::string &path, Launch &out);
+  bool smallM(const json &k, const std::string &path, Kernel &kernel);
   bool bindArgs(Kernel &kernel, const std::string &path);
   bool sequence(const json &root, const char *key, std::vector<int> &out);
   bool endpoints(const json &root);
@@ -429,11 +430,40 @@ bool Parser::launch(const json &k, const std::string &path, Launch &out) {
          r.integer(*l, p, "shared_bytes", out.sharedBytes, 0, INT32_MAX);
 }
 
+bool Parser::smallM(const json &k, const std::string &path, Kernel &kernel) {
+  auto it = k.find("small_m");
+  if (it == k.end())
+    return true;
+  std::string p = path + ": small_m";
+  if (!it->is_array())
+    return r.fail(p, "expected an array, got " + jsonKind(*it));
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json &v = (*it)[i];
+    std::string vp = p + "[" + std::to_string(i) + "]";
+    SmallMVariant variant;
+    if (!r.object(v, vp, {"name", "max_m", "launch"}) ||
+        !r.string(v, vp, "name", variant.name) ||
+        !r.integer(v, vp, "max_m", variant.maxM, 1, kernel.maxTokens()) ||
+        !launch(v, vp, variant.launch))
+      return false;
+    if (variant.name.empty() || variant.name == kernel.name)
+      return r.fail(vp + ".name", "must name another kernel");
+    if (!kernel.smallM.empty() && variant.maxM <= kernel.smallM.back().maxM)
+      return r.fail(vp + ".max_m",
+                    std::to_string(variant.maxM) + " does not follow " +
+                        std::to_string(kernel.smallM.back().maxM) +
+                        " (variants go by ascending max_m)");
+    kernel.smallM.push_back(std::move(variant));
+  }
+  return true;
+}
+
 bool Parser::kernel(size_t index, const json &k) {
   std::string path = "kernels[" + std::to_string(index) + "]";
   Kernel kernel;
   std::string family;
-  if (!r.object(k, path, {"name", "family", "spec", "args", "launch"}) ||
+  if (!r.object(k, path,
+                {"name", "family", "spec", "args", "launch", "small_m"}) ||
       !r.string(k, path, "name", kernel.name))
     return false;
   if (kernel.name.empty())
@@ -450,6 +480,8 @@ bool Parser::kernel(size_t index, const json &k) {
   const json *launchJson = k.find("launch") != k.end() ? &k["launch"] : nullptr;
   kernel.signature = family + " " + spec->dump() + " " +
                      (launchJson ? launchJson->dump() : std::string());
+  if (k.find("small_m") != k.end())
+    kernel.signature += " " + k["small_m"].dump();
   const json *args = r.member(k, path, "args");
   if (!args)
     return false;
@@ -468,6 +500,8 @@ bool Parser::kernel(size_t index, const json &k) {
                   std::to_string(kernel.maxTokens()) +
                       " is more than the bundle's max_tokens " +
                       std::to_string(m.maxTokens));
+  if (!smallM(k, path, kernel))
+    return false;
   std::string why;
   if (!kernelParams(kernel.spec, kernel.family, kernel.params, why))
     return r.fail(path + ": spec", why);
@@ -608,6 +642,13 @@ int64_t Buffer::bytes(int64_t rows) const {
 
 std::string Buffer::describe() const {
   return std::string(elemTypeName(type)) + " " + shapeString(shape);
+}
+
+const SmallMVariant *Kernel::variantFor(int64_t m) const {
+  for (const SmallMVariant &v : smallM)
+    if (m <= v.maxM)
+      return &v;
+  return nullptr;
 }
 
 int64_t Launch::gridX(int64_t m) const {

@@ -17,7 +17,10 @@
 //   Times each distinct kernel of the family (default gemm) of the bundles
 //   on the backend at each token count, with `flush-mb` MB written between
 //   launches so that weights are not found in the L2; prints CSV
-//   (kernel,kind,n,k,gated,b_scale,group,m,us).
+//   (kernel,kind,n,k,gated,b_scale,group,m,us; `kernel` is the one that ran:
+//   a GEMM's weight-streaming variant for few tokens). With
+//   --no-small-m-kernels (checks and timings) every launch runs the tiled
+//   kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,7 +50,8 @@ const char *const kUsage =
     "[--device=N]\n"
     "       qopt-kernel-check BUNDLE_DIR... --bench=M,... [--iterations=N] "
     "[--flush-mb=N]\n"
-    "                         [--family=NAME]\n";
+    "                         [--family=NAME]\n"
+    "       either: [--no-small-m-kernels]\n";
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "qopt-kernel-check: error: %s\n", message.c_str());
@@ -83,6 +87,7 @@ struct Options {
   KernelCheckOptions check;
   std::vector<int64_t> bench;
   int64_t maxSeqLen = 0, iterations = 20, flushMb = 256, device = 0;
+  bool smallM = true;
 };
 
 bool parseOptions(int argc, char **argv, Options &o, bool &help,
@@ -91,6 +96,10 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
       help = true;
+      continue;
+    }
+    if (arg == "--no-small-m-kernels") {
+      o.smallM = false;
       continue;
     }
     if (arg.size() < 2 || arg[0] != '-') {
@@ -163,11 +172,12 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
   return error.empty();
 }
 
-std::unique_ptr<Backend> makeBackend(const std::string &kind, int64_t device) {
-  if (kind == "cpu")
+std::unique_ptr<Backend> makeBackend(const Options &o) {
+  if (o.backend == "cpu")
     return std::make_unique<CpuBackend>(0);
   CudaBackendOptions co;
-  co.device = static_cast<int>(device);
+  co.device = static_cast<int>(o.device);
+  co.smallMKernels = o.smallM;
   return std::make_unique<CudaBackend>(co);
 }
 
@@ -191,7 +201,7 @@ int checkBundle(const Options &o, const std::string &dir,
     return fail(error);
   int64_t rows = cacheRows(o, bundle->manifest(), o.check.rows);
   CpuBackend reference(0);
-  std::unique_ptr<Backend> test = makeBackend(o.backend, o.device);
+  std::unique_ptr<Backend> test = makeBackend(o);
   if (!reference.load(*bundle, rows, error) ||
       !test->load(*bundle, rows, error))
     return fail(dir + ": " + error);
@@ -226,7 +236,7 @@ int bench(const Options &o) {
     if (!bundle)
       return fail(error);
     const Manifest &m = bundle->manifest();
-    std::unique_ptr<Backend> backend = makeBackend(o.backend, o.device);
+    std::unique_ptr<Backend> backend = makeBackend(o);
     if (!backend->load(*bundle, cacheRows(o, m, o.bench), error))
       return fail(dir + ": " + error);
     for (size_t k = 0; k < m.kernels.size(); ++k) {
@@ -256,10 +266,11 @@ int bench(const Options &o) {
           gated = g->gated;
         }
         std::printf("%s,%s,%lld,%lld,%d,%s,%lld,%lld,%.3f\n",
-                    kernel.name.c_str(), kind.c_str(),
-                    static_cast<long long>(n), static_cast<long long>(kk),
-                    gated ? 1 : 0, scale.c_str(), static_cast<long long>(group),
-                    static_cast<long long>(rows), ms * 1000);
+                    backend->launchedName(static_cast<int>(k), rows).c_str(),
+                    kind.c_str(), static_cast<long long>(n),
+                    static_cast<long long>(kk), gated ? 1 : 0, scale.c_str(),
+                    static_cast<long long>(group), static_cast<long long>(rows),
+                    ms * 1000);
         std::fflush(stdout);
       }
     }

@@ -72,6 +72,12 @@ def QoptTestBuildGemm : Pass<"qopt-test-build-gemm", "::mlir::ModuleOp"> {
            "Shared-memory buffers">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target GPU: sm_80, sm_89 or sm_90a">,
+    Option<"gemvRows", "gemv-rows", "int64_t", /*default=*/"0",
+           "Build the weight-streaming kernel for this many rows instead">,
+    Option<"gemvWarps", "gemv-warps", "int64_t", /*default=*/"8",
+           "Its warps per block">,
+    Option<"gemvKSplit", "gemv-k-split", "int64_t", /*default=*/"1",
+           "Its warps per column pair">,
   ];
 }
 

@@ -115,7 +115,10 @@ struct QoptTestBuildGemmPass
           gpu::GPUModuleOp::create(builder, module.getLoc(), "qopt_kernels");
     }
     FailureOr<LaunchConfig> config =
-        buildGemmKernel(kernels, spec, *target, module.getLoc());
+        gemvRows ? buildGemvKernel(kernels, spec,
+                                   GemvShape{gemvRows, gemvWarps, gemvKSplit},
+                                   spec.name, *target, module.getLoc())
+                 : buildGemmKernel(kernels, spec, *target, module.getLoc());
     if (failed(config))
       return signalPassFailure();
     auto func = kernels.lookupSymbol<gpu::GPUFuncOp>(spec.name);

@@ -49,6 +49,12 @@ struct LaunchConfig {
 FailureOr<LaunchConfig> buildGemmKernel(gpu::GPUModuleOp module,
                                         const GemmSpec &spec, Chip chip,
                                         Location loc);
+/// The weight-streaming kernel `name` of `spec` (same parameters as its
+/// tiled kernel, the same arithmetic; spec.name and spec.tile unused).
+FailureOr<LaunchConfig> buildGemvKernel(gpu::GPUModuleOp module,
+                                        const GemmSpec &spec,
+                                        const GemvShape &shape, StringRef name,
+                                        Chip chip, Location loc);
 FailureOr<LaunchConfig> buildRmsNormKernel(gpu::GPUModuleOp module,
                                            const RmsNormSpec &spec, Chip chip,
                                            Location loc);

@@ -63,6 +63,14 @@ struct GemmTile {
   int64_t stages = 2;
 };
 
+/// A weight-streaming (GEMV-style) kernel of a GEMM for launches of at
+/// most `rows` tokens: a block of `warps` warps computes `warps / kSplit`
+/// adjacent column pairs; each pair's K is shared by `kSplit` warps, whose
+/// lanes each read one 16-byte vector of both weight rows per step.
+struct GemvShape {
+  int64_t rows = 1, warps = 8, kSplit = 1;
+};
+
 /// What follows the accumulation, per output element (row r, column c):
 ///   S8:     y = float(acc + intBias[c]) * (aScale[r] * bScale[c])
 ///   E4M3:   y = acc * (aScale[r] * bScale[c])          (per-channel/tensor)

@@ -54,7 +54,8 @@ struct FuseGatedPattern : OpRewritePattern<SiluMulOp> {
         gate.getBZeroPoints(), gate.getIntBias(), gate.getBias(), up.getB(),
         up.getBScales(), up.getBZeroPoints(), up.getIntBias(), up.getBias(),
         Value(), Value(), Value(), gate.getASchemeAttr(), gate.getBSchemeAttr(),
-        QuantSchemeAttr(), gate.getTileAttr(), gate.getLabelAttr());
+        QuantSchemeAttr(), gate.getTileAttr(), gate.getGemvAttr(),
+        gate.getLabelAttr());
     rewriter.replaceOp(op, fused.getResult());
     rewriter.eraseOp(gate);
     rewriter.eraseOp(up);

@@ -36,6 +36,8 @@ void mlir::qopt::kernel::buildLowerToKernelsPipeline(
   tiles.warpsM = options.warpsM;
   tiles.warpsN = options.warpsN;
   tiles.stages = options.stages;
+  tiles.gemvRows.assign(options.gemvRows.begin(), options.gemvRows.end());
+  tiles.gemvWarps = options.gemvWarps;
   func.addPass(createQKSelectTiles(tiles));
   QKPlanBuffersOptions plan;
   plan.maxTokens = options.maxTokens;

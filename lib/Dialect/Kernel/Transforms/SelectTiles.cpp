@@ -7,6 +7,8 @@
 #include "qopt/Dialect/Kernel/IR/KernelOps.h"
 #include "qopt/Dialect/Kernel/Transforms/Passes.h"
 
+#include "llvm/Support/MathExtras.h"
+
 namespace mlir::qopt::kernel {
 #define GEN_PASS_DEF_QKSELECTTILES
 #include "qopt/Dialect/Kernel/Transforms/Passes.h.inc"
@@ -21,6 +23,44 @@ using mlir::qopt::QuantSchemeAttr;
 using mlir::qopt::WeightOp;
 using namespace mlir::qopt::kernel;
 
+/// Elements of B in one 16-byte vector, or 0 for an unknown type.
+static int64_t vectorElements(Type b) {
+  if (b.isInteger(4))
+    return 32;
+  if (b.getIntOrFloatBitWidth() == 8)
+    return 16;
+  if (b.getIntOrFloatBitWidth() == 16)
+    return 8;
+  return 0;
+}
+
+/// The weight-streaming kernels of `gemm`, or null when its shape does not
+/// split into whole vectors (it then has the tiled kernel only).
+static GemvAttr selectGemv(GemmOp gemm, ArrayRef<int64_t> rows, int64_t warps) {
+  int64_t n = gemm.getN(), k = gemm.getK();
+  Type b = cast<ShapedType>(gemm.getB().getType()).getElementType();
+  int64_t e = vectorElements(b);
+  if (!e || k % e || n % 2)
+    return nullptr;
+  if (QuantSchemeAttr s = gemm.getBSchemeAttr()) {
+    if (auto group = dyn_cast<PerGroupAttr>(s.getGranularity()))
+      if (group.getSize() % e)
+        return nullptr;
+    if (auto block = dyn_cast<BlockAttr>(s.getGranularity()))
+      if (block.getCols() % e)
+        return nullptr;
+  }
+  // Enough blocks to keep 132 SMs busy four times over, splitting K among
+  // the warps of a block while each still gets a whole step of 32 vectors.
+  constexpr int64_t kMinBlocks = 4 * 132;
+  int64_t steps = k / e / 32, kSplit = 1;
+  while (kSplit * 2 <= warps && warps % (kSplit * 2) == 0 &&
+         kSplit * 2 <= steps &&
+         llvm::divideCeil(n / 2, warps / kSplit) < kMinBlocks)
+    kSplit *= 2;
+  return GemvAttr::get(gemm.getContext(), rows, warps, kSplit);
+}
+
 namespace {
 struct QKSelectTilesPass
     : mlir::qopt::kernel::impl::QKSelectTilesBase<QKSelectTilesPass> {
@@ -28,6 +68,16 @@ struct QKSelectTilesPass
 
   void runOnOperation() override {
     bool failed = false;
+    SmallVector<int64_t> rows(gemvRows.begin(), gemvRows.end());
+    if (rows.empty())
+      rows = {1, 16};
+    if (rows.size() == 1 && rows[0] == 0)
+      rows.clear();
+    if (!rows.empty()) {
+      auto diag = [&]() { return getOperation()->emitError(); };
+      if (GemvAttr::verifyInvariants(diag, rows, gemvWarps, 1).failed())
+        return signalPassFailure();
+    }
     getOperation()->walk([&](GemmOp gemm) {
       auto error = [&]() {
         failed = true;
@@ -65,6 +115,9 @@ struct QKSelectTilesPass
                                   << "weight block of " << block.getCols());
       gemm.setTileAttr(
           TileAttr::get(gemm.getContext(), bm, bn, bk, wm, wn, stages));
+      if (!rows.empty())
+        if (GemvAttr gemv = selectGemv(gemm, rows, gemvWarps))
+          gemm.setGemvAttr(gemv);
     });
     if (failed)
       signalPassFailure();

@@ -71,6 +71,21 @@ struct QKVerifyContractPass
                           << " does not exist";
           bad = true;
         }
+        // A GEMM with `gemv` has one weight-streaming kernel per row count
+        // (those up to the function's max_tokens).
+        if (auto gemm = dyn_cast<GemmOp>(op); gemm && gemm.getGemvAttr()) {
+          auto kernels = op->getAttrOfType<ArrayAttr>("qk.gemv_kernels");
+          auto launches = op->getAttrOfType<ArrayAttr>("qk.gemv_launches");
+          if (!kernels || !launches || kernels.size() != launches.size() ||
+              kernels.size() > gemm.getGemvAttr().getRows().size() ||
+              !llvm::all_of(kernels, llvm::IsaPred<SymbolRefAttr>) ||
+              !llvm::all_of(launches, llvm::IsaPred<LaunchAttr>)) {
+            op->emitError("qk-verify-contract: a gemm with gemv has no "
+                          "weight-streaming kernels (qk.gemv_kernels and "
+                          "qk.gemv_launches)");
+            bad = true;
+          }
+        }
       });
     }
     if (functions != 1) {

@@ -29,6 +29,29 @@ def QK_TileAttr : QK_Attr<"Tile", "tile"> {
   }];
 }
 
+def QK_GemvAttr : QK_Attr<"Gemv", "gemv"> {
+  let summary = "The small-M (decode) kernels of a GEMM";
+  let description = [{
+    Besides its tiled tensor-core kernel, a GEMM with this attribute gets
+    one weight-streaming kernel per entry of `rows`: a launch of `m <= r`
+    tokens runs the kernel of the smallest such `r` (and a larger launch
+    the tiled kernel). A block of `warps` warps computes `warps / k_split`
+    pairs of output columns for up to `r` rows; `k_split` warps share each
+    pair's K and add their sums through shared memory.
+
+    ```mlir
+    #qk.gemv<rows = [1, 16], warps = 8, k_split = 2>
+    ```
+  }];
+  let parameters = (ins ArrayRefParameter<"int64_t">:$rows, "int64_t":$warps,
+                        "int64_t":$k_split);
+  let assemblyFormat = [{
+    `<` `rows` `=` `[` $rows `]` `,` `warps` `=` $warps `,`
+    `k_split` `=` $k_split `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
 def QK_LaunchAttr : QK_Attr<"Launch", "launch"> {
   let summary = "How a generated kernel is launched";
   let description = [{

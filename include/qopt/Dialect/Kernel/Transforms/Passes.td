@@ -75,6 +75,13 @@ def QKSelectTiles : Pass<"qk-select-tiles"> {
     not a multiple of it. A tile the kernels cannot use (not multiples of
     the mma shape, more than 8 warps, a W4A16 group not a multiple of `bk`)
     is an error naming the GEMM.
+
+    Each GEMM whose weight rows split into 16-byte vectors (and whose
+    weight groups into whole vectors) also gets `gemv`: weight-streaming
+    kernels for launches of at most `gemv-rows` tokens (decode). `k_split`
+    is the smallest power of two dividing `gemv-warps` that gives at least
+    528 blocks (four per SM of a 132-SM GPU), short of leaving a warp less
+    than one 32-vector step of K.
   }];
   let options = [
     Option<"tileM", "tile-m", "int64_t", "64", "Rows of A per block">,
@@ -83,6 +90,11 @@ def QKSelectTiles : Pass<"qk-select-tiles"> {
     Option<"warpsM", "warps-m", "int64_t", "2", "Warps along M">,
     Option<"warpsN", "warps-n", "int64_t", "2", "Warps along N">,
     Option<"stages", "stages", "int64_t", "2", "Shared-memory pipeline depth">,
+    ListOption<"gemvRows", "gemv-rows", "int64_t",
+               "Token counts that get weight-streaming kernels (none given: "
+               "1,16; 0: none)">,
+    Option<"gemvWarps", "gemv-warps", "int64_t", "8",
+           "Warps per weight-streaming block">,
   ];
 }
 

@@ -10,6 +10,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
+#include <vector>
+
 namespace mlir::qopt::kernel {
 
 /// Options of `--lower-to-kernels` and of the kernel half of
@@ -43,6 +45,16 @@ struct KernelLoweringOptions : public PassPipelineOptions<Derived> {
   Option<int64_t> stages{*this, "stages",
                          llvm::cl::desc("GEMM shared-memory stages"),
                          llvm::cl::init(2)};
+  template <typename T>
+  using ListOption =
+      typename PassPipelineOptions<Derived>::template ListOption<T>;
+  ListOption<int64_t> gemvRows{
+      *this, "gemv-rows",
+      llvm::cl::desc("Token counts that get weight-streaming GEMM kernels "
+                     "(default 1,16; 0: none)")};
+  Option<int64_t> gemvWarps{*this, "gemv-warps",
+                            llvm::cl::desc("Warps per weight-streaming block"),
+                            llvm::cl::init(8)};
 };
 
 struct LowerToKernelsOptions
@@ -55,6 +67,8 @@ struct KernelLoweringConfig {
   std::string kvCacheType = "f32";
   int64_t tileM = 64, tileN = 64, tileK = 64, warpsM = 2, warpsN = 2,
           stages = 2;
+  std::vector<int64_t> gemvRows = {1, 16};
+  int64_t gemvWarps = 8;
 
   template <typename Derived>
   static KernelLoweringConfig from(const KernelLoweringOptions<Derived> &o) {
@@ -68,6 +82,9 @@ struct KernelLoweringConfig {
     c.warpsM = o.warpsM;
     c.warpsN = o.warpsN;
     c.stages = o.stages;
+    if (!o.gemvRows.empty())
+      c.gemvRows.assign(o.gemvRows.begin(), o.gemvRows.end());
+    c.gemvWarps = o.gemvWarps;
     return c;
   }
 };
