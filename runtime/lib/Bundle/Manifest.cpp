@@ -480,8 +480,12 @@ bool Parser::kernel(size_t index, const json &k) {
   const json *launchJson = k.find("launch") != k.end() ? &k["launch"] : nullptr;
   kernel.signature = family + " " + spec->dump() + " " +
                      (launchJson ? launchJson->dump() : std::string());
-  if (k.find("small_m") != k.end())
-    kernel.signature += " " + k["small_m"].dump();
+  // The variants' launches (not their names, which differ by layer).
+  if (k.find("small_m") != k.end() && k["small_m"].is_array())
+    for (const json &v : k["small_m"])
+      if (v.is_object())
+        kernel.signature += " " + v.value("max_m", json()).dump() + " " +
+                            v.value("launch", json()).dump();
   const json *args = r.member(k, path, "args");
   if (!args)
     return false;
