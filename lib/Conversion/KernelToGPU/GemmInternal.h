@@ -112,8 +112,7 @@ LogicalResult makeGemmPlan(const GemmSpec &spec, Chip chip, Location loc,
 /// positions `b` at the start of its body.
 LogicalResult createGemmFunction(gpu::GPUModuleOp module, OpBuilder &ob,
                                  const GemmPlan &plan, StringRef name,
-                                 int64_t threads, Location loc,
-                                 GemmArgs &args);
+                                 int64_t threads, Location loc, GemmArgs &args);
 
 /// The two signed nibbles of an int4x2 byte (i8) as i32: element 2k (the
 /// low nibble) and element 2k + 1 (the high one), two's complement.
