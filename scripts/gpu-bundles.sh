@@ -13,7 +13,8 @@
 #   w4-gptq-actorder: a GPTQ act-order checkpoint of the W4A16 g128 values
 #   (test/Frontend/Inputs/make_int4_checkpoint.py --act-order: every
 #   down_proj's input channels dealt into the groups at random), imported,
-#   whose down_proj inputs go through permute_columns kernels.
+#   whose down_proj inputs go through permute_columns kernels; and
+#   w8a16-g32: W8A16 with groups of 32 (smaller than the tile's K step).
 # OUT_DIR/8b/NAME.bundle: kernels-only bundles (qopt-bundle --kernels-only)
 #   at Llama-3-8B shapes (hidden 4096, 32 / 8 heads of 128, intermediate
 #   14336, vocab 128256): a one-layer random-weight checkpoint
@@ -97,6 +98,8 @@ for part in "${parts[@]}"; do
       "$d/gptq-actorder.ckpt" gptq --act-order 1
     "$B/qopt-import" "$d/gptq-actorder.ckpt" -o "$d/gptq-actorder.mlir"
     build "$d" w4-gptq-actorder "$d/gptq-actorder.mlir" "chip=sm_90a" ""
+    # Groups smaller than the tiled kernel's K step.
+    build "$d" w8a16-g32 "$d/calib.mlir" "chip=sm_90a" "" --w8a16=group=32
     ;;
   8b)
     d="$out/8b"

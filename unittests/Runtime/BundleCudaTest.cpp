@@ -131,6 +131,47 @@ TEST_F(BundleCuda, WhatALaunchReceives) {
             0);
 }
 
+TEST_F(BundleCuda, SmallMKernels) {
+  // A launch of m <= max_m rows runs the variant with its own launch; a
+  // larger one, or any with smallMKernels off, the kernel itself.
+  BundleBuilder bb;
+  bb.arena("a", "bf16", {-1, 32});
+  bb.weight("b", "bf16", {16, 32}, std::vector<uint8_t>(16 * 32 * 2));
+  bb.arena("y", "f32", {-1, 16});
+  bb.kernel("probe3", "gemm", gemmSpec("bf16", 16, 32), {"a", "b", "y"},
+            {{"block", {64, 1, 1}},
+             {"token_tile", 4},
+             {"per_tile", 1},
+             {"grid_y", 1},
+             {"grid_z", 1},
+             {"shared_bytes", 0}});
+  json small = {{"block", {256, 1, 1}}, {"token_tile", 2}, {"per_tile", 1},
+                {"grid_y", 7},          {"grid_z", 1},     {"shared_bytes", 0}};
+  bb.manifest["kernels"][0]["small_m"] = {
+      {{"name", "probe3_small"}, {"max_m", 3}, {"launch", small}}};
+  std::string dir = bb.write();
+  for (bool on : {true, false}) {
+    CudaBackendOptions options;
+    options.smallMKernels = on;
+    load(dir, options);
+    ASSERT_TRUE(backend) << error;
+    for (int m : {1, 3, 4, 5}) {
+      ASSERT_TRUE(runStep(*backend, m));
+      std::vector<uint64_t> record(8);
+      std::vector<uint8_t> out = read(*backend, "y", 5);
+      std::memcpy(record.data(), out.data(), record.size() * 8);
+      bool variant = on && m <= 3;
+      SCOPED_TRACE("m " + std::to_string(m) + (on ? "" : " (off)"));
+      EXPECT_EQ(backend->launchedName(0, m),
+                variant ? "probe3_small" : "probe3");
+      uint64_t gridX = variant ? (m + 1) / 2 : (m + 3) / 4;
+      EXPECT_EQ(record, (std::vector<uint64_t>{gridX, variant ? 7u : 1u, 1,
+                                               variant ? 256u : 64u, 1, 1, 0,
+                                               uint64_t(m)}));
+    }
+  }
+}
+
 TEST_F(BundleCuda, DecodeStepsReplayOneGraph) {
   BundleBuilder bb;
   bb.arena("a", "bf16", {-1, 32});

@@ -162,6 +162,62 @@ TEST(BundleManifest, Kernels) {
             "arena buffers");
 }
 
+TEST(BundleManifest, SmallMVariants) {
+  // A GEMM may list kernels for launches of few rows, by ascending max_m.
+  auto variant = [](const char *name, int64_t maxM) {
+    json launch = smallModel().manifest["kernels"][2]["launch"];
+    return json{{"name", name}, {"max_m", maxM}, {"launch", launch}};
+  };
+  BundleBuilder bb = smallModel();
+  bb.manifest["kernels"][2]["small_m"] = {variant("k_head_m1", 1),
+                                          variant("k_head_m4", 4)};
+  std::string dir = bb.write(), error;
+  std::unique_ptr<Bundle> b = Bundle::load(dir, error);
+  ASSERT_TRUE(b) << error;
+  const bundle::Kernel &k = b->manifest().kernels[2];
+  ASSERT_EQ(k.smallM.size(), 2u);
+  EXPECT_EQ(k.variantFor(1)->name, "k_head_m1");
+  EXPECT_EQ(k.variantFor(2)->name, "k_head_m4");
+  EXPECT_EQ(k.variantFor(4)->name, "k_head_m4");
+  EXPECT_EQ(k.variantFor(5), nullptr);
+
+  const std::string at = "DIR/manifest.json: kernels[2] (k_head): small_m";
+  bb = smallModel();
+  bb.manifest["kernels"][2]["small_m"] = variant("k_head_m1", 1);
+  EXPECT_EQ(loadError(bb), at + ": expected an array, got an object");
+  bb = smallModel();
+  bb.manifest["kernels"][2]["small_m"] = {variant("k_head_m4", 4),
+                                          variant("k_head_m1", 1)};
+  EXPECT_EQ(loadError(bb), at + "[1].max_m: 1 does not follow 4 (variants go "
+                                "by ascending max_m)");
+  bb = smallModel();
+  bb.manifest["kernels"][2]["small_m"] = {variant("k_head", 1)};
+  EXPECT_EQ(loadError(bb), at + "[0].name: must name another kernel");
+  bb = smallModel();
+  bb.manifest["kernels"][2]["small_m"] = {variant("", 1)};
+  EXPECT_EQ(loadError(bb), at + "[0].name: must name another kernel");
+  bb = smallModel();
+  bb.manifest["kernels"][2]["small_m"] = {variant("k_head_m1", 0)};
+  EXPECT_EQ(loadError(bb), at + "[0].max_m: must be at least 1, got 0");
+  bb = smallModel();
+  bb.manifest["kernels"][2]["small_m"] = {variant("k_head_m1", 1000)};
+  // At most the kernel's max_tokens.
+  EXPECT_EQ(loadError(bb), at + "[0].max_m: must be at most 8, got 1000");
+  bb = smallModel();
+  bb.manifest["kernels"][2]["small_m"] = {variant("k_head_m1", 1)};
+  bb.manifest["kernels"][2]["small_m"][0]["rows"] = 1;
+  EXPECT_EQ(loadError(bb), at + "[0]: unknown field 'rows'");
+  bb = smallModel();
+  bb.manifest["kernels"][2]["small_m"] = {variant("k_head_m1", 1)};
+  bb.manifest["kernels"][2]["small_m"][0].erase("launch");
+  EXPECT_EQ(loadError(bb), at + "[0]: missing field 'launch'");
+  bb = smallModel();
+  bb.manifest["kernels"][2]["small_m"] = {variant("k_head_m1", 1)};
+  bb.manifest["kernels"][2]["small_m"][0]["launch"]["grid_y"] = 0;
+  EXPECT_EQ(loadError(bb),
+            at + "[0]: launch.grid_y: must be at least 1, got 0");
+}
+
 TEST(BundleManifest, Specs) {
   BundleBuilder bb = smallModel();
   bb.manifest["kernels"][2]["spec"]["activation"] = "silu";

@@ -318,9 +318,16 @@ public:
     }
     writeText(dir + "/manifest.json", m.dump(2));
     std::string ptx = ".version 8.4\n.target sm_90a\n";
-    for (const json &k : m["kernels"])
-      if (k.contains("name") && k["name"].is_string())
+    auto entry = [&](const json &k) {
+      if (k.is_object() && k.contains("name") && k["name"].is_string())
         ptx += ".visible .entry " + k["name"].get<std::string>() + "()\n{}\n";
+    };
+    for (const json &k : m["kernels"]) {
+      entry(k);
+      if (k.is_object() && k.contains("small_m") && k["small_m"].is_array())
+        for (const json &v : k["small_m"])
+          entry(v);
+    }
     writeText(dir + "/kernels.ptx", ptx);
     std::string error;
     EXPECT_TRUE(

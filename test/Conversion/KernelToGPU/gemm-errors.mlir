@@ -17,6 +17,11 @@
 // RUN: not qopt %s --qopt-test-build-gemm="kind=e4m3 b-scale=block block-n=128 block-k=48 bk=32 k=384" 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 chip=sm_70" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not qopt %s --qopt-gpu-to-ptx=chip=sm_70 2>&1 | FileCheck %s --check-prefix=PIPE
+// Weight-streaming kernels:
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 k=100 gemv-rows=1" 2>&1 | FileCheck %s --check-prefix=GVK
+// RUN: not qopt %s --qopt-test-build-gemm="kind=w4a16 b-scale=group group-size=16 gemv-rows=1" 2>&1 | FileCheck %s --check-prefix=GVGROUP
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 gemv-rows=40" 2>&1 | FileCheck %s --check-prefix=GVROWS
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 gemv-rows=1 gemv-k-split=3" 2>&1 | FileCheck %s --check-prefix=GVSPLIT
 // Two kernels of one name:
 // RUN: not qopt %s --qopt-test-build-gemm --qopt-test-build-gemm="kind=s8" 2>&1 | FileCheck %s --check-prefix=TWICE
 
@@ -41,3 +46,10 @@ module {}
 // CHIP: qopt-test-build-gemm: unknown chip 'sm_70'
 // PIPE: --qopt-gpu-to-ptx: unknown chip 'sm_70' (expected sm_80, sm_89 or sm_90a)
 // TWICE: error: cannot generate GEMM kernel 'gemm': the gpu.module already has a symbol of that name
+
+// GVK: error: cannot generate weight-streaming GEMM kernel 'gemm' (N=128, K=100): K is not a multiple of the 8 weights of a 16-byte vector
+// GVK-NOT: gpu.func
+// GVGROUP: error: cannot generate weight-streaming GEMM kernel 'gemm' (N=128, K=128): the weight group (16) is not a multiple of the 32 weights of a 16-byte vector
+// GVGROUP-NOT: gpu.func
+// GVROWS: rows must be 1 to 32, got 40
+// GVSPLIT: warps (8) must be 1 to 32 and a multiple of k_split (3)

@@ -118,3 +118,35 @@ func.func @permute_type(%x: tensor<?x8xi8>, %p: tensor<8xi32>) -> tensor<?x8xi8>
   %y = qk.permute_columns %x, %p : (tensor<?x8xi8>, tensor<8xi32>) -> tensor<?x8xi8>
   return %y : tensor<?x8xi8>
 }
+
+// -----
+
+func.func @gemv_rows_order(%a: tensor<?x128xbf16>, %w: tensor<256x128xbf16>) -> tensor<?x256xf32> {
+  // expected-error @+1 {{gemv rows must increase, got 16 then 1}}
+  %y = qk.gemm %a, %w {gemv = #qk.gemv<rows = [16, 1], warps = 8, k_split = 1>} : (tensor<?x128xbf16>, tensor<256x128xbf16>) -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
+func.func @gemv_rows_range(%a: tensor<?x128xbf16>, %w: tensor<256x128xbf16>) -> tensor<?x256xf32> {
+  // expected-error @+1 {{gemv rows must be 1 to 32, got 33}}
+  %y = qk.gemm %a, %w {gemv = #qk.gemv<rows = [1, 33], warps = 8, k_split = 1>} : (tensor<?x128xbf16>, tensor<256x128xbf16>) -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
+func.func @gemv_warps(%a: tensor<?x128xbf16>, %w: tensor<256x128xbf16>) -> tensor<?x256xf32> {
+  // expected-error @+1 {{gemv warps must be 1 to 32, got 64}}
+  %y = qk.gemm %a, %w {gemv = #qk.gemv<rows = [1], warps = 64, k_split = 1>} : (tensor<?x128xbf16>, tensor<256x128xbf16>) -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
+func.func @gemv_k_split(%a: tensor<?x128xbf16>, %w: tensor<256x128xbf16>) -> tensor<?x256xf32> {
+  // expected-error @+1 {{gemv k_split (3) must be positive and divide warps (8)}}
+  %y = qk.gemm %a, %w {gemv = #qk.gemv<rows = [1], warps = 8, k_split = 3>} : (tensor<?x128xbf16>, tensor<256x128xbf16>) -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}

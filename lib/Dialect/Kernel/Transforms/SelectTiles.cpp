@@ -105,9 +105,10 @@ struct QKSelectTilesPass
         return (void)(error() << "no bn divides N = " << n);
       if (QuantSchemeAttr b = gemm.getBSchemeAttr())
         if (auto group = dyn_cast<PerGroupAttr>(b.getGranularity()))
-          if (group.getSize() % bk)
-            return (void)(error() << "bk " << bk << " does not divide the "
-                                  << "weight group of " << group.getSize());
+          if (group.getSize() % bk && bk % group.getSize())
+            return (void)(error() << "bk " << bk << " and the weight group "
+                                  << "of " << group.getSize()
+                                  << " must divide one another");
       if (QuantSchemeAttr b = gemm.getBSchemeAttr())
         if (auto block = dyn_cast<BlockAttr>(b.getGranularity()))
           if (block.getCols() % bk)

@@ -73,7 +73,8 @@ def QKSelectTiles : Pass<"qk-select-tiles"> {
     Sets `tile` on each `qk.gemm` from the options (the defaults suit
     mma.sync on sm_80 to sm_90a), shrinking `bn` to a divisor of N when N is
     not a multiple of it. A tile the kernels cannot use (not multiples of
-    the mma shape, more than 8 warps, a W4A16 group not a multiple of `bk`)
+    the mma shape, more than 8 warps, a weight group that is neither a
+    multiple nor a divisor of `bk`)
     is an error naming the GEMM.
 
     Each GEMM whose weight rows split into 16-byte vectors (and whose

@@ -1,0 +1,85 @@
+// Weight-streaming (GEMV) kernels for launches of few tokens: each lane
+// streams 16-byte weight vectors of a column pair, converts them in
+// registers, multiplies them with up to `rows` rows of A, and the lanes and
+// then the k_split warps of a pair add their sums (shuffles, then shared
+// memory) before the tiled kernel's epilogue.
+// RUN: qopt %s --qopt-test-build-gemm="kind=w4a16 max-tokens=64 n=128 k=256 b-scale=group group-size=32 zero-points gemv-rows=1 gemv-k-split=2" | FileCheck %s --check-prefix=W4
+// RUN: qopt %s --qopt-test-build-gemm="kind=s8 max-tokens=64 n=128 k=256 a-scale=token b-scale=channel int-bias out=i8 gemv-rows=2 gemv-k-split=2" | FileCheck %s --check-prefix=S8
+// RUN: qopt %s --qopt-test-build-gemm="kind=w8a16 max-tokens=64 n=128 k=256 b-scale=channel gated out=bf16 gemv-rows=2 gemv-warps=4 gemv-k-split=1" | FileCheck %s --check-prefix=W8
+// RUN: qopt %s --qopt-test-build-gemm="kind=bf16 max-tokens=64 n=128 k=256 residual out=bf16 gemv-rows=1" | FileCheck %s --check-prefix=BF16
+
+module {}
+
+// The tiled kernel's parameters; 8 warps, two per column pair, so a block
+// has 4 pairs and 128 columns take 16 blocks in y; one row per block in x.
+// W4-LABEL: gpu.func @gemm(%arg0: memref<64x256xbf16>, %arg1: memref<128x128xi8>, %arg2: memref<128x8xf32>, %arg3: memref<128x8xi32>, %arg4: memref<64x128xf32>, %arg5: i32)
+// W4-SAME: workgroup(%[[RED:.*]] : memref<2x4x2xf32, #gpu.address_space<workgroup>>)
+// W4-SAME: known_block_size = array<i32: 256, 1, 1>
+// W4-SAME: grid_token_tile = 1 : i64, grid_y = 16 : i64
+// W4-SAME: shared_bytes = 0
+// Each lane's two 16-byte vectors (one per column of the pair) are loaded
+// before any arithmetic.
+// W4: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<128x128xi8>, vector<16xi8>
+// W4: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<128x128xi8>, vector<16xi8>
+// The group's scale, and its zero point folded into the magic number.
+// W4: memref.load %arg2[{{.*}}] : memref<128x8xf32>
+// W4: %[[ZP:.*]] = memref.load %arg3[{{.*}}] : memref<128x8xi32>
+// W4: %[[ZPF:.*]] = arith.sitofp %[[ZP]] : i32 to f32
+// W4: %[[MAGIC_ZP:.*]] = arith.addf %{{.*}}, %[[ZPF]] : f32
+// int4 -> f32: sign bits flipped once per 32-bit word, each nibble ORed into
+// the mantissa of 2^23, one subtraction.
+// W4: vector.bitcast %{{.*}} : vector<16xi8> to vector<4xi32>
+// W4: %[[FLIP:.*]] = arith.xori %{{.*}}, %c-2004318072_i32 : i32
+// W4: %[[BITS:.*]] = arith.ori %{{.*}}, %c1258291200_i32 : i32
+// W4: %[[F:.*]] = arith.bitcast %[[BITS]] : i32 to f32
+// W4: arith.subf %[[F]], %[[MAGIC_ZP]] : f32
+// W4: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<64x256xbf16>, vector<8xbf16>
+// W4: llvm.call_intrinsic "llvm.fma.f32"
+// W4: gpu.shuffle xor %{{.*}}, %c16_i32
+// W4: gpu.shuffle xor
+// W4: gpu.shuffle xor
+// W4: gpu.shuffle xor
+// W4: gpu.shuffle xor %{{.*}}, %c1_i32
+// W4: memref.store %{{.*}}, %[[RED]]
+// W4: gpu.barrier
+// W4: memref.load %[[RED]]
+// W4: memref.load %[[RED]]
+// W4: arith.addf
+// W4: vector.store {{.*}} : memref<64x128xf32>, vector<2xf32>
+// W4: gpu.return
+
+// s8 x s8: dp4a on 32-bit words, exact int32 sums through shared memory,
+// then the per-token x per-channel scales, int_bias and the int8 output.
+// S8-LABEL: gpu.func @gemm(%arg0: memref<64x256xi8>, %arg1: memref<64xf32>, %arg2: memref<128x256xi8>, %arg3: memref<128xf32>, %arg4: memref<128xi32>, %arg5: memref<1xf32>, %arg6: memref<64x128xi8>, %arg7: i32)
+// S8-SAME: workgroup(%{{.*}} : memref<2x4x4xi32, #gpu.address_space<workgroup>>)
+// S8-SAME: grid_token_tile = 2 : i64
+// S8: vector.load %arg2[{{.*}}] {alignment = 16 : i64} : memref<128x256xi8>, vector<16xi8>
+// S8: llvm.call_intrinsic "llvm.nvvm.idp4a.s.s"
+// S8-NOT: llvm.fma.f32
+// S8: gpu.shuffle xor {{.*}} : i32
+// S8: gpu.barrier
+// S8: vector.load %arg4
+// S8: llvm.call_intrinsic "llvm.nvvm.f2i.rn"
+// S8: vector.store {{.*}} : memref<64x128xi8>, vector<2xi8>
+
+// Gated: gate and up weights streamed side by side, then silu(g) * u.
+// 4 warps, one per pair: 64 pairs take 16 blocks in y.
+// W8-LABEL: gpu.func @gemm(%arg0: memref<64x256xbf16>, %arg1: memref<128x256xi8>, %arg2: memref<128xf32>, %arg3: memref<128x256xi8>, %arg4: memref<128xf32>, %arg5: memref<64x128xbf16>, %arg6: i32)
+// W8-SAME: workgroup(%{{.*}} : memref<1x4x8xf32, #gpu.address_space<workgroup>>)
+// W8-SAME: known_block_size = array<i32: 128, 1, 1>
+// W8-SAME: grid_y = 16 : i64
+// W8: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<128x256xi8>, vector<16xi8>
+// W8: vector.load %arg3[{{.*}}] {alignment = 16 : i64} : memref<128x256xi8>, vector<16xi8>
+// W8: arith.ori %{{.*}}, %c1258291200_i32
+// W8: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// W8: vector.store {{.*}} : memref<64x128xbf16>, vector<2xbf16>
+
+// bf16 weights: 8 per vector, widened exactly; the residual is added in the
+// epilogue.
+// BF16-LABEL: gpu.func @gemm(%arg0: memref<64x256xbf16>, %arg1: memref<128x256xbf16>, %arg2: memref<64x128xf32>, %arg3: memref<64x128xbf16>, %arg4: i32)
+// BF16: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<128x256xbf16>, vector<8xbf16>
+// BF16: arith.extf
+// BF16: llvm.call_intrinsic "llvm.fma.f32"
+// BF16: vector.load %arg2
+// BF16: arith.addf
+// BF16: vector.store {{.*}} : memref<64x128xbf16>, vector<2xbf16>
