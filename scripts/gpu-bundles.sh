@@ -3,7 +3,7 @@
 # and the models, so it runs on the CPU machine; the GPU machine gets the
 # bundles copied over.
 #
-#   scripts/gpu-bundles.sh OUT_DIR [tiny|8b]...   (default: both)
+#   scripts/gpu-bundles.sh OUT_DIR [tiny|tiny-kernels|8b]...   (default: tiny 8b)
 #
 # OUT_DIR/tiny/NAME.bundle: qopt-tiny-llama in bf16, W8A8 SmoothQuant
 #   (dynamic per-token), W8A8 static per-tensor asymmetric, FP8 per-channel
@@ -15,6 +15,8 @@
 #   down_proj's input channels dealt into the groups at random), imported,
 #   whose down_proj inputs go through permute_columns kernels; and
 #   w8a16-g32: W8A16 with groups of 32 (smaller than the tile's K step).
+# OUT_DIR/tiny-kernels/NAME.bundle: the tiny model's plain schemes and
+#   w8a16-g32 as kernels-only bundles (no weights), for kernel checks.
 # OUT_DIR/8b/NAME.bundle: kernels-only bundles (qopt-bundle --kernels-only)
 #   at Llama-3-8B shapes (hidden 4096, 32 / 8 heads of 128, intermediate
 #   14336, vocab 128256): a one-layer random-weight checkpoint
@@ -24,7 +26,7 @@
 #   max-tokens 4096, so that the GEMMs can be timed at M = 4096.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: gpu-bundles.sh OUT_DIR [tiny|8b]...}
+out=${1:?usage: gpu-bundles.sh OUT_DIR [tiny|tiny-kernels|8b]...}
 shift
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(tiny 8b)
@@ -101,6 +103,18 @@ for part in "${parts[@]}"; do
     # Groups smaller than the tiled kernel's K step.
     build "$d" w8a16-g32 "$d/calib.mlir" "chip=sm_90a" "" --w8a16=group=32
     ;;
+  tiny-kernels)
+    # The tiny model's kernels without its weights (a few MB a bundle, for
+    # kernel checks where the full bundles are too large to copy).
+    d="$out/tiny-kernels"
+    mkdir -p "$d"
+    "$B/qopt-import" "$shared/models/qopt-tiny-llama" -o "$d/m.mlir"
+    "$B/qopt-calibrate" "$d/m.mlir" --tokens "$calib" --max-sequences 4 \
+      -o "$d/calib.mlir" 2>/dev/null
+    variants "$d" "$d/calib.mlir" "chip=sm_90a" --kernels-only plain
+    build "$d" w8a16-g32 "$d/calib.mlir" "chip=sm_90a" --kernels-only \
+      --w8a16=group=32
+    ;;
   8b)
     d="$out/8b"
     mkdir -p "$d"
@@ -121,7 +135,7 @@ for part in "${parts[@]}"; do
       --kernels-only kv8 kvf8
     ;;
   *)
-    echo "gpu-bundles: unknown part '$part' (tiny, 8b)" >&2
+    echo "gpu-bundles: unknown part '$part' (tiny, tiny-kernels, 8b)" >&2
     exit 2
     ;;
   esac

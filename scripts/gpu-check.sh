@@ -11,7 +11,8 @@
 # timings; the others get every phase. PHASES (default all) picks phases:
 #
 #   kernels   qopt-kernel-check: every kernel on random inputs against the CPU
-#             backend (ROWS, default 1,7,64; ROWS_8B, default 1,100)
+#             backend (ROWS, default 1,7,16,64; ROWS_8B, default 1,16,100:
+#             the weight-streaming kernels of 1 and 16 rows and the tiled)
 #   memcheck  compute-sanitizer memcheck over the kernel checks of every
 #             full bundle (rows 1 and 64) and over one bf16 perplexity window
 #   e2e       perplexity on the GPU and on the CPU backend (WINDOWS windows of
@@ -21,6 +22,7 @@
 #   bench     tiny-model prefill / decode tokens/s (bf16, sq and w4-awq
 #             bundles; decode from the CUDA graph and with --no-cuda-graphs) and
 #             the GEMMs of the kernels-only bundles at M = 1, 16, 512, 4096
+#             (and at 1, 16 on the tiled kernels, --no-small-m-kernels)
 #             beside PyTorch (scripts/gpu/torch-gemm-bench.py)
 #   errors    the GPU-only bad-input checks (no driver, no such device, a
 #             prompt longer than the KV cache on the GPU)
@@ -76,14 +78,14 @@ if has kernels; then
   for b in "${full[@]}"; do
     name=$(basename "$b" .bundle)
     log="$logs/kernels.$name.log"
-    "$check" "$b" --backend="$gpu" --rows="${ROWS:-1,7,64}" >"$log" 2>&1 || status=1
+    "$check" "$b" --backend="$gpu" --rows="${ROWS:-1,7,16,64}" >"$log" 2>&1 || status=1
     summarize "$name" "$log"
   done
   # One process for every kernels-only bundle: a kernel they share (the
   # embedding, the lm_head) is checked once.
   if [ ${#kernelsOnly[@]} -gt 0 ]; then
     log="$logs/kernels.8b.log"
-    "$check" "${kernelsOnly[@]}" --backend="$gpu" --rows="${ROWS_8B:-1,100}" >"$log" 2>&1 || status=1
+    "$check" "${kernelsOnly[@]}" --backend="$gpu" --rows="${ROWS_8B:-1,16,100}" >"$log" 2>&1 || status=1
     summarize "Llama-3-8B shapes (${#kernelsOnly[@]} kernels-only bundles)" "$log"
   fi
   took
@@ -173,6 +175,10 @@ if has bench; then
     "$run" "$b" --backend="$gpu" --bench --seq-len 512 --max-new-tokens 64 \
       --no-cuda-graphs >"$logs/$name.nograph.bench" 2>&1 || status=1
     echo "$name --no-cuda-graphs: $(grep -E '^decode' "$logs/$name.nograph.bench" | grep 'tokens/s')"
+    # Decode on the tiled GEMM kernels instead of the weight-streaming ones.
+    "$run" "$b" --backend="$gpu" --bench --seq-len 512 --max-new-tokens 64 \
+      --no-small-m-kernels >"$logs/$name.tiled.bench" 2>&1 || status=1
+    echo "$name --no-small-m-kernels: $(grep -E '^decode' "$logs/$name.tiled.bench" | grep 'tokens/s')"
   done
   if [ ${#kernelsOnly[@]} -gt 0 ]; then
     echo
@@ -180,6 +186,9 @@ if has bench; then
     csv="$logs/gemm.csv"
     "$check" "${kernelsOnly[@]}" --backend="$gpu" --bench="${BENCH_ROWS:-1,16,512,4096}" \
       >"$csv" 2>"$logs/gemm.err" || { tail -3 "$logs/gemm.err"; status=1; }
+    # The same GEMMs at M <= 16 on the tiled kernels (their rows follow).
+    "$check" "${kernelsOnly[@]}" --backend="$gpu" --bench="${SMALL_ROWS:-1,16}" \
+      --no-small-m-kernels 2>>"$logs/gemm.err" | tail -n +2 >>"$csv" || status=1
     python3 scripts/gpu/torch-gemm-bench.py "$csv" 2>"$logs/torch.err" || { tail -5 "$logs/torch.err"; status=1; }
   fi
   took

@@ -41,6 +41,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <random>
 #include <vector>
 
 using namespace mlir;
@@ -50,12 +51,15 @@ using namespace mlir::qopt::codegen::simt;
 namespace {
 
 constexpr int64_t kCount = (1 << 17) + 4096;
+constexpr int64_t kWords = 1 << 16;
 
 /// Host functions of the emitted arithmetic, JIT-compiled:
 ///   quant(x, i8, asym, e4m3, scale, zp): the three quantizations of x;
 ///   decode(bits, out): e4m3 bytes to float32;
 ///   scales(absmax, s127, s448): the dynamic scales for int8 and e4m3;
-///   nibbles(bytes, lo, hi): the GEMM's int4x2 unpacking.
+///   nibbles(bytes, lo, hi): the GEMM's int4x2 unpacking;
+///   fields4 / fields8(words, zero points, out): the weight-streaming
+///   kernels' decode of packed int4 / int8 fields.
 class SimtQuantMath : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
@@ -128,6 +132,30 @@ protected:
                memref::StoreOp::create(b, hi, a.getArgument(2), ValueRange{c});
              });
            });
+    // The weight-streaming kernels' integer decode: each word's fields
+    // minus the zero point, as f32 (8 int4 or 4 int8 fields a word).
+    for (int64_t bits : {4, 8}) {
+      int64_t fields = 32 / bits;
+      define(bits == 4 ? "fields4" : "fields8",
+             {mem(kWords, i32), mem(kWords, f32), mem(kWords * fields, f32)},
+             [&](Block &a) {
+               e.forLoop(e.idx(0), e.idx(kWords), e.idx(1), [&](Value c) {
+                 Value word =
+                     memref::LoadOp::create(b, a.getArgument(0), ValueRange{c});
+                 Value zp = e.load(a.getArgument(1), {c});
+                 double bias = 8388608.0 + (bits == 4 ? 8 : 128);
+                 Value offset = e.add(e.f32(bias), zp);
+                 SmallVector<Value> out = gemm::decodeIntFields(
+                     b, e, word, bits,
+                     gemm::intFieldOffsets(b, e, bits, offset));
+                 for (int64_t j = 0; j < fields; ++j)
+                   e.store(out[j], a.getArgument(2),
+                           {arith::AddIOp::create(
+                               b, arith::MulIOp::create(b, c, e.idx(fields)),
+                               e.idx(j))});
+               });
+             });
+    }
     ASSERT_TRUE(succeeded(verify(*module)));
 
     PassManager pm(&context);
@@ -270,6 +298,44 @@ TEST_F(SimtQuantMath, Int4UnpackMatchesReference) {
   for (int i = 0; i < 256; ++i) {
     EXPECT_EQ(lo[i], ref[2 * i]) << "low nibble of byte " << i;
     EXPECT_EQ(hi[i], ref[2 * i + 1]) << "high nibble of byte " << i;
+  }
+}
+TEST_F(SimtQuantMath, WeightFieldsDecodeExactly) {
+  // Fresh random words and zero points (int4: asymmetric zero points span
+  // the unsigned range 0..15 too; int8: -128..127), against the fields read
+  // as two's complement minus the zero point.
+  std::mt19937 rng(std::random_device{}());
+  for (int64_t bits : {4, 8}) {
+    int64_t fields = 32 / bits;
+    std::vector<int32_t> words(kWords);
+    std::vector<float> zps(kWords), out(kWords * fields);
+    int lo = bits == 4 ? -8 : -128, hi = bits == 4 ? 15 : 127;
+    std::uniform_int_distribution<int> zp(lo, hi);
+    for (int64_t i = 0; i < kWords; ++i) {
+      words[i] = static_cast<int32_t>(rng());
+      zps[i] = static_cast<float>(i < 4 ? (i % 2 ? lo : hi) : zp(rng));
+    }
+    words[0] = 0;
+    words[1] = -1;
+    words[2] = static_cast<int32_t>(bits == 4 ? 0x88888888u : 0x80808080u);
+    words[3] = static_cast<int32_t>(bits == 4 ? 0x77777777u : 0x7F7F7F7Fu);
+    call(bits == 4 ? "fields4" : "fields8", words.data(), zps.data(),
+         out.data());
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < kWords; ++i)
+      for (int64_t j = 0; j < fields; ++j) {
+        uint32_t u = static_cast<uint32_t>(words[i]) >> (bits * j);
+        int64_t field = static_cast<int64_t>(u & ((1u << bits) - 1));
+        if (field >= (1 << (bits - 1)))
+          field -= 1 << bits;
+        double want = static_cast<double>(field) - zps[i];
+        if (out[i * fields + j] != want && wrong++ < 8)
+          ADD_FAILURE() << bits << "-bit field " << j << " of word 0x"
+                        << std::hex << static_cast<uint32_t>(words[i])
+                        << std::dec << " with zero point " << zps[i] << ": "
+                        << out[i * fields + j] << ", expected " << want;
+      }
+    EXPECT_EQ(wrong, 0) << bits << "-bit fields wrong";
   }
 }
 } // namespace

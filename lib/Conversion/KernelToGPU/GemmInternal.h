@@ -21,6 +21,10 @@
 
 #include <utility>
 
+namespace mlir::qopt::codegen::simt {
+class Emitter;
+} // namespace mlir::qopt::codegen::simt
+
 namespace mlir::qopt::codegen::gemm {
 
 /// An index value with the arithmetic GemmLayout.h uses (constants fold).
@@ -117,6 +121,17 @@ LogicalResult createGemmFunction(gpu::GPUModuleOp module, OpBuilder &ob,
 /// The two signed nibbles of an int4x2 byte (i8) as i32: element 2k (the
 /// low nibble) and element 2k + 1 (the high one), two's complement.
 std::pair<Value, Value> unpackInt4(ImplicitLocOpBuilder &b, Value byte);
+
+/// The weight-streaming kernels' integer decode (GemvBuilder.cpp). For
+/// fields of `bits` (4 or 8) bits, `offset` (f32) being 2^23 + 2^(bits - 1)
+/// + zero point: the constants intFieldOffsets makes once per group, then
+/// the 32 / bits fields of each i32 `word`, low field first, as the exact
+/// f32 values (field - zero point), fields read as two's complement.
+SmallVector<Value> intFieldOffsets(ImplicitLocOpBuilder &b, simt::Emitter &e,
+                                   int64_t bits, Value offset);
+SmallVector<Value> decodeIntFields(ImplicitLocOpBuilder &b, simt::Emitter &e,
+                                   Value word, int64_t bits,
+                                   ArrayRef<Value> offsets);
 
 /// Loads the group scale of B operand `which` for column `col` (index,
 /// clamped to N - 1 by the caller) and group `group` (index).

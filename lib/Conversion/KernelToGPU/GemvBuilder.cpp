@@ -14,9 +14,10 @@
 //     per step (8 bf16, 16 int8 / e4m3, or 32 int4 values) straight from
 //     global memory, several steps' loads issued before their arithmetic;
 //   - 8-bit and 4-bit weights are converted in registers with bit tricks:
-//     a byte or nibble (sign bit flipped) ORed into the mantissa of 2^23
-//     is the float 2^23 + v + bias, from which one subtraction (that also
-//     takes the zero point) gives the exact integer; s8 x s8 uses dp4a;
+//     a byte or nibble (sign bit flipped), masked in place and ORed into
+//     the mantissa of 2^23, is the float 2^23 + (v + bias) * 2^p, from
+//     which one fma (that also takes the zero point) gives the exact
+//     integer: two logic ops and an fma a weight; s8 x s8 uses dp4a;
 //   - group and block scales apply once per vector (a vector never
 //     straddles a group), per-channel and per-token scales in the epilogue;
 //   - lanes, then the warps of a pair (through shared memory), add their
@@ -38,6 +39,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::qopt::codegen;
@@ -79,6 +81,13 @@ private:
     return c == 1 ? x : b.createOrFold<arith::MulIOp>(x, idx(c));
   }
   Value minI(Value x, Value y) { return b.createOrFold<arith::MinUIOp>(x, y); }
+  Value fma(Value x, Value y, Value z) {
+    return b
+        .create<LLVM::CallIntrinsicOp>(b.getF32Type(),
+                                       b.getStringAttr("llvm.fma.f32"),
+                                       ValueRange{x, y, z})
+        .getResult(0);
+  }
   Value i32Splat(int64_t n, uint32_t v) {
     auto type = VectorType::get({n}, b.getI32Type());
     return b.create<arith::ConstantOp>(
@@ -144,29 +153,59 @@ SmallVector<Value> Gemv::weightChunk(Value raw, int64_t q, Value offset) {
         v = e.sub(v, offset);
     return out;
   }
-  // Integer weights: the sign bit of every field flipped turns v into the
-  // unsigned v + 2^(bits - 1); ORed into the mantissa of 2^23 that is the
-  // float 2^23 + 2^(bits - 1) + v, and `offset` (2^23 + 2^(bits - 1) +
-  // zero point, exact) is subtracted.
-  int64_t bits = plan.int4 ? 4 : 8;
-  int64_t perWord = 32 / bits;
-  uint32_t signs = plan.int4 ? 0x88888888u : 0x80808080u;
+  // Integer weights (see decodeIntFields). Chunk q holds words
+  // [q * chunk / perWord, ...): element i of the chunk is field
+  // (i % perWord) of its word.
+  int64_t bits = plan.int4 ? 4 : 8, perWord = 32 / bits;
+  SmallVector<Value> offsets = intFieldOffsets(b, e, bits, offset);
+  for (int64_t wi = 0; wi < chunk / perWord; ++wi)
+    llvm::append_range(
+        out, decodeIntFields(b, e, e.extract(words, q * chunk / perWord + wi),
+                             bits, offsets));
+  return out;
+}
+
+// The sign bit of every field flipped turns v into the unsigned u = v +
+// 2^(bits - 1). A field left in place at bit p (p + bits <= 23), masked and
+// ORed into the mantissa of 2^23, is the float 2^23 + u * 2^p, so that no
+// shift is needed: one fma with 2^-p and -(2^(23 - p) + 2^(bits - 1) + zero
+// point) gives the exact v - zero point. The fields above bit 20 (int4) or
+// 16 (int8) are shifted down once per word.
+static int64_t lowFields(int64_t bits) { return bits == 4 ? 5 : 2; }
+
+SmallVector<Value> gemm::intFieldOffsets(ImplicitLocOpBuilder &b,
+                                         simt::Emitter &e, int64_t bits,
+                                         Value offset) {
+  Value base = e.sub(offset, e.f32(8388608.0));
+  SmallVector<Value> negOffsets;
+  for (int64_t p = 0; p < lowFields(bits); ++p)
+    negOffsets.push_back(
+        e.sub(e.f32(0.0), e.add(base, e.f32(std::ldexp(1.0, 23 - bits * p)))));
+  return negOffsets;
+}
+
+SmallVector<Value> gemm::decodeIntFields(ImplicitLocOpBuilder &b,
+                                         simt::Emitter &e, Value word,
+                                         int64_t bits,
+                                         ArrayRef<Value> offsets) {
+  int64_t perWord = 32 / bits, low = lowFields(bits);
+  uint32_t signs = bits == 4 ? 0x88888888u : 0x80808080u;
   uint32_t mask = (1u << bits) - 1;
-  // Chunk q holds words [q * chunk / perWord, ...): element i of the chunk
-  // is field (i % perWord) of its word.
-  int64_t wordsPerChunk = chunk / perWord;
-  for (int64_t wi = 0; wi < wordsPerChunk; ++wi) {
-    Value word = e.extract(words, q * wordsPerChunk + wi);
-    word = b.create<arith::XOrIOp>(word, e.i32(static_cast<int32_t>(signs)));
-    for (int64_t j = 0; j < perWord; ++j) {
-      Value field = word;
-      if (j)
-        field = b.create<arith::ShRUIOp>(field, e.i32(bits * j));
-      if (j != perWord - 1)
-        field = b.create<arith::AndIOp>(field, e.i32(mask));
-      field = b.create<arith::OrIOp>(field, e.i32(0x4B000000));
-      out.push_back(e.sub(b.create<arith::BitcastOp>(f32, field), offset));
-    }
+  word = b.create<arith::XOrIOp>(word, e.i32(static_cast<int32_t>(signs)));
+  Value high = b.create<arith::ShRUIOp>(word, e.i32(bits * low));
+  SmallVector<Value> out;
+  for (int64_t j = 0; j < perWord; ++j) {
+    int64_t p = j < low ? j : j - low;
+    Value field = b.create<arith::AndIOp>(
+        j < low ? word : high, e.i32(static_cast<int32_t>(mask << (bits * p))));
+    field = b.create<arith::OrIOp>(field, e.i32(0x4B000000));
+    Value f = b.create<arith::BitcastOp>(b.getF32Type(), field);
+    out.push_back(p == 0 ? e.add(f, offsets[0])
+                         : b.create<LLVM::CallIntrinsicOp>(
+                                b.getF32Type(), b.getStringAttr("llvm.fma.f32"),
+                                ValueRange{f, e.f32(std::ldexp(1.0, -bits * p)),
+                                           offsets[p]})
+                               .getResult(0));
   }
   return out;
 }
@@ -246,10 +285,7 @@ void Gemv::accumulate(Value vc, ArrayRef<Value> raw, Value valid,
                        ValueRange{a[i], w[which][c][i], s})
                       .getResult(0);
             else
-              s = b.create<LLVM::CallIntrinsicOp>(
-                       b.getF32Type(), b.getStringAttr("llvm.fma.f32"),
-                       ValueRange{a[i], w[which][c][i], s})
-                      .getResult(0);
+              s = fma(a[i], w[which][c][i], s);
           }
         }
     }

@@ -26,13 +26,31 @@ module {}
 // W4: %[[ZP:.*]] = memref.load %arg3[{{.*}}] : memref<128x8xi32>
 // W4: %[[ZPF:.*]] = arith.sitofp %[[ZP]] : i32 to f32
 // W4: %[[MAGIC_ZP:.*]] = arith.addf %{{.*}}, %[[ZPF]] : f32
-// int4 -> f32: sign bits flipped once per 32-bit word, each nibble ORed into
-// the mantissa of 2^23, one subtraction.
-// W4: vector.bitcast %{{.*}} : vector<16xi8> to vector<4xi32>
+// int4 -> f32: sign bits flipped once per 32-bit word; the nibbles below
+// bit 20 masked in place and ORed into the mantissa of 2^23; nibble p is
+// then 2^23 + u * 16^p, and one fma with 16^-p takes the magic number and
+// the zero point; the top three nibbles after one shift by 20.
+// W4: %[[BASE:.*]] = arith.subf %[[MAGIC_ZP]], %cst{{.*}} : f32
+// W4: %[[OFF0:.*]] = arith.addf %[[BASE]], %cst{{.*}} : f32
+// W4: %[[NEG0:.*]] = arith.subf %cst{{.*}}, %[[OFF0]] : f32
+// W4: %[[C1:.*]] = arith.constant 5.242880e+05 : f32
+// W4: %[[OFF1:.*]] = arith.addf %[[BASE]], %[[C1]] : f32
+// W4: %[[NEG1:.*]] = arith.subf %cst{{.*}}, %[[OFF1]] : f32
 // W4: %[[FLIP:.*]] = arith.xori %{{.*}}, %c-2004318072_i32 : i32
-// W4: %[[BITS:.*]] = arith.ori %{{.*}}, %c1258291200_i32 : i32
-// W4: %[[F:.*]] = arith.bitcast %[[BITS]] : i32 to f32
-// W4: arith.subf %[[F]], %[[MAGIC_ZP]] : f32
+// W4: %[[HIGH:.*]] = arith.shrui %[[FLIP]], %c20_i32 : i32
+// W4: %[[N0:.*]] = arith.andi %[[FLIP]], %c15_i32 : i32
+// W4: %[[B0:.*]] = arith.ori %[[N0]], %c1258291200_i32 : i32
+// W4: %[[F0:.*]] = arith.bitcast %[[B0]] : i32 to f32
+// W4: arith.addf %[[F0]], %[[NEG0]] : f32
+// W4: %[[N1:.*]] = arith.andi %[[FLIP]], %c240_i32 : i32
+// W4: %[[B1:.*]] = arith.ori %[[N1]], %c1258291200_i32{{.*}} : i32
+// W4: %[[F1:.*]] = arith.bitcast %[[B1]] : i32 to f32
+// W4: %[[S1:.*]] = arith.constant 6.250000e-02 : f32
+// W4: llvm.call_intrinsic "llvm.fma.f32"(%[[F1]], %[[S1]], %[[NEG1]])
+// W4: arith.andi %[[FLIP]], %c983040_i32 : i32
+// W4: arith.andi %[[HIGH]], %c15_i32{{.*}} : i32
+// W4: arith.andi %[[HIGH]], %c240_i32{{.*}} : i32
+// W4: arith.andi %[[HIGH]], %c3840_i32{{.*}} : i32
 // W4: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<64x256xbf16>, vector<8xbf16>
 // W4: llvm.call_intrinsic "llvm.fma.f32"
 // W4: gpu.shuffle xor %{{.*}}, %c16_i32
