@@ -85,7 +85,9 @@ variants() {
   done
 }
 
+allSchemes=("${schemes[@]}")
 for part in "${parts[@]}"; do
+  schemes=("${allSchemes[@]}")
   case $part in
   tiny)
     d="$out/tiny"

@@ -16,7 +16,8 @@
 #   memcheck  compute-sanitizer memcheck over the kernel checks of every
 #             full bundle (rows 1 and 64) and over one bf16 perplexity window
 #   e2e       perplexity on the GPU and on the CPU backend (WINDOWS windows of
-#             512 tokens, default 64), greedy generation (GPU = CPU), and for
+#             512 tokens, default 64), the same scored through decode steps
+#             (DECODE_WINDOWS, default 2), greedy generation (GPU = CPU), and for
 #             a bundle named bf16 every window and the greedy ids against
 #             transformers' reference
 #   bench     tiny-model prefill / decode tokens/s (bf16, sq and w4-awq
@@ -149,6 +150,23 @@ if has e2e; then
     cmp -s <(grep '^tokens:' "$logs/$name.cuda.gen") <(grep '^tokens:' "$logs/$name.cpu.gen") && same=yes
     awk -v a="$onGpu" -v b="$onCpu" 'BEGIN { exit !(a != "" && b != "" && (a / b - 1 < 0.001) && (b / a - 1 < 0.001)) }' || status=1
     echo "| $name | $onGpu | $onCpu | $(rel "$onGpu" "$onCpu") | $same |"
+  done
+  # The decode path (weight-streaming GEMMs, decode attention, the CUDA
+  # graph): DECODE_WINDOWS windows scored one decode step a token.
+  dwin=${DECODE_WINDOWS:-2}
+  echo
+  echo "decode steps ($dwin windows of 512, --ppl-decode):"
+  echo "| bundle | GPU ppl | CPU-backend ppl | GPU vs CPU |"
+  echo "| --- | --- | --- | --- |"
+  for b in "${full[@]}"; do
+    name=$(basename "$b" .bundle)
+    "$run" "$b" --backend="$gpu" --ppl "$ref:eval_sotu_heldout" --seq-len 512 \
+      --max-windows "$dwin" --ppl-decode >"$logs/$name.cuda.dppl" 2>&1 || status=1
+    "$run" "$b" --backend=cpu --ppl "$ref:eval_sotu_heldout" --seq-len 512 \
+      --max-windows "$dwin" --ppl-decode >"$logs/$name.cpu.dppl" 2>&1 || status=1
+    onGpu=$(ppl "$logs/$name.cuda.dppl") onCpu=$(ppl "$logs/$name.cpu.dppl")
+    awk -v a="$onGpu" -v b="$onCpu" 'BEGIN { exit !(a != "" && b != "" && (a / b - 1 < 0.001) && (b / a - 1 < 0.001)) }' || status=1
+    echo "| $name | $onGpu | $onCpu | $(rel "$onGpu" "$onCpu") |"
   done
   for b in "${full[@]}"; do
     [ "$(basename "$b")" = bf16.bundle ] || continue

@@ -130,7 +130,6 @@ Value Gemv::loadWeight(int64_t which, Value col, Value vc) {
 
 SmallVector<Value> Gemv::weightChunk(Value raw, int64_t q, Value offset) {
   SmallVector<Value> out;
-  Type f32 = b.getF32Type();
   if (bf16B) {
     Value w = e.toF32(raw);
     for (int64_t i = 0; i < chunk; ++i)

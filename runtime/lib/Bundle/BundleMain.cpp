@@ -28,7 +28,8 @@ const char *const kUsage =
     "usage: qopt-run BUNDLE_DIR [--backend=cpu|cuda] MODE [options]\n"
     "modes (exactly one):\n"
     "  --ppl FILE.safetensors:TENSOR   perplexity (--seq-len N, --max-windows "
-    "N)\n"
+    "N,\n"
+    "                                  --ppl-decode: one decode step a token)\n"
     "  --generate PROMPT               generation (--max-new-tokens N, "
     "--temperature T,\n"
     "                                  --top-p P, --seed S)\n"
@@ -52,6 +53,7 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
                          "ptx",
                          "no-cuda-graphs",
                          "no-small-m-kernels",
+                         "ppl-decode",
                          "help",
                          "h"};
   for (int i = 1; i < argc; ++i) {
@@ -98,6 +100,8 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
         o.cudaGraphs = false;
       else if (name == "no-small-m-kernels")
         o.smallMKernels = false;
+      else if (name == "ppl-decode")
+        o.pplDecode = true;
       else
         help = true;
       continue;
@@ -172,6 +176,8 @@ bool checkOptions(const Options &o, std::string &error) {
             "and --bench";
   else if (!o.logits.empty() && o.output.empty())
     error = "--logits needs -o OUT.safetensors";
+  else if (o.pplDecode && o.ppl.empty())
+    error = "--ppl-decode is an option of --ppl";
   else if (o.seqLen <= 0)
     error = "--seq-len must be positive";
   else if (o.maxWindows < 0)

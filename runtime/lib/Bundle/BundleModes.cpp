@@ -147,17 +147,31 @@ int run::runPpl(Run &run, const std::vector<int32_t> &tokens) {
         nll -= logProb(logits.data() + t * vocab, vocab, window[first + t + 1]);
       return true;
     };
-    if (!prefill(run.backend, window, seqLen, 0, score, error))
+    if (o.pplDecode) {
+      // The first token by a prefill step, every later one by a decode
+      // step, each step's logits scored before the next.
+      if (!prefill(run.backend, window, 1, 0, score, error))
+        return fail(error);
+      for (int64_t t = 1; t < seqLen; ++t) {
+        int32_t position = static_cast<int32_t>(t);
+        if (!run.backend.step(window + t, &position, 1, Sequence::Decode,
+                              error) ||
+            !score(t, 1))
+          return fail(error);
+      }
+    } else if (!prefill(run.backend, window, seqLen, 0, score, error)) {
       return fail(error);
+    }
     std::fprintf(stderr, "\rwindow %lld/%lld", static_cast<long long>(w + 1),
                  static_cast<long long>(windows));
   }
   std::fprintf(stderr, "\n");
   int64_t scored = windows * seqLen;
   std::printf("perplexity: %.4f\n", std::exp(nll / double(scored)));
-  std::printf("tokens scored: %lld in %lld windows of %lld\n",
+  std::printf("tokens scored: %lld in %lld windows of %lld%s\n",
               static_cast<long long>(scored), static_cast<long long>(windows),
-              static_cast<long long>(seqLen));
+              static_cast<long long>(seqLen),
+              o.pplDecode ? " (decode steps)" : "");
   std::printf("time: %.2f s\n", seconds(run.start));
   return 0;
 }

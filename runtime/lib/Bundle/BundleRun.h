@@ -39,6 +39,9 @@ struct Options {
   int device = 0;
   bool syncKernels = false, forcePtx = false, cudaGraphs = true,
        smallMKernels = true;
+  /// --ppl scores each window one token at a time through decode steps
+  /// (the decode kernels and CUDA graph) instead of prefill steps.
+  bool pplDecode = false;
 };
 
 /// Everything a mode needs.
