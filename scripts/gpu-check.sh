@@ -12,7 +12,7 @@
 #
 #   kernels   qopt-kernel-check: every kernel on random inputs against the CPU
 #             backend (ROWS, default 1,7,16,64; ROWS_8B, default 1,16,100:
-#             the weight-streaming kernels of 1 and 16 rows and the tiled)
+#             the weight-streaming kernels of one row and the tiled)
 #   memcheck  compute-sanitizer memcheck over the kernel checks of every
 #             full bundle (rows 1 and 64) and over one bf16 perplexity window
 #   e2e       perplexity on the GPU and on the CPU backend (WINDOWS windows of

@@ -16,7 +16,7 @@
 // K = 4096 of int4: 4 steps of 32 vectors of 32 weights; 128 column pairs.
 // k_split 4 leaves 64 blocks of 2 pairs; 8 would leave a warp half a step.
 // CHECK-LABEL: func.func @w4_g128
-// CHECK: gemv = #qk.gemv<rows = [1, 16], warps = 8, k_split = 4>
+// CHECK: gemv = #qk.gemv<rows = [1], warps = 8, k_split = 4>
 // OPT-LABEL: func.func @w4_g128
 // OPT: gemv = #qk.gemv<rows = [1, 4], warps = 4, k_split = 4>
 func.func @w4_g128(%a: tensor<?x4096xbf16>, %w: tensor<256x4096xi4>, %s: tensor<256x32xf32>) -> tensor<?x256xf32> {
@@ -26,7 +26,7 @@ func.func @w4_g128(%a: tensor<?x4096xbf16>, %w: tensor<256x4096xi4>, %s: tensor<
 
 // K = 128 of bf16 is half a step: no split.
 // CHECK-LABEL: func.func @bf16
-// CHECK: gemv = #qk.gemv<rows = [1, 16], warps = 8, k_split = 1>
+// CHECK: gemv = #qk.gemv<rows = [1], warps = 8, k_split = 1>
 func.func @bf16(%a: tensor<?x128xbf16>, %w: tensor<256x128xbf16>) -> tensor<?x256xf32> {
   %y = qk.gemm %a, %w : (tensor<?x128xbf16>, tensor<256x128xbf16>) -> tensor<?x256xf32>
   return %y : tensor<?x256xf32>
@@ -35,7 +35,7 @@ func.func @bf16(%a: tensor<?x128xbf16>, %w: tensor<256x128xbf16>) -> tensor<?x25
 // An int8 group of 32 is two 16-byte vectors, and the tile's bk of 64 holds
 // two groups.
 // CHECK-LABEL: func.func @w8_g32
-// CHECK: gemv = #qk.gemv<rows = [1, 16], warps = 8, k_split = 1>
+// CHECK: gemv = #qk.gemv<rows = [1], warps = 8, k_split = 1>
 // CHECK-SAME: tile = #qk.tile<bm = 64, bn = 64, bk = 64
 func.func @w8_g32(%a: tensor<?x256xbf16>, %w: tensor<128x256xi8>, %s: tensor<128x8xf32>) -> tensor<?x128xf32> {
   %y = qk.gemm %a, %w b_scales(%s : tensor<128x8xf32>) {b_scheme = #qopt.scheme<i8, #qopt.per_group<axis = 1, size = 32>, sym, static>} : (tensor<?x256xbf16>, tensor<128x256xi8>) -> tensor<?x128xf32>

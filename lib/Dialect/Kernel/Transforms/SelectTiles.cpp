@@ -70,7 +70,7 @@ struct QKSelectTilesPass
     bool failed = false;
     SmallVector<int64_t> rows(gemvRows.begin(), gemvRows.end());
     if (rows.empty())
-      rows = {1, 16};
+      rows = {1};
     if (rows.size() == 1 && rows[0] == 0)
       rows.clear();
     if (!rows.empty()) {

@@ -93,7 +93,7 @@ def QKSelectTiles : Pass<"qk-select-tiles"> {
     Option<"stages", "stages", "int64_t", "2", "Shared-memory pipeline depth">,
     ListOption<"gemvRows", "gemv-rows", "int64_t",
                "Token counts that get weight-streaming kernels (none given: "
-               "1,16; 0: none)">,
+               "1; 0: none)">,
     Option<"gemvWarps", "gemv-warps", "int64_t", "8",
            "Warps per weight-streaming block">,
   ];

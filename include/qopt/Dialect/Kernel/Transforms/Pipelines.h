@@ -51,7 +51,7 @@ struct KernelLoweringOptions : public PassPipelineOptions<Derived> {
   ListOption<int64_t> gemvRows{
       *this, "gemv-rows",
       llvm::cl::desc("Token counts that get weight-streaming GEMM kernels "
-                     "(default 1,16; 0: none)")};
+                     "(default 1; 0: none)")};
   Option<int64_t> gemvWarps{*this, "gemv-warps",
                             llvm::cl::desc("Warps per weight-streaming block"),
                             llvm::cl::init(8)};
@@ -67,7 +67,7 @@ struct KernelLoweringConfig {
   std::string kvCacheType = "f32";
   int64_t tileM = 64, tileN = 64, tileK = 64, warpsM = 2, warpsN = 2,
           stages = 2;
-  std::vector<int64_t> gemvRows = {1, 16};
+  std::vector<int64_t> gemvRows = {1};
   int64_t gemvWarps = 8;
 
   template <typename Derived>
