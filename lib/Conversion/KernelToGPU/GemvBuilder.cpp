@@ -45,6 +45,14 @@ using namespace mlir;
 using namespace mlir::qopt::codegen;
 using namespace mlir::qopt::codegen::gemm;
 
+/// x * y + z in f32, fused.
+static Value fmaF32(ImplicitLocOpBuilder &b, Value x, Value y, Value z) {
+  return b
+      .create<LLVM::CallIntrinsicOp>(
+          b.getF32Type(), b.getStringAttr("llvm.fma.f32"), ValueRange{x, y, z})
+      .getResult(0);
+}
+
 namespace {
 class Gemv {
 public:
@@ -81,24 +89,15 @@ private:
     return c == 1 ? x : b.createOrFold<arith::MulIOp>(x, idx(c));
   }
   Value minI(Value x, Value y) { return b.createOrFold<arith::MinUIOp>(x, y); }
-  Value fma(Value x, Value y, Value z) {
-    return b
-        .create<LLVM::CallIntrinsicOp>(b.getF32Type(),
-                                       b.getStringAttr("llvm.fma.f32"),
-                                       ValueRange{x, y, z})
-        .getResult(0);
-  }
-  Value i32Splat(int64_t n, uint32_t v) {
-    auto type = VectorType::get({n}, b.getI32Type());
-    return b.create<arith::ConstantOp>(
-        type, DenseElementsAttr::get(type, static_cast<int32_t>(v)));
-  }
+  Value fma(Value x, Value y, Value z) { return fmaF32(b, x, y, z); }
   /// The raw 16-byte weight vector `vc` of column `col` of B operand `which`.
   Value loadWeight(int64_t which, Value col, Value vc);
   /// Elements [q * chunk, (q + 1) * chunk) of a raw weight vector: f32
-  /// scalars minus `offset` (f32; the integer kinds' bias and zero point),
-  /// or, for s8, the i32 words.
-  SmallVector<Value> weightChunk(Value raw, int64_t q, Value offset);
+  /// scalars minus `offset` (fp8), or the integer fields decoded with
+  /// `fieldOffsets` (intFieldOffsets of the bias and zero point), or, for
+  /// s8, the i32 words.
+  SmallVector<Value> weightChunk(Value raw, int64_t q, Value offset,
+                                 ArrayRef<Value> fieldOffsets);
   /// The same elements of row `row` of A: f32 scalars, or i32 words for s8.
   SmallVector<Value> activationChunk(Value row, Value vc, int64_t q);
   /// The group (or block) scale and zero point of the vector `vc`.
@@ -128,7 +127,8 @@ Value Gemv::loadWeight(int64_t which, Value col, Value vc) {
   return e.loadVec(bm, ValueRange{col, mulI(vc, perVector)}, perVector);
 }
 
-SmallVector<Value> Gemv::weightChunk(Value raw, int64_t q, Value offset) {
+SmallVector<Value> Gemv::weightChunk(Value raw, int64_t q, Value offset,
+                                     ArrayRef<Value> fieldOffsets) {
   SmallVector<Value> out;
   if (bf16B) {
     Value w = e.toF32(raw);
@@ -156,11 +156,10 @@ SmallVector<Value> Gemv::weightChunk(Value raw, int64_t q, Value offset) {
   // [q * chunk / perWord, ...): element i of the chunk is field
   // (i % perWord) of its word.
   int64_t bits = plan.int4 ? 4 : 8, perWord = 32 / bits;
-  SmallVector<Value> offsets = intFieldOffsets(b, e, bits, offset);
   for (int64_t wi = 0; wi < chunk / perWord; ++wi)
     llvm::append_range(
         out, decodeIntFields(b, e, e.extract(words, q * chunk / perWord + wi),
-                             bits, offsets));
+                             bits, fieldOffsets));
   return out;
 }
 
@@ -199,12 +198,9 @@ SmallVector<Value> gemm::decodeIntFields(ImplicitLocOpBuilder &b,
         j < low ? word : high, e.i32(static_cast<int32_t>(mask << (bits * p))));
     field = b.create<arith::OrIOp>(field, e.i32(0x4B000000));
     Value f = b.create<arith::BitcastOp>(b.getF32Type(), field);
-    out.push_back(p == 0 ? e.add(f, offsets[0])
-                         : b.create<LLVM::CallIntrinsicOp>(
-                                b.getF32Type(), b.getStringAttr("llvm.fma.f32"),
-                                ValueRange{f, e.f32(std::ldexp(1.0, -bits * p)),
-                                           offsets[p]})
-                               .getResult(0));
+    out.push_back(
+        p == 0 ? e.add(f, offsets[0])
+               : fmaF32(b, f, e.f32(std::ldexp(1.0, -bits * p)), offsets[p]));
   }
   return out;
 }
@@ -267,11 +263,19 @@ void Gemv::accumulate(Value vc, ArrayRef<Value> raw, Value valid,
   SmallVector<Value> sums(numAcc());
   for (int64_t i = 0; i < numAcc(); ++i)
     sums[i] = partial ? e.constant(sumType, 0) : acc[i];
+  // The integer fields' constants, once per column of the vector.
+  SmallVector<Value> fieldOffsets[2][2];
+  bool intFields = plan.weightOnly && !bf16B && !fp8;
+  for (int64_t which = 0; which < numB; ++which)
+    for (int64_t c = 0; c < 2 && intFields; ++c)
+      fieldOffsets[which][c] =
+          intFieldOffsets(b, e, plan.int4 ? 4 : 8, offset[which][c]);
   for (int64_t q = 0; q < elems / chunk; ++q) {
     SmallVector<Value> w[2][2];
     for (int64_t which = 0; which < numB; ++which)
       for (int64_t c = 0; c < 2; ++c)
-        w[which][c] = weightChunk(raw[which * 2 + c], q, offset[which][c]);
+        w[which][c] = weightChunk(raw[which * 2 + c], q, offset[which][c],
+                                  fieldOffsets[which][c]);
     for (int64_t r = 0; r < R; ++r) {
       SmallVector<Value> a = activationChunk(rows[r], vc, q);
       for (int64_t which = 0; which < numB; ++which)
