@@ -6,7 +6,10 @@
 //
 // One thread block per token row (grid.x = m), `blockThreads` threads
 // striding over the row in 16-byte chunks of float32 (scalar accesses when
-// the row length is odd).
+// the row length is odd). When a thread has at most 8 chunks of the row
+// (hidden <= 32 * blockThreads), it loads them once into registers and the
+// passes below reuse them, so the row is read from memory once and the
+// kernel streams at memory speed; longer rows re-read x in each pass.
 //
 // rms_norm follows the reference (runtime/lib/Kernels/Elementwise.cpp): the
 // sum of squares in float64 (exact products, a block reduction of doubles),
@@ -38,6 +41,9 @@ struct RowKernel {
   int64_t blockThreads = 256;
 };
 } // namespace
+
+/// Chunks a thread unrolls (and keeps in registers) at most.
+static constexpr int64_t kMaxUnroll = 8;
 
 static bool isQuantized(ElemType t) {
   return t == ElemType::I8 || t == ElemType::F8E4M3;
@@ -132,29 +138,57 @@ static FailureOr<LaunchConfig> buildRowKernel(gpu::GPUModuleOp module,
   Value row = e.blockId(0);
   Value m = e.toIndex(shell.param(mArg));
 
+  // Whether each thread's chunks are unrolled (Emitter::forEachChunk) and
+  // so kept in registers from the first pass.
+  bool cached = (chunks + threads - 1) / threads <= kMaxUnroll;
+  SmallVector<Value> rowX, rowY;
+  size_t nextX = 0, nextY = 0;
+  auto loadX = [&](Value c) {
+    if (!cached)
+      return e.loadF32(x, {row, e.mul(c, e.idx(vec))}, vec);
+    if (nextX == rowX.size())
+      rowX.push_back(e.loadF32(x, {row, e.mul(c, e.idx(vec))}, vec));
+    return rowX[nextX++];
+  };
+
   e.ifThen(e.lt(row, m), [&] {
     Value tid = e.threadId();
     Value inv;
+    if (cached) {
+      // Issue every load of the row before any arithmetic.
+      e.forEachChunk(
+          tid, threads, chunks, {},
+          [&](Value c, Value, ValueRange) -> SmallVector<Value> {
+            loadX(c);
+            return {};
+          },
+          kMaxUnroll);
+      nextX = 0;
+    }
     if (k.norm) {
       SmallVector<Value> ss = e.forEachChunk(
           tid, threads, chunks, {e.f64(0.0)},
           [&](Value c, Value valid, ValueRange acc) -> SmallVector<Value> {
-            Value xv = e.toF64(e.loadF32(x, {row, e.mul(c, e.idx(vec))}, vec));
+            Value xv = e.toF64(loadX(c));
             Value part = e.vectorReduce(e.mul(xv, xv), ReduceKind::Sum);
             if (valid)
               part = e.select(valid, part, e.f64(0.0));
             return {e.add(acc[0], part)};
-          });
+          },
+          kMaxUnroll);
+      nextX = 0;
       Value sum = e.blockReduce(ss[0], ReduceKind::Sum, shell.workgroup(sumBuf),
                                 numWarps);
       Value var = e.truncF32(e.div(sum, e.f64(double(hidden))));
       Value eps = e.f32(static_cast<float>(k.epsilon));
       inv = e.div(e.f32(1.0), e.sqrtRn(e.add(var, eps)));
     }
-    // y of the chunk at column c * vec (float32, like the reference).
+    // y of the chunk at column c * vec (float32, like the reference). In
+    // the unrolled case pass p visits the thread's chunks in the same order,
+    // so the i-th call of a pass is the i-th chunk of the first one.
     auto computeY = [&](Value c) {
       Value col = e.mul(c, e.idx(vec));
-      Value xv = e.loadF32(x, {row, col}, vec);
+      Value xv = loadX(c);
       if (!k.norm)
         return xv;
       Value wv = e.loadF32(shell.param(1), {col}, vec);
@@ -166,11 +200,15 @@ static FailureOr<LaunchConfig> buildRowKernel(gpu::GPUModuleOp module,
       SmallVector<Value> amax = e.forEachChunk(
           tid, threads, chunks, {e.f32(0.0)},
           [&](Value c, Value valid, ValueRange acc) -> SmallVector<Value> {
-            Value part = e.vectorReduce(e.abs(computeY(c)), ReduceKind::Max);
+            Value y = computeY(c);
+            if (cached)
+              rowY.push_back(y);
+            Value part = e.vectorReduce(e.abs(y), ReduceKind::Max);
             if (valid)
               part = e.select(valid, part, e.f32(0.0));
             return {e.max(acc[0], part)};
-          });
+          },
+          kMaxUnroll);
       Value absmax = e.blockReduce(amax[0], ReduceKind::Max,
                                    shell.workgroup(maxBuf), numWarps);
       scale = e.dynamicScale(absmax, k.outType == ElemType::I8 ? 127.0 : 448.0);
@@ -182,18 +220,20 @@ static FailureOr<LaunchConfig> buildRowKernel(gpu::GPUModuleOp module,
         zp = e.toF32(e.load(shell.param(zpArg), {e.idx(0)}));
     }
 
-    e.forEachChunk(tid, threads, chunks, {},
-                   [&](Value c, Value valid, ValueRange) -> SmallVector<Value> {
-                     auto storeChunk = [&] {
-                       e.storeQuantized(computeY(c), out,
-                                        {row, e.mul(c, e.idx(vec))}, scale, zp);
-                     };
-                     if (valid)
-                       e.ifThen(valid, storeChunk);
-                     else
-                       storeChunk();
-                     return {};
-                   });
+    e.forEachChunk(
+        tid, threads, chunks, {},
+        [&](Value c, Value valid, ValueRange) -> SmallVector<Value> {
+          Value y = nextY < rowY.size() ? rowY[nextY++] : computeY(c);
+          auto storeChunk = [&] {
+            e.storeQuantized(y, out, {row, e.mul(c, e.idx(vec))}, scale, zp);
+          };
+          if (valid)
+            e.ifThen(valid, storeChunk);
+          else
+            storeChunk();
+          return {};
+        },
+        kMaxUnroll);
   });
   shell.finish();
 

@@ -560,11 +560,28 @@ Value Emitter::quantizeInt8(Value x, Value scale, Value zp, int64_t qmin,
   // NaN gives the zero point, as in the reference.
   Type ft = s.getType();
   s = select(isNaN(s), constant(ft, 0.0), s);
-  Value r = roundEven(s);
-  if (zp)
-    r = add(r, splat(zp, n));
-  r = min(max(r, constant(ft, double(qmin))), constant(ft, double(qmax)));
-  return arith::FPToSIOp::create(b, VectorType::get({n}, b.getI8Type()), r);
+  // Round half to even without a conversion instruction: for |s| <= 2^22,
+  // s + 1.5 * 2^23 has an ulp of 1, so its one rounding (to nearest even) is
+  // rne(s), and its low mantissa bits hold rne(s) in two's complement
+  // (1.5 * 2^23 is even and its low byte zero). Clamping to the integer
+  // bounds before rounding equals clamping after.
+  auto i32v = VectorType::get({n}, b.getI32Type());
+  auto i8v = VectorType::get({n}, b.getI8Type());
+  constexpr double kMagic = 12582912.0; // 1.5 * 2^23, bits 0x4B400000
+  if (!zp) {
+    s = min(max(s, constant(ft, double(qmin))), constant(ft, double(qmax)));
+    Value bits =
+        arith::BitcastOp::create(b, i32v, add(s, constant(ft, kMagic)));
+    return arith::TruncIOp::create(b, i8v, bits);
+  }
+  double wide = 4194304.0; // 2^22
+  s = min(max(s, constant(ft, -wide)), constant(ft, wide));
+  Value bits = arith::BitcastOp::create(b, i32v, add(s, constant(ft, kMagic)));
+  Value q = sub(bits, constant(i32v, double(0x4B400000)));
+  Value zpi = arith::FPToSIOp::create(b, b.getI32Type(), zp);
+  q = add(q, splat(zpi, n));
+  q = min(max(q, constant(i32v, double(qmin))), constant(i32v, double(qmax)));
+  return arith::TruncIOp::create(b, i8v, q);
 }
 
 Value Emitter::encodeE4M3Soft(Value c) {

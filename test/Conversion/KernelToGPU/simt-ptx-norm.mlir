@@ -41,7 +41,8 @@
 // I8: rcp.rn.f32
 // I8: ld.global.v4.b16
 // I8: div.rn.f32
-// I8: cvt.rni.f32.f32
+// I8-NOT: cvt.rni
+// I8-NOT: cvt.rzi
 // I8-NOT: sqrt.approx
 // I8-NOT: fma.rn.f32
 

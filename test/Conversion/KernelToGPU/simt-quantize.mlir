@@ -15,7 +15,8 @@
 // DYN: memref.store %{{.*}}, %[[RS]]
 // DYN: scf.for %{{.*}} = %{{.*}} to %c2752{{(_[0-9]+)?}}{{.*}} step %c256{{(_[0-9]+)?}}{{.*}} {
 // DYN: arith.divf
-// DYN: llvm.call_intrinsic "llvm.roundeven.v4f32"
+// DYN: arith.constant dense<0x4B400000> : vector<4xf32>
+// DYN: arith.trunci %{{.*}} : vector<4xi32> to vector<4xi8>
 // DYN: vector.store %{{.*}}, %[[OUT]]
 
 // STATIC: gpu.func @q_static(%{{.*}}: memref<8x256xf32, {{.*}}>, %[[S:[a-z0-9_]+]]: memref<1xf32, {{.*}}>, %[[OUT:[a-z0-9_]+]]: memref<8x256xf8E4M3FN, {{.*}}>, %{{.*}}: i32) kernel

@@ -2,6 +2,8 @@
 // sum of squares in f64, IEEE sqrt and division, and the fused quantization.
 
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=rms_norm name=norm_i8 max-tokens=8 hidden=1024 weight-type=bf16 out-type=i8 dynamic=1" | FileCheck %s --check-prefix=DYN
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=rms_norm name=norm_4 max-tokens=8 hidden=4096 out-type=i8 dynamic=1" | FileCheck %s --check-prefix=FOUR
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=rms_norm name=norm_long max-tokens=2 hidden=16384 out-type=i8 dynamic=1 block-threads=64" | FileCheck %s --check-prefix=LONG
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=rms_norm name=norm_asym max-tokens=8 hidden=4095 out-type=i8 static-scale=1 asymmetric=1 block-threads=128" | FileCheck %s --check-prefix=ASYM
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=rms_norm name=norm_bf16 max-tokens=4 hidden=64 out-type=bf16 block-threads=32 epsilon=1e-6" | FileCheck %s --check-prefix=BF16
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=rms_norm name=norm_fp8 max-tokens=4 hidden=128 out-type=e4m3 dynamic=1 block-threads=32 chip=sm_90a" | FileCheck %s --check-prefix=FP8-HW
@@ -16,9 +18,11 @@
 // DYN: %[[MI:.*]] = arith.index_cast %[[M]] : i32 to index
 // DYN: %[[ACTIVE:.*]] = arith.cmpi slt, %[[ROW]], %[[MI]] : index
 // DYN: scf.if %[[ACTIVE]] {
-// Sum of squares: 16-byte loads widened to f64.
-// DYN: vector.load %[[X]][%[[ROW]], %{{.*}}] {alignment = 16 : i64} : {{.*}}, vector<4xf32>
-// DYN: arith.extf %{{.*}} : vector<4xf32> to vector<4xf64>
+// The row is read once, in 16-byte loads kept in registers for every pass;
+// the sum of squares widens them to f64.
+// DYN: %[[XV:.*]] = vector.load %[[X]][%[[ROW]], %{{.*}}] {alignment = 16 : i64} : {{.*}}, vector<4xf32>
+// DYN-NOT: vector.load %[[X]]
+// DYN: arith.extf %[[XV]] : vector<4xf32> to vector<4xf64>
 // DYN: vector.reduction <add>, %{{.*}} : vector<4xf64> into f64
 // DYN: gpu.shuffle xor %{{.*}} : f64
 // DYN: memref.store %{{.*}}, %[[SUM]][%{{.*}}] : memref<32xf64
@@ -28,7 +32,7 @@
 // DYN: %[[SQ:.*]] = llvm.call_intrinsic "llvm.nvvm.sqrt.rn.f"(%[[VE]]) : (f32) -> f32
 // DYN: %[[INV:.*]] = arith.divf %{{.*}}, %[[SQ]] : f32
 // y = w * (x * inv), then max|y| over the block.
-// DYN: %[[XV:.*]] = vector.load %[[X]]
+// DYN-NOT: vector.load %[[X]]
 // DYN: %[[WV:.*]] = vector.load %[[W]]{{.*}} {alignment = 8 : i64} {{.*}}, vector<4xbf16>
 // DYN: %[[WF:.*]] = arith.extf %[[WV]] : vector<4xbf16> to vector<4xf32>
 // DYN: %[[INVV:.*]] = vector.broadcast %[[INV]] : f32 to vector<4xf32>
@@ -48,17 +52,41 @@
 // DYN: %[[T0:.*]] = arith.cmpi eq, %{{.*}}, %{{.*}} : index
 // DYN: scf.if %[[T0]] {
 // DYN: memref.store %[[SCALE]], %[[RS]][%[[ROW]]] : memref<8xf32
-// Quantization: y / scale (a division), NaN -> 0, round half to even,
-// clamp to [-127, 127].
+// Quantization: y / scale (a division), NaN -> 0, clamp to [-127, 127],
+// then round half to even by adding 1.5 * 2^23: the low byte of the sum's
+// bits is the int8.
 // DYN: %[[SV:.*]] = vector.broadcast %[[SCALE]] : f32 to vector<4xf32>
 // DYN: %[[D:.*]] = arith.divf %{{.*}}, %[[SV]] : vector<4xf32>
 // DYN: arith.cmpf uno, %[[D]], %[[D]] : vector<4xf32>
-// DYN: llvm.call_intrinsic "llvm.roundeven.v4f32"
 // DYN: llvm.call_intrinsic "llvm.maxnum.v4f32"
 // DYN: llvm.call_intrinsic "llvm.minnum.v4f32"
-// DYN: arith.fptosi %{{.*}} : vector<4xf32> to vector<4xi8>
+// DYN: %[[MAGIC:.*]] = arith.constant dense<0x4B400000> : vector<4xf32>
+// DYN: %[[R:.*]] = arith.addf %{{.*}}, %[[MAGIC]] : vector<4xf32>
+// DYN: %[[BITS:.*]] = arith.bitcast %[[R]] : vector<4xf32> to vector<4xi32>
+// DYN: arith.trunci %[[BITS]] : vector<4xi32> to vector<4xi8>
+// DYN-NOT: vector.load %[[X]]
 // DYN: vector.store %{{.*}}, %[[OUT]][%[[ROW]], %{{.*}}] {alignment = 4 : i64}
 // DYN: gpu.return
+
+// Four chunks a thread: four loads of x, all before the first f64
+// arithmetic, and none after.
+// FOUR: gpu.func @norm_4(%[[X:[a-z0-9_]+]]: memref<8x4096xf32
+// FOUR-COUNT-4: vector.load %[[X]][%{{.*}}, %{{.*}}] {alignment = 16 : i64} : {{.*}}, vector<4xf32>
+// FOUR-NOT: vector.load %[[X]]
+// FOUR: arith.extf %{{.*}} : vector<4xf32> to vector<4xf64>
+// FOUR-NOT: vector.load %[[X]]
+// FOUR: gpu.return
+
+// 64 chunks a thread are too many for registers: each pass is an scf.for
+// that reads x again.
+// LONG: gpu.func @norm_long(%[[X:[a-z0-9_]+]]: memref<2x16384xf32
+// LONG: scf.for {{.*}} -> (f64)
+// LONG: vector.load %[[X]]
+// LONG: scf.for {{.*}} -> (f32)
+// LONG: vector.load %[[X]]
+// LONG: scf.for
+// LONG: vector.load %[[X]]
+// LONG: vector.store
 
 // An odd row: scalar accesses in an scf.for; the zero point is added after
 // rounding, the range is [-128, 127].
@@ -70,10 +98,16 @@
 // ASYM: %[[ZPI:.*]] = memref.load %[[ZP]][%{{.*}}] : memref<1xi32
 // ASYM: %[[ZPF:.*]] = arith.sitofp %[[ZPI]] : i32 to f32
 // ASYM: scf.for
-// ASYM: llvm.call_intrinsic "llvm.roundeven.v1f32"
-// ASYM: %[[ZPV:.*]] = vector.broadcast %[[ZPF]] : f32 to vector<1xf32>
-// ASYM: arith.addf %{{.*}}, %[[ZPV]] : vector<1xf32>
-// ASYM: arith.constant dense<-1.280000e+02> : vector<1xf32>
+// The zero point is added to the rounded integer (rne(y / s) + zp, then
+// [-128, 127]) in i32.
+// ASYM: arith.addf %{{.*}}, %cst{{.*}} : vector<1xf32>
+// ASYM: arith.bitcast %{{.*}} : vector<1xf32> to vector<1xi32>
+// ASYM: %[[Q:.*]] = arith.subi %{{.*}}, %{{.*}} : vector<1xi32>
+// ASYM: %[[ZPI:.*]] = arith.fptosi %[[ZPF]] : f32 to i32
+// ASYM: %[[ZPV:.*]] = vector.broadcast %[[ZPI]] : i32 to vector<1xi32>
+// ASYM: arith.addi %[[Q]], %[[ZPV]] : vector<1xi32>
+// ASYM: arith.constant dense<-128> : vector<1xi32>
+// ASYM: arith.trunci %{{.*}} : vector<1xi32> to vector<1xi8>
 // ASYM: vector.store %{{.*}}, %[[OUT]]
 
 // BF16: gpu.func @norm_bf16(%{{.*}}: memref<4x64xf32, {{.*}}>, %{{.*}}: memref<64xf32, {{.*}}>, %[[OUT:[a-z0-9_]+]]: memref<4x64xbf16, {{.*}}>, %{{.*}}: i32) workgroup(%{{.*}} : memref<32xf64, #gpu.address_space<workgroup>>)
