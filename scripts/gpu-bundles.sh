@@ -5,6 +5,9 @@
 #
 #   scripts/gpu-bundles.sh OUT_DIR [tiny|tiny-kernels|8b]...   (default: tiny 8b)
 #
+# SCHEMES="sq w4-awq ..." builds only the bundles of those names (each with
+# the KV variants its part makes: "sq" alone, "sq-kv8" for the INT8 cache).
+#
 # OUT_DIR/tiny/NAME.bundle: qopt-tiny-llama in bf16, W8A8 SmoothQuant
 #   (dynamic per-token), W8A8 static per-tensor asymmetric, FP8 per-channel
 #   x per-token, FP8 128x128 blocks, W8A16, W4A16 AWQ g128 symmetric and
@@ -23,7 +26,9 @@
 #   (qopt-make-test-model) through the same schemes, for qopt-kernel-check
 #   and the GEMM timings. W4A16 uses round-to-nearest here (AWQ's search
 #   needs real activations; it changes the weights, not the kernels).
-#   max-tokens 4096, so that the GEMMs can be timed at M = 4096.
+#   max-tokens 4096, so that the GEMMs can be timed at M = 4096; and
+#   sq-m16k, the SmoothQuant one at max-tokens 16384 for the rms_norm +
+#   quantize timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: gpu-bundles.sh OUT_DIR [tiny|tiny-kernels|8b]...}
@@ -52,6 +57,9 @@ schemes=(
 build() {
   local dir=$1 name=$2 graph=$3 lower=$4 bundleFlags=$5
   shift 5
+  if [ -n "${SCHEMES:-}" ] && [[ " $SCHEMES " != *" $name "* ]]; then
+    return 0
+  fi
   if [ $# -gt 0 ]; then
     "$B/qopt" "$graph" "$@" -o "$dir/$name.mlir"
   else
@@ -122,7 +130,7 @@ for part in "${parts[@]}"; do
     mkdir -p "$d"
     if [ ! -f "$d/llama3-8b-1l/config.json" ]; then
       "$B/qopt-make-test-model" --arch llama --preset llama3-8b --layers 1 \
-        --max-positions 8192 -o "$d/llama3-8b-1l"
+        --max-positions 16384 -o "$d/llama3-8b-1l"
     fi
     "$B/qopt-import" "$d/llama3-8b-1l" -o "$d/m.mlir"
     "$B/qopt-calibrate" "$d/m.mlir" --tokens "$calib" --max-sequences 1 \
@@ -135,6 +143,9 @@ for part in "${parts[@]}"; do
     schemes=("sq|--smoothquant")
     variants "$d" "$d/calib.mlir" "chip=sm_90a max-tokens=4096" \
       --kernels-only kv8 kvf8
+    # rms_norm + per-token quantize timed at M = 16384 (gpu-check.sh).
+    build "$d" sq-m16k "$d/calib.mlir" "chip=sm_90a max-tokens=16384" \
+      --kernels-only --smoothquant
     ;;
   *)
     echo "gpu-bundles: unknown part '$part' (tiny, tiny-kernels, 8b)" >&2

@@ -24,11 +24,20 @@
 #             bundles; decode from the CUDA graph and with --no-cuda-graphs) and
 #             the GEMMs of the kernels-only bundles at M = 1, 16, 512, 4096
 #             (and at 1, 16 on the tiled kernels, --no-small-m-kernels)
-#             beside PyTorch (scripts/gpu/torch-gemm-bench.py)
+#             beside PyTorch (scripts/gpu/torch-gemm-bench.py), and the
+#             rms_norm + per-token quantize kernels at M = NORM_ROWS (default
+#             4096, 16384) beside the copy bandwidth and torch.compile
+#             (scripts/gpu/torch-norm-bench.py), and decode attention (one
+#             token over ATT_SEQ cached positions, default 4096 and 16384;
+#             the split kernel and, --no-small-m-kernels, the unsplit one)
+#             beside SDPA (scripts/gpu/torch-attention-bench.py)
+#             BENCH (default "tiny gemm norm attention") picks which of these
+#             four the bench phase runs.
 #   errors    the GPU-only bad-input checks (no driver, no such device, a
 #             prompt longer than the KV cache on the GPU)
 #
-# Tables go to stdout, logs to $LOG_DIR (default /tmp/qopt-gpu-check).
+# Kernels-only bundles named *-m16k.bundle (max-tokens 16384) serve the
+# rms_norm timings only. Tables go to stdout, logs to $LOG_DIR (default /tmp/qopt-gpu-check).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 data=${1:?usage: gpu-check.sh DATA_DIR BUNDLE_DIR...}
@@ -58,9 +67,10 @@ if [ "$gpu" = cuda ]; then
   head -4 "$logs/cuda-info.txt"
 fi
 
-full=() kernelsOnly=()
+full=() kernelsOnly=() normOnly=()
 for b in "$@"; do
-  if isKernelsOnly "$b"; then kernelsOnly+=("$b"); else full+=("$b"); fi
+  if [[ $b == *-m16k.bundle ]]; then normOnly+=("$b")
+  elif isKernelsOnly "$b"; then kernelsOnly+=("$b"); else full+=("$b"); fi
 done
 
 if has kernels; then
@@ -180,10 +190,12 @@ if has e2e; then
   took
 fi
 
+bench=" ${BENCH:-tiny gemm norm attention} "
+part() { [[ $bench == *" $1 "* ]]; }
 if has bench; then
-  echo
-  echo "== tiny-model throughput (prefill 512 tokens, decode 64)"
+  part tiny && echo && echo "== tiny-model throughput (prefill 512 tokens, decode 64)"
   for b in "${full[@]}"; do
+    part tiny || break
     case $(basename "$b") in bf16.bundle|sq.bundle|w4-awq.bundle) ;; *) continue ;; esac
     name=$(basename "$b" .bundle)
     "$run" "$b" --backend="$gpu" --bench --seq-len 512 --max-new-tokens 64 \
@@ -198,7 +210,7 @@ if has bench; then
       --no-small-m-kernels >"$logs/$name.tiled.bench" 2>&1 || status=1
     echo "$name --no-small-m-kernels: $(grep -E '^decode' "$logs/$name.tiled.bench" | grep 'tokens/s')"
   done
-  if [ ${#kernelsOnly[@]} -gt 0 ]; then
+  if [ ${#kernelsOnly[@]} -gt 0 ] && part gemm; then
     echo
     echo "== GEMMs at Llama-3-8B shapes beside PyTorch"
     csv="$logs/gemm.csv"
@@ -208,6 +220,30 @@ if has bench; then
     "$check" "${kernelsOnly[@]}" --backend="$gpu" --bench="${SMALL_ROWS:-1,16}" \
       --no-small-m-kernels 2>>"$logs/gemm.err" | tail -n +2 >>"$csv" || status=1
     python3 scripts/gpu/torch-gemm-bench.py "$csv" 2>"$logs/torch.err" || { tail -5 "$logs/torch.err"; status=1; }
+  fi
+  if [ $((${#kernelsOnly[@]} + ${#normOnly[@]})) -gt 0 ] && part norm; then
+    echo
+    echo "== rms_norm + per-token quantize at Llama-3-8B shapes beside PyTorch"
+    csv="$logs/norm.csv"
+    "$check" "${normOnly[@]}" "${kernelsOnly[@]}" --backend="$gpu" --family=rms_norm \
+      --bench="${NORM_ROWS:-4096,16384}" >"$csv" 2>"$logs/norm.err" || { tail -3 "$logs/norm.err"; status=1; }
+    python3 scripts/gpu/torch-norm-bench.py "$csv" 2>"$logs/torch-norm.err" || { tail -5 "$logs/torch-norm.err"; status=1; }
+  fi
+  if [ ${#kernelsOnly[@]} -gt 0 ] && part attention; then
+    echo
+    echo "== decode attention at Llama-3-8B shapes beside SDPA"
+    csv="$logs/attention.csv"
+    first=1
+    for s in ${ATT_SEQ:-4096 16384}; do
+      for flag in "" --no-small-m-kernels; do
+        # shellcheck disable=SC2086
+        "$check" "${kernelsOnly[@]}" --backend="$gpu" --family=attention --bench=1 \
+          --max-seq-len="$s" $flag 2>>"$logs/attention.err" |
+          if [ $first = 1 ]; then cat; else tail -n +2; fi >>"$csv" || status=1
+        first=0
+      done
+    done
+    python3 scripts/gpu/torch-attention-bench.py "$csv" 2>"$logs/torch-attention.err" || { tail -5 "$logs/torch-attention.err"; status=1; }
   fi
   took
 fi

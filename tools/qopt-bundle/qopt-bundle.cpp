@@ -319,20 +319,23 @@ LogicalResult BundleBuilder::build(std::string &error) {
     k["spec"] = toJson(spec);
     k["args"] = std::move(args);
     k["launch"] = launchJson(kernel.getLaunch());
-    // A GEMM's weight-streaming kernels, for launches of few tokens.
-    auto gemvKernels = op->getAttrOfType<ArrayAttr>("qk.gemv_kernels");
-    auto gemvLaunches = op->getAttrOfType<ArrayAttr>("qk.gemv_launches");
-    auto gemm = dyn_cast<qk::GemmOp>(op);
-    if (gemvKernels && gemvLaunches && gemm && gemm.getGemvAttr() &&
-        gemvKernels.size() == gemvLaunches.size() && !gemvKernels.empty()) {
+    // Kernels for launches of few tokens (a GEMM's weight-streaming ones,
+    // attention's split decode kernel).
+    auto smallKernels = op->getAttrOfType<ArrayAttr>("qk.small_m_kernels");
+    auto smallLaunches = op->getAttrOfType<ArrayAttr>("qk.small_m_launches");
+    auto smallRows = op->getAttrOfType<DenseI64ArrayAttr>("qk.small_m_rows");
+    if (smallKernels && smallLaunches && smallRows &&
+        smallKernels.size() == smallLaunches.size() &&
+        static_cast<int64_t>(smallKernels.size()) == smallRows.size() &&
+        !smallKernels.empty()) {
       llvm::json::Array variants;
-      ArrayRef<int64_t> rows = gemm.getGemvAttr().getRows();
-      for (auto [i, sym] : llvm::enumerate(gemvKernels)) {
+      ArrayRef<int64_t> rows = smallRows.asArrayRef();
+      for (auto [i, sym] : llvm::enumerate(smallKernels)) {
         llvm::json::Object v;
         v["name"] =
             cast<SymbolRefAttr>(sym).getLeafReference().getValue().str();
         v["max_m"] = rows[i];
-        v["launch"] = launchJson(cast<qk::LaunchAttr>(gemvLaunches[i]));
+        v["launch"] = launchJson(cast<qk::LaunchAttr>(smallLaunches[i]));
         variants.push_back(std::move(v));
       }
       k["small_m"] = std::move(variants);

@@ -62,6 +62,12 @@ def ConvertKernelsToGPU : Pass<"convert-kernels-to-gpu", "::mlir::ModuleOp"> {
            "time, so more warps walk a long KV cache in fewer steps (16: "
            "decode 1.35x faster than 4 at 1,000 cached positions on an "
            "H200, prefill within 3 %)">,
+    Option<"attentionSplits", "attention-splits", "int64_t",
+           /*default=*/"0",
+           "Flash-decoding: one-row launches (decode) of each attention "
+           "run a second kernel whose keys are split across this many "
+           "blocks of a thread-block cluster, merged through distributed "
+           "shared memory (1 to 8; 1: none; 0: 8 on sm_90a, else 1)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect",

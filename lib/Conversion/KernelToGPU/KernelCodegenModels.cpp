@@ -218,6 +218,34 @@ static FailureOr<KVCacheSpec> cacheSide(Operation *op, qk::KVCacheOp cache,
   return s;
 }
 
+/// A kernel of the op for launches of at most `maxM` tokens.
+struct SmallMKernel {
+  int64_t maxM;
+  std::string name;
+  LaunchConfig launch;
+};
+
+static qk::LaunchAttr launchAttr(MLIRContext *ctx, const LaunchConfig &l);
+
+/// Records the op's small-M kernels (ascending maxM) for the bundle:
+/// `qk.small_m_kernels` (symbols), `qk.small_m_launches` and
+/// `qk.small_m_rows`.
+static void setSmallMKernels(Operation *op, gpu::GPUModuleOp module,
+                             ArrayRef<SmallMKernel> variants) {
+  MLIRContext *ctx = op->getContext();
+  SmallVector<Attribute> kernels, launches;
+  SmallVector<int64_t> rows;
+  for (const SmallMKernel &v : variants) {
+    kernels.push_back(SymbolRefAttr::get(
+        module.getNameAttr(), {FlatSymbolRefAttr::get(ctx, v.name)}));
+    launches.push_back(launchAttr(ctx, v.launch));
+    rows.push_back(v.maxM);
+  }
+  op->setAttr("qk.small_m_kernels", ArrayAttr::get(ctx, kernels));
+  op->setAttr("qk.small_m_launches", ArrayAttr::get(ctx, launches));
+  op->setAttr("qk.small_m_rows", DenseI64ArrayAttr::get(ctx, rows));
+}
+
 static qk::LaunchAttr launchAttr(MLIRContext *ctx, const LaunchConfig &l) {
   return qk::LaunchAttr::get(ctx, DenseI64ArrayAttr::get(ctx, l.block),
                              l.gridTokenTile, l.gridPerTile, l.gridY, l.gridZ,
@@ -368,7 +396,7 @@ struct GemmModel : ModelBase<qk::GemmOp, GemmModel> {
     if (!gemv)
       return success();
     // One weight-streaming kernel per row count, recorded in order.
-    SmallVector<Attribute> kernels, launches;
+    SmallVector<SmallMKernel> variants;
     for (int64_t rows : gemv.getRows()) {
       if (rows > s.maxTokens)
         break;
@@ -378,12 +406,9 @@ struct GemmModel : ModelBase<qk::GemmOp, GemmModel> {
           gemvName, options.chip, op.getLoc());
       if (failed(launch))
         return failure();
-      kernels.push_back(SymbolRefAttr::get(
-          module.getNameAttr(), {FlatSymbolRefAttr::get(ctx, gemvName)}));
-      launches.push_back(launchAttr(ctx, *launch));
+      variants.push_back({rows, gemvName, *launch});
     }
-    op->setAttr("qk.gemv_kernels", ArrayAttr::get(ctx, kernels));
-    op->setAttr("qk.gemv_launches", ArrayAttr::get(ctx, launches));
+    setSmallMKernels(op, module, variants);
     return success();
   }
 };
@@ -629,9 +654,22 @@ struct AttentionModel : ModelBase<qk::AttentionOp, AttentionModel> {
     else
       p.optional(op.getValueScales());
     p.result(0);
-    return finish(op, gpuModule, name, spec, p,
-                  buildAttentionKernel(cast<gpu::GPUModuleOp>(gpuModule), s,
-                                       options.chip, op.getLoc()));
+    auto module = cast<gpu::GPUModuleOp>(gpuModule);
+    if (failed(
+            finish(op, gpuModule, name, spec, p,
+                   buildAttentionKernel(module, s, options.chip, op.getLoc()))))
+      return failure();
+    if (options.attentionSplits <= 1)
+      return success();
+    // One-row launches: the keys split across a cluster (flash-decoding).
+    s.splits = options.attentionSplits;
+    s.name = name.str() + "_split" + std::to_string(s.splits);
+    FailureOr<LaunchConfig> launch =
+        buildAttentionKernel(module, s, options.chip, op.getLoc());
+    if (failed(launch))
+      return failure();
+    setSmallMKernels(op, module, {{1, s.name, *launch}});
+    return success();
   }
 };
 

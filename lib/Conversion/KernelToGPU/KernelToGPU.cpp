@@ -62,6 +62,15 @@ struct ConvertKernelsToGPUPass
       return fail("attention-warps must be 1 to 32, got " +
                   std::to_string(attentionWarps));
     options.attentionWarps = attentionWarps;
+    if (attentionSplits < 0 || attentionSplits > 8)
+      return fail("attention-splits must be 0 to 8, got " +
+                  std::to_string(attentionSplits));
+    if (attentionSplits > 1 && *target != Chip::SM90a)
+      return fail("attention-splits > 1 needs thread-block clusters (sm_90a), "
+                  "not " +
+                  chip);
+    options.attentionSplits =
+        attentionSplits ? attentionSplits : (*target == Chip::SM90a ? 8 : 1);
 
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(&getContext()));

@@ -26,6 +26,7 @@ LogicalResult mlir::qopt::codegen::buildLowerToNVPTXPipeline(
   ConvertKernelsToGPUOptions gpu;
   gpu.chip = options.chip;
   gpu.attentionWarps = options.attentionWarps;
+  gpu.attentionSplits = options.attentionSplits;
   pm.addPass(createConvertKernelsToGPU(gpu));
   buildGPUToPTXPipeline(pm, options.chip);
   kernel::QKVerifyContractOptions contract;

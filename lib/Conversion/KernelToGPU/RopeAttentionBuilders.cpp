@@ -29,12 +29,24 @@
 //   the spec means 1 / sqrt(d). i8 / e4m3 caches are dequantized element by
 //   element (q * scale, like the reference) before the products.
 //
+//   With S = `splits` > 1 (flash-decoding; sm_90a): grid (m, numHeads, S),
+//   the S blocks of a (row, head) one thread-block cluster. Block z takes
+//   the z-th of S equal slices of the row's keys and merges its warps into
+//   one state (max, sum, unnormalized accumulator; a slice without keys is
+//   (-inf, 0, 0)) in its workgroup memory. After a cluster barrier, block 0
+//   reads the S states through distributed shared memory (mapa +
+//   ld.shared::cluster), merges them the same way and writes the row; a
+//   second cluster barrier keeps the others' workgroup memory alive until
+//   it has read them. Decode (one row, a long cache) then runs numHeads * S
+//   blocks instead of numHeads.
+//
 //===----------------------------------------------------------------------===//
 
 #include "SimtUtils.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -287,6 +299,12 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
     return fail() << "slidingWindow and scale must not be negative";
   if (spec.warps < 1 || spec.warps > 32)
     return fail() << "warps must be 1 to 32, got " << spec.warps;
+  if (spec.splits < 1 || spec.splits > 8)
+    return fail() << "splits must be 1 to 8 (a portable cluster), got "
+                  << spec.splits;
+  if (spec.splits > 1 && chip != Chip::SM90a)
+    return fail() << "splits > 1 merge through thread-block clusters, which "
+                     "need sm_90a";
 
   MLIRContext *ctx = module.getContext();
   Builder types(ctx);
@@ -326,11 +344,19 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
   int mArg = params.size();
   params.push_back(i32);
   // Workgroup: each warp's running max, sum and accumulator.
+  // With splits, the block's merged state: max and sum, accumulator.
+  const int64_t splits = spec.splits;
   SmallVector<Type> workgroup{workgroupMemRef({numWarps}, f32),
                               workgroupMemRef({numWarps}, f32),
                               workgroupMemRef({numWarps * d}, f32)};
+  if (splits > 1) {
+    workgroup.push_back(workgroupMemRef({2}, f32));
+    workgroup.push_back(workgroupMemRef({d}, f32));
+  }
 
   KernelShell shell(module, spec.name, params, workgroup, threads, loc);
+  if (splits > 1)
+    shell.setClusterZ(splits);
   Emitter e(shell.builder(), chip);
   Value row = e.blockId(0), head = e.blockId(1);
   Value m = e.toIndex(shell.param(mArg));
@@ -346,6 +372,15 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
       last = e.toIndex(e.load(positions, {e.sub(m, e.idx(1))}));
     }
     last = e.min(last, e.idx(maxSeq - 1));
+    Value split;
+    if (splits > 1) {
+      // This block's slice of [first, last]: ceil(n / S) keys each.
+      split = e.blockId(2);
+      Value n = e.max(e.sub(e.add(last, e.idx(1)), first), e.idx(0));
+      Value chunk = e.div(e.add(n, e.idx(splits - 1)), e.idx(splits));
+      first = e.add(first, e.mul(split, chunk));
+      last = e.min(last, e.sub(e.add(first, chunk), e.idx(1)));
+    }
     Value kvHead = e.div(head, e.idx(group));
     Value lane = e.laneId(), warp = e.warpId();
     Value laneCol = e.mul(lane, e.idx(per));
@@ -450,25 +485,68 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
         e.ifThen(e.lt(col, e.idx(d)), storeAcc);
     }
     e.barrier();
-    e.forLoop(e.threadId(), e.idx(d), e.idx(threads), [&](Value c) {
+    // Merges `parts` states (max, sum, accumulator element c) into one.
+    auto merge = [&](int64_t parts, function_ref<Value(int64_t)> maxOf,
+                     function_ref<Value(int64_t)> sumOf,
+                     function_ref<Value(int64_t)> accOf) {
       SmallVector<Value> maxes;
       Value mAll = e.f32(-inf);
-      for (int64_t w = 0; w < numWarps; ++w) {
-        maxes.push_back(e.load(sMax, {e.idx(w)}));
+      for (int64_t w = 0; w < parts; ++w) {
+        maxes.push_back(maxOf(w));
         mAll = e.max(mAll, maxes.back());
       }
       Value total = e.f32(0.0), o = e.f32(0.0);
-      for (int64_t w = 0; w < numWarps; ++w) {
+      for (int64_t w = 0; w < parts; ++w) {
         Value f = e.exp(e.sub(maxes[w], mAll));
-        total = e.add(total, e.mul(f, e.load(sSum, {e.idx(w)})));
-        o = e.add(o, e.mul(f, e.load(sAcc, {e.add(e.idx(w * d), c)})));
+        total = e.add(total, e.mul(f, sumOf(w)));
+        o = e.add(o, e.mul(f, accOf(w)));
       }
-      // No keys: max -inf, total NaN; the row is zeros.
+      return std::array<Value, 3>{mAll, total, o};
+    };
+    // The row's output element c; no keys: max -inf, total NaN, zeros.
+    auto storeRow = [&](Value c, Value total, Value o) {
       Value y = e.select(e.gt(total, e.f32(0.0)),
                          e.mul(o, e.div(e.f32(1.0), total)), e.f32(0.0));
       e.storeF32(e.splat(y, 1), shell.param(outArg),
                  {row, e.add(e.mul(head, e.idx(d)), c)});
+    };
+    e.forLoop(e.threadId(), e.idx(d), e.idx(threads), [&](Value c) {
+      std::array<Value, 3> st = merge(
+          numWarps, [&](int64_t w) { return e.load(sMax, {e.idx(w)}); },
+          [&](int64_t w) { return e.load(sSum, {e.idx(w)}); },
+          [&](int64_t w) { return e.load(sAcc, {e.add(e.idx(w * d), c)}); });
+      if (splits == 1) {
+        storeRow(c, st[1], st[2]);
+        return;
+      }
+      // A slice without keys is (-inf, 0, 0), not NaN.
+      Value some = e.gt(st[0], e.f32(-inf));
+      e.store(e.select(some, st[2], e.f32(0.0)), shell.workgroup(4), {c});
+      e.ifThen(e.eq(c, e.idx(0)), [&] {
+        e.store(st[0], shell.workgroup(3), {e.idx(0)});
+        e.store(e.select(some, st[1], e.f32(0.0)), shell.workgroup(3),
+                {e.idx(1)});
+      });
     });
+    if (splits == 1)
+      return;
+    e.clusterBarrier();
+    e.ifThen(e.eq(split, e.idx(0)), [&] {
+      Value state = shell.workgroup(3), acc = shell.workgroup(4);
+      e.forLoop(e.threadId(), e.idx(d), e.idx(threads), [&](Value c) {
+        std::array<Value, 3> st = merge(
+            splits,
+            [&](int64_t z) {
+              return e.loadClusterF32(state, e.idx(0), e.i32(z));
+            },
+            [&](int64_t z) {
+              return e.loadClusterF32(state, e.idx(1), e.i32(z));
+            },
+            [&](int64_t z) { return e.loadClusterF32(acc, c, e.i32(z)); });
+        storeRow(c, st[1], st[2]);
+      });
+    });
+    e.clusterBarrier();
   });
   shell.finish();
 
@@ -476,5 +554,6 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
   config.block = {threads, 1, 1};
   config.gridTokenTile = 1;
   config.gridY = heads;
+  config.gridZ = splits;
   return config;
 }

@@ -143,6 +143,11 @@ Value KernelShell::workgroup(unsigned i) const {
 
 void KernelShell::finish() { gpu::ReturnOp::create(b); }
 
+void KernelShell::setClusterZ(int64_t z) {
+  cast<gpu::GPUFuncOp>(func).setKnownClusterSizeAttr(
+      b.getDenseI32ArrayAttr({1, 1, static_cast<int32_t>(z)}));
+}
+
 //===----------------------------------------------------------------------===//
 // Constants and arithmetic
 //===----------------------------------------------------------------------===//
@@ -368,6 +373,25 @@ Value Emitter::blockId(int dim) {
 Value Emitter::laneId() { return rem(threadId(), idx(32)); }
 Value Emitter::warpId() { return div(threadId(), idx(32)); }
 void Emitter::barrier() { gpu::BarrierOp::create(b); }
+
+void Emitter::clusterBarrier() {
+  NVVM::ClusterArriveOp::create(b, UnitAttr());
+  NVVM::ClusterWaitOp::create(b, UnitAttr());
+}
+
+Value Emitter::loadClusterF32(Value buf, Value index, Value rank) {
+  MLIRContext *ctx = b.getContext();
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, buf);
+  Value addr = add(base, mul(index, idx(4)));
+  Value addr64 = arith::IndexCastOp::create(b, b.getI64Type(), addr);
+  Value local =
+      LLVM::IntToPtrOp::create(b, LLVM::LLVMPointerType::get(ctx, 3), addr64);
+  if (rank.getType().isIndex())
+    rank = toI32(rank);
+  Value remote =
+      NVVM::MapaOp::create(b, LLVM::LLVMPointerType::get(ctx, 7), local, rank);
+  return LLVM::LoadOp::create(b, b.getF32Type(), remote);
+}
 
 //===----------------------------------------------------------------------===//
 // Control flow

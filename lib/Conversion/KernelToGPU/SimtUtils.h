@@ -64,6 +64,10 @@ public:
               TypeRange workgroup, int64_t blockThreads, Location loc);
   Value param(unsigned i) const;
   Value workgroup(unsigned i) const;
+  /// Makes the kernel's blocks thread-block clusters of `z` blocks along
+  /// grid.z (sm_90: `.reqnctapercluster 1, 1, z`, fixed at compile time, so
+  /// a plain launch runs it).
+  void setClusterZ(int64_t z);
   ImplicitLocOpBuilder &builder() { return b; }
   /// Adds the gpu.return.
   void finish();
@@ -147,6 +151,12 @@ public:
   Value laneId();
   Value warpId();
   void barrier();
+  /// barrier.cluster.arrive (release) + barrier.cluster.wait (acquire):
+  /// every thread of every block of the cluster.
+  void clusterBarrier();
+  /// Element `index` of the f32 workgroup buffer `buf` of the cluster's
+  /// block `rank` (an i32 or index): mapa + ld.shared::cluster.
+  Value loadClusterF32(Value buf, Value index, Value rank);
 
   // Control flow.
   void forLoop(Value lb, Value ub, Value step, function_ref<void(Value)> body);

@@ -84,7 +84,9 @@ bool checkKernels(const Bundle &bundle, Backend &reference, Backend &test,
                   std::set<std::string> &seen, std::string &error);
 
 /// Writes seeded random inputs (as checkKernels does) for kernel `kernel`
-/// at m tokens into `backend`: what a benchmark of one kernel runs on.
+/// at m tokens into `backend`: what a benchmark of one kernel runs on. The
+/// m tokens are the last positions of the KV cache, so an attention reads
+/// every cached row (a decode step at context maxSeqLen()).
 bool randomizeKernelInputs(const Bundle &bundle, Backend &backend, int kernel,
                            int64_t m, uint64_t seed, std::string &error);
 

@@ -95,11 +95,15 @@ private:
 /// Seeded random bytes for one parameter.
 class InputMaker {
 public:
-  InputMaker(const Kernel &kernel, int64_t m, int64_t cacheRows, uint64_t seed)
+  /// Positions start at random in the cache, or with `atEnd` at its last m
+  /// rows.
+  InputMaker(const Kernel &kernel, int64_t m, int64_t cacheRows, uint64_t seed,
+             bool atEnd = false)
       : kernel(kernel), rng(seed) {
     if (auto *g = std::get_if<GemmSpec>(&kernel.spec))
       mag = gemmMagnitudes(*g);
-    firstPosition = rng.integer(0, std::max<int64_t>(0, cacheRows - m));
+    int64_t last = std::max<int64_t>(0, cacheRows - m);
+    firstPosition = atEnd ? last : rng.integer(0, last);
   }
 
   /// The bytes of parameter `p` (of buffer `buf`) with `rows` rows.
@@ -416,7 +420,7 @@ bool qrt::randomizeKernelInputs(const Bundle &bundle, Backend &backend,
     return false;
   }
   const Kernel &k = man.kernels[kernel];
-  InputMaker maker(k, m, backend.maxSeqLen(), seed);
+  InputMaker maker(k, m, backend.maxSeqLen(), seed, /*atEnd=*/true);
   for (size_t i = 0; i < k.params.size(); ++i) {
     const Buffer &buf = man.buffers[k.argBuffers[i]];
     int64_t rows = rowsOf(buf, m, backend.maxSeqLen());

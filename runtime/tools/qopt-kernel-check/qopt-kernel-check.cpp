@@ -17,10 +17,14 @@
 //   Times each distinct kernel of the family (default gemm) of the bundles
 //   on the backend at each token count, with `flush-mb` MB written between
 //   launches so that weights are not found in the L2; prints CSV
-//   (kernel,kind,n,k,gated,b_scale,group,m,us; `kernel` is the one that ran:
-//   a GEMM's weight-streaming variant for few tokens). With
-//   --no-small-m-kernels (checks and timings) every launch runs the tiled
-//   kernel.
+//   (kernel,kind,n,k,gated,b_scale,group,m,us,seq; `kernel` is the one that
+//   ran: a GEMM's weight-streaming variant or attention's split kernel for
+//   few tokens). The tokens are the last `seq` positions of the KV cache
+//   (--max-seq-len), so an attention reads all of it; rms_norm rows give the
+//   output type, the row length and the output's scale, attention rows the
+//   key cache's storage and scales, the heads, kv heads and head dimension.
+//   With --no-small-m-kernels (checks and timings) every launch runs the
+//   tiled / unsplit kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -227,7 +231,7 @@ int checkBundle(const Options &o, const std::string &dir,
 }
 
 int bench(const Options &o) {
-  std::printf("kernel,kind,n,k,gated,b_scale,group,m,us\n");
+  std::printf("kernel,kind,n,k,gated,b_scale,group,m,us,seq\n");
   // A kernel timed in an earlier bundle (same signature) is not timed again.
   std::set<std::string> seen;
   for (const std::string &dir : o.bundles) {
@@ -264,13 +268,29 @@ int bench(const Options &o) {
           kk = g->k;
           group = g->bScale == ScaleKind::Block ? g->blockK : g->groupSize;
           gated = g->gated;
+        } else if (auto *r = std::get_if<RmsNormSpec>(&kernel.spec)) {
+          // kind: the output type; n: the row length; b_scale: the
+          // output's scale (per_token, static or -).
+          kind = elemTypeName(r->outType);
+          n = r->hidden;
+          scale = r->dynamicPerToken ? "per_token"
+                  : r->staticScale   ? "static"
+                                     : "-";
+        } else if (auto *a = std::get_if<AttentionSpec>(&kernel.spec)) {
+          // kind: the key cache's storage; n / k: query / kv heads; group:
+          // the head dimension; b_scale: the key cache's scales.
+          kind = elemTypeName(a->keys.storage);
+          n = a->numHeads;
+          kk = a->numKvHeads;
+          group = a->headDim;
+          scale = kvScaleKindName(a->keys.scales);
         }
-        std::printf("%s,%s,%lld,%lld,%d,%s,%lld,%lld,%.3f\n",
+        std::printf("%s,%s,%lld,%lld,%d,%s,%lld,%lld,%.3f,%lld\n",
                     backend->launchedName(static_cast<int>(k), rows).c_str(),
                     kind.c_str(), static_cast<long long>(n),
                     static_cast<long long>(kk), gated ? 1 : 0, scale.c_str(),
                     static_cast<long long>(group), static_cast<long long>(rows),
-                    ms * 1000);
+                    ms * 1000, static_cast<long long>(backend->maxSeqLen()));
         std::fflush(stdout);
       }
     }

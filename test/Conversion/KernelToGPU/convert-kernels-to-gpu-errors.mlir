@@ -8,6 +8,10 @@
 // CHIP: error: convert-kernels-to-gpu: unknown chip 'sm_99'; expected sm_80, sm_89 or sm_90a
 // RUN: not qopt %s --convert-kernels-to-gpu=attention-warps=0 -split-input-file 2>&1 | FileCheck %s --check-prefix=WARPS
 // WARPS: error: convert-kernels-to-gpu: attention-warps must be 1 to 32, got 0
+// RUN: not qopt %s --convert-kernels-to-gpu=attention-splits=9 -split-input-file 2>&1 | FileCheck %s --check-prefix=SPLITS
+// SPLITS: error: convert-kernels-to-gpu: attention-splits must be 0 to 8, got 9
+// RUN: not qopt %s --convert-kernels-to-gpu="chip=sm_89 attention-splits=2" -split-input-file 2>&1 | FileCheck %s --check-prefix=SPLITS89
+// SPLITS89: error: convert-kernels-to-gpu: attention-splits > 1 needs thread-block clusters (sm_90a), not sm_89
 // PIPELINE: error: --lower-to-nvptx: unknown chip 'sm_99'; expected sm_80, sm_89 or sm_90a
 
 module attributes {qopt.model = #qopt.model<architecture = "llama", checkpoint = "w", vocab_size = 4, max_position_embeddings = 16>} {

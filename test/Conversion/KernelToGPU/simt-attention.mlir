@@ -6,6 +6,9 @@
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=ragged max-tokens=2 heads=2 kv-heads=1 head-dim=80 max-seq=16 k-storage=f32 v-storage=f32 k-scales=none" | FileCheck %s --check-prefix=RAGGED
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=wide max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=4096 warps=16" | FileCheck %s --check-prefix=WIDE
 // RUN: not qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=64 warps=33" 2>&1 | FileCheck %s --check-prefix=WARPS
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=dec max-tokens=1 heads=32 kv-heads=8 head-dim=128 max-seq=4096 k-storage=i8 k-scales=token v-storage=i8 v-scales=token warps=16 splits=8 chip=sm_90a" | FileCheck %s --check-prefix=SPLIT
+// RUN: not qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=64 splits=9 chip=sm_90a" 2>&1 | FileCheck %s --check-prefix=SPLITS9
+// RUN: not qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=64 splits=2 chip=sm_89" 2>&1 | FileCheck %s --check-prefix=SPLIT89
 
 // 16 warps: a 512-thread block whose warps take keys 64 apart, merged
 // through 16 slots of workgroup memory.
@@ -13,6 +16,47 @@
 // WIDE: gpu.func @wide({{.*}}) workgroup(%{{.*}} : memref<16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>)
 // WIDE: scf.for {{.*}} step %c64
 // WARPS: error: attention kernel 'attention': warps must be 1 to 32, got 33
+
+// Flash-decoding: grid z = 8 blocks a (row, head), one cluster of 8 along z.
+// Block z narrows the keys to its slice, merges its warps into workgroup
+// state (a slice without keys is -inf, 0, 0), and after a cluster barrier
+// block 0 reads the 8 states through distributed shared memory.
+// SPLIT: qopt_test.launch = {dec = {block = array<i64: 512, 1, 1>, {{.*}}grid_y = 32 : i64, grid_z = 8 : i64
+// SPLIT: gpu.func @dec({{.*}}) workgroup({{.*}}, %[[STATE:[a-z0-9_]+]] : memref<2xf32, #gpu.address_space<workgroup>>, %[[ACC:[a-z0-9_]+]] : memref<128xf32, #gpu.address_space<workgroup>>)
+// SPLIT-SAME: known_block_size = array<i32: 512, 1, 1>, known_cluster_size = array<i32: 1, 1, 8>
+// SPLIT: %[[LAST:.*]] = arith.minsi %{{.*}}, %c4095 : index
+// SPLIT: %[[Z:.*]] = gpu.block_id z
+// SPLIT: %[[N1:.*]] = arith.addi %[[LAST]], %c1
+// SPLIT: %[[N:.*]] = arith.maxsi
+// SPLIT: %[[NP:.*]] = arith.addi %[[N]], %c7
+// SPLIT: %[[CHUNK:.*]] = arith.divui %[[NP]], %c8
+// SPLIT: %[[OFF:.*]] = arith.muli %[[Z]], %[[CHUNK]]
+// SPLIT: %[[FIRST:.*]] = arith.addi %{{.*}}, %[[OFF]]
+// SPLIT: %[[END:.*]] = arith.addi %[[FIRST]], %[[CHUNK]]
+// SPLIT: %[[END1:.*]] = arith.subi %[[END]], %c1
+// SPLIT: %[[SLAST:.*]] = arith.minsi %[[LAST]], %[[END1]]
+// SPLIT: scf.for
+// SPLIT: arith.cmpi sle, %{{.*}}, %[[SLAST]]
+// SPLIT: gpu.barrier
+// SPLIT: arith.cmpf ogt, %{{.*}}, %cst{{.*}} : f32
+// SPLIT: memref.store %{{.*}}, %[[ACC]]
+// SPLIT: memref.store %{{.*}}, %[[STATE]]
+// SPLIT: memref.store %{{.*}}, %[[STATE]]
+// SPLIT: nvvm.cluster.arrive
+// SPLIT-NEXT: nvvm.cluster.wait
+// SPLIT: arith.cmpi eq, %[[Z]], %c0
+// SPLIT: memref.extract_aligned_pointer_as_index %[[STATE]]
+// SPLIT: nvvm.mapa %{{.*}}, %c0_i32 : !llvm.ptr<3> -> !llvm.ptr<7>
+// SPLIT: llvm.load %{{.*}} : !llvm.ptr<7> -> f32
+// SPLIT-COUNT-7: nvvm.mapa %{{.*}}, %c{{[1-7]}}_i32
+// SPLIT: memref.extract_aligned_pointer_as_index %[[ACC]]
+// SPLIT: vector.store %{{.*}}, %arg6
+// SPLIT: nvvm.cluster.arrive
+// SPLIT-NEXT: nvvm.cluster.wait
+// SPLIT-NEXT: }
+// SPLIT-NEXT: gpu.return
+// SPLITS9: error: attention kernel 'attention': splits must be 1 to 8 (a portable cluster), got 9
+// SPLIT89: error: attention kernel 'attention': splits > 1 merge through thread-block clusters, which need sm_90a
 
 // QUANT: qopt_test.launch = {attention = {block = array<i64: 128, 1, 1>, grid_per_tile = 1 : i64, grid_token_tile = 1 : i64, grid_y = 8 : i64, grid_z = 1 : i64
 // QUANT: gpu.func @attention(%[[Q:[a-z0-9_]+]]: memref<4x512xf32, {{.*}}>, %[[POS:[a-z0-9_]+]]: memref<4xi32, {{.*}}>, %[[KC:[a-z0-9_]+]]: memref<128x128xi8, {{.*}}>, %[[VC:[a-z0-9_]+]]: memref<128x128xf8E4M3FN, {{.*}}>, %[[KS:[a-z0-9_]+]]: memref<128xf32, {{.*}}>, %[[VS:[a-z0-9_]+]]: memref<1xf32, {{.*}}>, %[[OUT:[a-z0-9_]+]]: memref<4x512xf32, {{.*}}>, %[[M:[a-z0-9_]+]]: i32)

@@ -16,6 +16,9 @@
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=64 heads=32 kv-heads=8 head-dim=128 max-seq=4096 chip=sm_90a" | %simt_ptx_sm_90a > %t.att.ptx
 // RUN: %ptxas -arch=sm_90a %t.att.ptx -o %t.cubin
 // RUN: FileCheck %s --check-prefix=ATT < %t.att.ptx
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=dec max-tokens=64 heads=32 kv-heads=8 head-dim=128 max-seq=4096 k-storage=i8 k-scales=token v-storage=e4m3 v-scales=head warps=16 splits=8 chip=sm_90a" | %simt_ptx_sm_90a > %t.split.ptx
+// RUN: %ptxas -arch=sm_90a %t.split.ptx -o %t.cubin
+// RUN: FileCheck %s --check-prefix=SPLIT < %t.split.ptx
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=64 heads=32 kv-heads=8 head-dim=128 max-seq=4096 k-storage=i8 k-scales=token v-storage=e4m3 v-scales=head out-type=bf16 sliding-window=256 chip=sm_89" | %simt_ptx_sm_89 | %ptxas -arch=sm_89 - -o %t.cubin
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=16 heads=12 kv-heads=12 head-dim=80 max-seq=2048 causal=0 k-storage=f32 v-storage=f32 chip=sm_80" | %simt_ptx_sm_80 | %ptxas -arch=sm_80 - -o %t.cubin
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=16 heads=8 kv-heads=1 head-dim=256 max-seq=1024 k-storage=e4m3 k-scales=tensor v-storage=i8 v-scales=token chip=sm_80" | %simt_ptx_sm_80 | %ptxas -arch=sm_80 - -o %t.cubin
@@ -43,5 +46,17 @@
 // ATT: ex2.approx.ftz.f32
 // ATT: bar.sync
 // ATT: rcp.rn.f32
+
+// The split decode kernel: a compile-time cluster of 8 (a plain launch runs
+// it), its states read from the other blocks' shared memory.
+// SPLIT: .entry dec(
+// SPLIT: .explicitcluster
+// SPLIT-NEXT: .reqnctapercluster 1, 1, 8
+// SPLIT: barrier.cluster.arrive;
+// SPLIT-NEXT: barrier.cluster.wait;
+// SPLIT: mapa.shared::cluster.u64
+// SPLIT-NEXT: ld.shared::cluster.b32
+// SPLIT: barrier.cluster.arrive;
+// SPLIT-NEXT: barrier.cluster.wait;
 
 module {}

@@ -191,6 +191,7 @@ struct QoptTestBuildSimtKernelsPass
       s.values = cache(false);
       s.outType = types["out-type"];
       s.warps = warps;
+      s.splits = splits;
       return buildAttentionKernel(gpuModule, s, target, loc);
     }
     return emitError(loc) << "qopt-test-build-simt-kernels: unknown kind '"

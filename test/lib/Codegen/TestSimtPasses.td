@@ -72,6 +72,8 @@ def QoptTestBuildSimtKernels
     Option<"heads", "heads", "int64_t", /*default=*/"0", "Query heads">,
     Option<"warps", "warps", "int64_t", /*default=*/"4",
            "Warps per attention block">,
+    Option<"splits", "splits", "int64_t", /*default=*/"1",
+           "attention: blocks of a cluster splitting the keys">,
     Option<"kvHeads", "kv-heads", "int64_t", /*default=*/"0",
            "Key/value heads">,
     Option<"headDim", "head-dim", "int64_t", /*default=*/"0", "Head size">,

@@ -24,6 +24,9 @@ struct CodegenOptions {
   int64_t maxSeq = 0;
   /// Warps per attention block.
   int64_t attentionWarps = 16;
+  /// Blocks (a thread-block cluster) that split a one-row attention's keys
+  /// (the decode kernel); 1: no split kernel.
+  int64_t attentionSplits = 1;
 };
 
 /// Attaches the codegen interface to every qk kernel op.

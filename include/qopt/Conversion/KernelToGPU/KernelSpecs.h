@@ -215,6 +215,10 @@ struct AttentionSpec {
   ElemType outType = ElemType::F32;
   /// Warps per block (not part of the arithmetic).
   int64_t warps = 4;
+  /// Blocks that split each row's keys (flash-decoding): a thread-block
+  /// cluster of `splits` blocks along grid.z whose states are merged
+  /// through distributed shared memory (sm_90a; 1 to 8, 1 = no split).
+  int64_t splits = 1;
 };
 // Parameters: q f32 [maxTokens, numHeads*headDim], positions i32,
 //   kCache, vCache, [kScales], [vScales], out, i32 m.

@@ -20,6 +20,11 @@ struct LowerToNVPTXOptions
       *this, "attention-warps",
       llvm::cl::desc("Warps per attention block (1 to 32)"),
       llvm::cl::init(16)};
+  Option<int64_t> attentionSplits{
+      *this, "attention-splits",
+      llvm::cl::desc("Blocks of a cluster splitting decode attention's keys "
+                     "(1 to 8; 1: none; 0: 8 on sm_90a, else 1)"),
+      llvm::cl::init(0)};
 };
 
 /// --lower-to-kernels, codegen, PTX and the contract check.

@@ -71,20 +71,29 @@ struct QKVerifyContractPass
                           << " does not exist";
           bad = true;
         }
-        // A GEMM with `gemv` has one weight-streaming kernel per row count
-        // (those up to the function's max_tokens).
-        if (auto gemm = dyn_cast<GemmOp>(op); gemm && gemm.getGemvAttr()) {
-          auto kernels = op->getAttrOfType<ArrayAttr>("qk.gemv_kernels");
-          auto launches = op->getAttrOfType<ArrayAttr>("qk.gemv_launches");
-          if (!kernels || !launches || kernels.size() != launches.size() ||
-              kernels.size() > gemm.getGemvAttr().getRows().size() ||
-              !llvm::all_of(kernels, llvm::IsaPred<SymbolRefAttr>) ||
-              !llvm::all_of(launches, llvm::IsaPred<LaunchAttr>)) {
-            op->emitError("qk-verify-contract: a gemm with gemv has no "
-                          "weight-streaming kernels (qk.gemv_kernels and "
-                          "qk.gemv_launches)");
-            bad = true;
-          }
+        // Small-M kernels: a symbol, a launch and an ascending row count
+        // each. A GEMM with `gemv` has one weight-streaming kernel per row
+        // count (those up to the function's max_tokens).
+        auto kernels = op->getAttrOfType<ArrayAttr>("qk.small_m_kernels");
+        auto launches = op->getAttrOfType<ArrayAttr>("qk.small_m_launches");
+        auto rows = op->getAttrOfType<DenseI64ArrayAttr>("qk.small_m_rows");
+        auto gemm = dyn_cast<GemmOp>(op);
+        bool gemv = gemm && gemm.getGemvAttr();
+        if ((kernels || launches || rows || gemv) &&
+            (!kernels || !launches || !rows ||
+             kernels.size() != launches.size() ||
+             static_cast<int64_t>(kernels.size()) != rows.size() ||
+             (gemv && kernels.size() > gemm.getGemvAttr().getRows().size()) ||
+             !llvm::all_of(kernels, llvm::IsaPred<SymbolRefAttr>) ||
+             !llvm::all_of(launches, llvm::IsaPred<LaunchAttr>) ||
+             !llvm::is_sorted(rows.asArrayRef(), std::less_equal<>()) ||
+             llvm::any_of(rows.asArrayRef(),
+                          [](int64_t r) { return r < 1; }))) {
+          op->emitError("qk-verify-contract: small-M kernels need one symbol, "
+                        "launch and ascending row count each "
+                        "(qk.small_m_kernels, qk.small_m_launches, "
+                        "qk.small_m_rows)");
+          bad = true;
         }
       });
     }
