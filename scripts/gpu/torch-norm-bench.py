@@ -64,7 +64,7 @@ def main():
     a = p.parse_args()
     flush = torch.empty(a.flush_mb << 20, dtype=torch.uint8, device="cuda")
     rows = [r for r in csv.DictReader(open(a.csv))
-            if r["b_scale"] == "per_token" and r["kind"] in ("i8", "e4m3")]
+            if r["b_scale"] == "per_token" and r["kind"] in ("i8", "f8e4m3")]
 
     src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
     dst = torch.empty_like(src)
@@ -82,7 +82,7 @@ def main():
     compiled = torch.compile(norm_quant, dynamic=False)
     for r in rows:
         m, n, us = int(r["m"]), int(r["n"]), float(r["us"])
-        fp8 = r["kind"] == "e4m3"
+        fp8 = r["kind"] == "f8e4m3"
         qmax = 448.0 if fp8 else 127.0
         nbytes = m * n * 4 + m * n * 1 + m * 4 + n * 2
         tbs = nbytes / us / 1e6

@@ -42,7 +42,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SimtUtils.h"
+#include "AttentionInternal.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
@@ -343,6 +343,10 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
       globalMemRef({rows, heads * d}, toMlirType(ctx, spec.outType)));
   int mArg = params.size();
   params.push_back(i32);
+  // One-row launches of caches with 16-byte rows: DecodeAttention.cpp.
+  if (spec.splits > 1 && decodeAttentionFits(spec))
+    return buildDecodeAttentionKernel(module, spec, chip, loc, params,
+                                      {kScalesArg, vScalesArg, outArg, mArg});
   // Workgroup: each warp's running max, sum and accumulator.
   // With splits, the block's merged state: max and sum, accumulator.
   const int64_t splits = spec.splits;

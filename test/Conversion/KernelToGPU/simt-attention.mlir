@@ -6,7 +6,8 @@
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=ragged max-tokens=2 heads=2 kv-heads=1 head-dim=80 max-seq=16 k-storage=f32 v-storage=f32 k-scales=none" | FileCheck %s --check-prefix=RAGGED
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=wide max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=4096 warps=16" | FileCheck %s --check-prefix=WIDE
 // RUN: not qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=64 warps=33" 2>&1 | FileCheck %s --check-prefix=WARPS
-// RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=dec max-tokens=1 heads=32 kv-heads=8 head-dim=128 max-seq=4096 k-storage=i8 k-scales=token v-storage=i8 v-scales=token warps=16 splits=8 chip=sm_90a" | FileCheck %s --check-prefix=SPLIT
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=dec max-tokens=1 heads=32 kv-heads=8 head-dim=128 max-seq=4096 k-storage=i8 k-scales=token v-storage=i8 v-scales=token warps=16 splits=8 chip=sm_90a" | FileCheck %s --check-prefix=DEC
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=gsplit max-tokens=1 heads=2 kv-heads=1 head-dim=80 max-seq=64 k-storage=f32 v-storage=f32 k-scales=none warps=16 splits=4 chip=sm_90a" | FileCheck %s --check-prefix=GSPLIT
 // RUN: not qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=64 splits=9 chip=sm_90a" 2>&1 | FileCheck %s --check-prefix=SPLITS9
 // RUN: not qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=64 splits=2 chip=sm_89" 2>&1 | FileCheck %s --check-prefix=SPLIT89
 
@@ -17,44 +18,84 @@
 // WIDE: scf.for {{.*}} step %c64
 // WARPS: error: attention kernel 'attention': warps must be 1 to 32, got 33
 
-// Flash-decoding: grid z = 8 blocks a (row, head), one cluster of 8 along z.
-// Block z narrows the keys to its slice, merges its warps into workgroup
-// state (a slice without keys is -inf, 0, 0), and after a cluster barrier
-// block 0 reads the 8 states through distributed shared memory.
-// SPLIT: qopt_test.launch = {dec = {block = array<i64: 512, 1, 1>, {{.*}}grid_y = 32 : i64, grid_z = 8 : i64
-// SPLIT: gpu.func @dec({{.*}}) workgroup({{.*}}, %[[STATE:[a-z0-9_]+]] : memref<2xf32, #gpu.address_space<workgroup>>, %[[ACC:[a-z0-9_]+]] : memref<128xf32, #gpu.address_space<workgroup>>)
-// SPLIT-SAME: known_block_size = array<i32: 512, 1, 1>, known_cluster_size = array<i32: 1, 1, 8>
-// SPLIT: %[[LAST:.*]] = arith.minsi %{{.*}}, %c4095 : index
-// SPLIT: %[[Z:.*]] = gpu.block_id z
-// SPLIT: %[[N1:.*]] = arith.addi %[[LAST]], %c1
-// SPLIT: %[[N:.*]] = arith.maxsi
-// SPLIT: %[[NP:.*]] = arith.addi %[[N]], %c7
-// SPLIT: %[[CHUNK:.*]] = arith.divui %[[NP]], %c8
-// SPLIT: %[[OFF:.*]] = arith.muli %[[Z]], %[[CHUNK]]
-// SPLIT: %[[FIRST:.*]] = arith.addi %{{.*}}, %[[OFF]]
-// SPLIT: %[[END:.*]] = arith.addi %[[FIRST]], %[[CHUNK]]
-// SPLIT: %[[END1:.*]] = arith.subi %[[END]], %c1
-// SPLIT: %[[SLAST:.*]] = arith.minsi %[[LAST]], %[[END1]]
-// SPLIT: scf.for
-// SPLIT: arith.cmpi sle, %{{.*}}, %[[SLAST]]
-// SPLIT: gpu.barrier
-// SPLIT: arith.cmpf ogt, %{{.*}}, %cst{{.*}} : f32
-// SPLIT: memref.store %{{.*}}, %[[ACC]]
-// SPLIT: memref.store %{{.*}}, %[[STATE]]
-// SPLIT: memref.store %{{.*}}, %[[STATE]]
-// SPLIT: nvvm.cluster.arrive
-// SPLIT-NEXT: nvvm.cluster.wait
-// SPLIT: arith.cmpi eq, %[[Z]], %c0
-// SPLIT: memref.extract_aligned_pointer_as_index %[[STATE]]
-// SPLIT: nvvm.mapa %{{.*}}, %c0_i32 : !llvm.ptr<3> -> !llvm.ptr<7>
-// SPLIT: llvm.load %{{.*}} : !llvm.ptr<7> -> f32
-// SPLIT-COUNT-7: nvvm.mapa %{{.*}}, %c{{[1-7]}}_i32
-// SPLIT: memref.extract_aligned_pointer_as_index %[[ACC]]
-// SPLIT: vector.store %{{.*}}, %arg6
-// SPLIT: nvvm.cluster.arrive
-// SPLIT-NEXT: nvvm.cluster.wait
-// SPLIT-NEXT: }
-// SPLIT-NEXT: gpu.return
+// Flash-decoding of an i8 cache (d = 128: 8 lanes of one 16-byte chunk a
+// key, 4 keys a warp, two rounds a step): grid (m, heads, 8), one cluster
+// of 8 along z, at most 4 warps. Block z narrows the keys to its slice;
+// each step's loads (raw chunks and the rows' scales) are issued a step
+// ahead and carried through the loop;
+// the dot products sum over the key's 8 lanes (xor 4, 2, 1), the row's key
+// scale multiplies the dot; the 4 lane groups merge (xor 8, 16), the warps
+// through workgroup memory, and after a cluster barrier block 0 reads the
+// 8 states through distributed shared memory.
+// DEC: qopt_test.launch = {dec = {block = array<i64: 128, 1, 1>, {{.*}}grid_y = 32 : i64, grid_z = 8 : i64
+// DEC: gpu.func @dec(%[[Q:[a-z0-9_]+]]: memref<1x4096xf32, #gpu.address_space<global>>, %{{.*}}: memref<1xi32, #gpu.address_space<global>>, %[[KC:[a-z0-9_]+]]: memref<4096x1024xi8, {{.*}}>, %[[VC:[a-z0-9_]+]]: memref<4096x1024xi8, {{.*}}>, %[[KS:[a-z0-9_]+]]: memref<4096xf32, {{.*}}>, %[[VS:[a-z0-9_]+]]: memref<4096xf32, #gpu.address_space<global>>, %[[OUT:[a-z0-9_]+]]: memref<1x4096xf32, #gpu.address_space<global>>, %{{.*}}: i32) workgroup({{.*}}, %[[STATE:[a-z0-9_]+]] : memref<2xf32, #gpu.address_space<workgroup>>, %[[ACC:[a-z0-9_]+]] : memref<128xf32, #gpu.address_space<workgroup>>)
+// DEC-SAME: known_block_size = array<i32: 128, 1, 1>, known_cluster_size = array<i32: 1, 1, 8>
+// DEC: %[[LAST:.*]] = arith.minsi %{{.*}}, %c4095 : index
+// DEC: %[[Z:.*]] = gpu.block_id z
+// DEC: %[[NP:.*]] = arith.addi %{{.*}}, %c7
+// DEC: %[[SIZE:.*]] = arith.divui %[[NP]], %c8
+// DEC: %[[OFF:.*]] = arith.muli %[[Z]], %[[SIZE]]
+// DEC: %[[FIRST:.*]] = arith.addi %{{.*}}, %[[OFF]]
+// DEC: %[[END:.*]] = arith.addi %[[FIRST]], %[[SIZE]]
+// DEC: %[[END1:.*]] = arith.subi %[[END]], %c1
+// DEC: %[[SLAST:.*]] = arith.minsi %[[LAST]], %[[END1]]
+// DEC: vector.load %[[Q]]{{.*}} vector<16xf32>
+// DEC: %[[K0:.*]] = vector.load %[[KC]][%{{.*}}, %{{.*}}] {alignment = 16 : i64} {{.*}}, vector<16xi8>
+// DEC: %[[V0:.*]] = vector.load %[[VC]][%{{.*}}, %{{.*}}] {alignment = 16 : i64} {{.*}}, vector<16xi8>
+// DEC: memref.load %[[KS]]
+// DEC: memref.load %[[VS]]
+// DEC: vector.load %[[KC]]
+// DEC: scf.for %{{.*}} step %c32{{.*}} iter_args(%{{.*}}, %{{.*}}, %{{.*}}, %[[RK:.*]] = %[[K0]], %[[RV:.*]] = %[[V0]], {{.*}}) -> (f32, f32, vector<16xf32>, vector<16xi8>, vector<16xi8>, f32, f32, vector<16xi8>, vector<16xi8>, f32, f32)
+// DEC: %[[NK:.*]] = vector.load %[[KC]]
+// DEC: %[[NV:.*]] = vector.load %[[VC]]
+// DEC: vector.load %[[KC]]
+// DEC: arith.cmpi sle, %{{.*}}, %[[SLAST]]
+// DEC: arith.sitofp %[[RK]] : vector<16xi8> to vector<16xf32>
+// DEC: arith.sitofp %[[RV]] : vector<16xi8> to vector<16xf32>
+// DEC: gpu.shuffle  xor %{{.*}}, %c4_i32
+// DEC: gpu.shuffle  xor %{{.*}}, %c4_i32
+// DEC: gpu.shuffle  xor %{{.*}}, %c2_i32
+// DEC: gpu.shuffle  xor %{{.*}}, %c1_i32
+// DEC: scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %[[NK]], %[[NV]],
+// DEC: gpu.shuffle  xor %{{.*}}, %c8_i32
+// DEC: gpu.shuffle  xor %{{.*}}, %c16_i32
+// DEC: gpu.barrier
+// DEC: memref.store %{{.*}}, %[[ACC]]
+// DEC: memref.store %{{.*}}, %[[STATE]]
+// DEC: memref.store %{{.*}}, %[[STATE]]
+// DEC: nvvm.cluster.arrive
+// DEC-NEXT: nvvm.cluster.wait
+// DEC: arith.cmpi eq, %[[Z]], %c0
+// DEC: memref.extract_aligned_pointer_as_index %[[STATE]]
+// DEC: nvvm.mapa %{{.*}}, %c0_i32 : !llvm.ptr<3> -> !llvm.ptr<7>
+// DEC: llvm.load %{{.*}} : !llvm.ptr<7> -> f32
+// DEC-COUNT-7: nvvm.mapa %{{.*}}, %c{{[1-7]}}_i32
+// DEC: memref.extract_aligned_pointer_as_index %[[ACC]]
+// DEC: vector.store %{{.*}}, %[[OUT]]
+// DEC: nvvm.cluster.arrive
+// DEC-NEXT: nvvm.cluster.wait
+// DEC-NEXT: }
+// DEC-NEXT: gpu.return
+
+// A ragged head (d = 80 of f32: 20 lanes of 16 bytes) takes the general
+// kernel with the same split: its slice, the warps merged into a state (a
+// slice without keys is -inf, 0, 0), block 0 merging the cluster.
+// GSPLIT: qopt_test.launch = {gsplit = {block = array<i64: 512, 1, 1>, {{.*}}grid_y = 2 : i64, grid_z = 4 : i64
+// GSPLIT: gpu.func @gsplit({{.*}}) workgroup({{.*}}, %[[STATE:[a-z0-9_]+]] : memref<2xf32, #gpu.address_space<workgroup>>, %[[ACC:[a-z0-9_]+]] : memref<80xf32, #gpu.address_space<workgroup>>)
+// GSPLIT-SAME: known_cluster_size = array<i32: 1, 1, 4>
+// GSPLIT: %[[Z:.*]] = gpu.block_id z
+// GSPLIT: arith.divui %{{.*}}, %c4
+// GSPLIT: scf.for
+// GSPLIT: gpu.barrier
+// GSPLIT: arith.cmpf ogt, %{{.*}}, %cst{{.*}} : f32
+// GSPLIT: memref.store %{{.*}}, %[[ACC]]
+// GSPLIT: memref.store %{{.*}}, %[[STATE]]
+// GSPLIT: nvvm.cluster.arrive
+// GSPLIT-NEXT: nvvm.cluster.wait
+// GSPLIT: arith.cmpi eq, %[[Z]], %c0
+// GSPLIT-COUNT-4: nvvm.mapa
+// GSPLIT: nvvm.cluster.arrive
+// GSPLIT-NEXT: nvvm.cluster.wait
 // SPLITS9: error: attention kernel 'attention': splits must be 1 to 8 (a portable cluster), got 9
 // SPLIT89: error: attention kernel 'attention': splits > 1 merge through thread-block clusters, which need sm_90a
 

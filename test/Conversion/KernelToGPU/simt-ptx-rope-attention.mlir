@@ -32,7 +32,7 @@
 // ROPE-HW: shfl.sync.bfly.b32
 // ROPE-HW: bar.sync
 // ROPE-HW: div.rn.f32
-// ROPE-HW: cvt.rni.f32.f32
+// ROPE-HW: add.rn.f32 {{.*}}, 0f4B400000;
 // ROPE-HW: cvt.rn.satfinite.e4m3x2.f32
 
 // ROPE-SW-NOT: e4m3x2
