@@ -12,7 +12,9 @@
 #
 #   kernels   qopt-kernel-check: every kernel on random inputs against the CPU
 #             backend (ROWS, default 1,7,16,64; ROWS_8B, default 1,16,100:
-#             the weight-streaming kernels of one row and the tiled)
+#             the weight-streaming kernels of one row and the tiled; and one
+#             row over LONG_SEQ-row caches, default 16384, three seeds: the
+#             decode attention at long contexts)
 #   memcheck  compute-sanitizer memcheck over the kernel checks of every
 #             full bundle (rows 1 and 64) and over one bf16 perplexity window
 #   e2e       perplexity on the GPU and on the CPU backend (WINDOWS windows of
@@ -98,6 +100,15 @@ if has kernels; then
     log="$logs/kernels.8b.log"
     "$check" "${kernelsOnly[@]}" --backend="$gpu" --rows="${ROWS_8B:-1,16,100}" >"$log" 2>&1 || status=1
     summarize "Llama-3-8B shapes (${#kernelsOnly[@]} kernels-only bundles)" "$log"
+    # Decode (one row) over a long cache: the split attention kernels at
+    # random positions up to LONG_SEQ (default 16384), three seeds.
+    log="$logs/kernels.8b.long.log"
+    : >"$log"
+    for seed in 1 2 3; do
+      "$check" "${kernelsOnly[@]}" --backend="$gpu" --rows=1 --seed=$seed \
+        --max-seq-len="${LONG_SEQ:-16384}" >>"$log" 2>&1 || status=1
+    done
+    summarize "Llama-3-8B shapes, one row, ${LONG_SEQ:-16384}-row caches (3 seeds)" "$log"
   fi
   took
 fi

@@ -10,6 +10,8 @@
 
 #include "SimtUtils.h"
 
+#include <array>
+
 namespace mlir::qopt::codegen {
 
 /// Where the optional parameters of an attention kernel are (-1: absent);
@@ -22,6 +24,14 @@ struct AttentionArgs {
 /// splits into 16-byte chunks over a power of two of at most 32 lanes, and
 /// both caches have one element size.
 bool decodeAttentionFits(const AttentionSpec &spec);
+
+/// Merges `parts` online-softmax states (max, sum, accumulator element)
+/// into one, each rescaled to the largest max; a state without keys is
+/// (-inf, 0, 0), and so is the merge of such states (not NaN).
+std::array<Value, 3> mergeSoftmaxStates(simt::Emitter &e, int64_t parts,
+                                        function_ref<Value(int64_t)> maxOf,
+                                        function_ref<Value(int64_t)> sumOf,
+                                        function_ref<Value(int64_t)> accOf);
 
 /// The flash-decoding kernel (DecodeAttention.cpp) of a checked spec with
 /// `splits` > 1, on the parameters `params` that buildAttentionKernel made.

@@ -56,6 +56,27 @@ bool mlir::qopt::codegen::decodeAttentionFits(const AttentionSpec &s) {
   return lanesPerKey(s) > 0;
 }
 
+std::array<Value, 3> mlir::qopt::codegen::mergeSoftmaxStates(
+    Emitter &e, int64_t parts, function_ref<Value(int64_t)> maxOf,
+    function_ref<Value(int64_t)> sumOf, function_ref<Value(int64_t)> accOf) {
+  const double inf = std::numeric_limits<double>::infinity();
+  SmallVector<Value> maxes;
+  Value mAll = e.f32(-inf);
+  for (int64_t w = 0; w < parts; ++w) {
+    maxes.push_back(maxOf(w));
+    mAll = e.max(mAll, maxes.back());
+  }
+  // Rescaled to 0 while every max is -inf, so that exp(-inf - base) is 0.
+  Value base = e.select(e.gt(mAll, e.f32(-inf)), mAll, e.f32(0.0));
+  Value total = e.f32(0.0), o = e.f32(0.0);
+  for (int64_t w = 0; w < parts; ++w) {
+    Value f = e.exp(e.sub(maxes[w], base));
+    total = e.add(total, e.mul(f, sumOf(w)));
+    o = e.add(o, e.mul(f, accOf(w)));
+  }
+  return {mAll, total, o};
+}
+
 FailureOr<LaunchConfig> mlir::qopt::codegen::buildDecodeAttentionKernel(
     gpu::GPUModuleOp module, const AttentionSpec &spec, Chip chip, Location loc,
     TypeRange params, const AttentionArgs &args) {
@@ -267,20 +288,7 @@ FailureOr<LaunchConfig> mlir::qopt::codegen::buildDecodeAttentionKernel(
     auto mergeParts = [&](int64_t parts, function_ref<Value(int64_t)> maxOf,
                           function_ref<Value(int64_t)> sumOf,
                           function_ref<Value(int64_t)> accOf) {
-      SmallVector<Value> maxes;
-      Value mAll = e.f32(-inf);
-      for (int64_t w = 0; w < parts; ++w) {
-        maxes.push_back(maxOf(w));
-        mAll = e.max(mAll, maxes.back());
-      }
-      Value base = safeMax(mAll);
-      Value total = e.f32(0.0), o = e.f32(0.0);
-      for (int64_t w = 0; w < parts; ++w) {
-        Value f = e.exp(e.sub(maxes[w], base));
-        total = e.add(total, e.mul(f, sumOf(w)));
-        o = e.add(o, e.mul(f, accOf(w)));
-      }
-      return std::array<Value, 3>{mAll, total, o};
+      return mergeSoftmaxStates(e, parts, maxOf, sumOf, accOf);
     };
     auto storeRow = [&](Value c, Value total, Value o) {
       Value y = e.select(e.gt(total, e.f32(0.0)),

@@ -493,21 +493,9 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
     auto merge = [&](int64_t parts, function_ref<Value(int64_t)> maxOf,
                      function_ref<Value(int64_t)> sumOf,
                      function_ref<Value(int64_t)> accOf) {
-      SmallVector<Value> maxes;
-      Value mAll = e.f32(-inf);
-      for (int64_t w = 0; w < parts; ++w) {
-        maxes.push_back(maxOf(w));
-        mAll = e.max(mAll, maxes.back());
-      }
-      Value total = e.f32(0.0), o = e.f32(0.0);
-      for (int64_t w = 0; w < parts; ++w) {
-        Value f = e.exp(e.sub(maxes[w], mAll));
-        total = e.add(total, e.mul(f, sumOf(w)));
-        o = e.add(o, e.mul(f, accOf(w)));
-      }
-      return std::array<Value, 3>{mAll, total, o};
+      return mergeSoftmaxStates(e, parts, maxOf, sumOf, accOf);
     };
-    // The row's output element c; no keys: max -inf, total NaN, zeros.
+    // The row's output element c; no keys (a total of 0): zeros.
     auto storeRow = [&](Value c, Value total, Value o) {
       Value y = e.select(e.gt(total, e.f32(0.0)),
                          e.mul(o, e.div(e.f32(1.0), total)), e.f32(0.0));

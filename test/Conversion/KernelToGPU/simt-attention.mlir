@@ -141,6 +141,9 @@
 // QUANT: memref.store %{{.*}}, %[[SACC]]
 // QUANT: gpu.barrier
 // QUANT: scf.for %{{.*}} = %{{.*}} to %c64{{(_[0-9]+)?}}{{.*}} step %c128{{(_[0-9]+)?}}
+// The warps' states are rescaled to the largest max (0 while all are -inf).
+// QUANT: %[[HASMAX:.*]] = arith.cmpf ogt, %{{.*}}, %{{.*}} : f32
+// QUANT: arith.select %[[HASMAX]], %{{.*}}, %{{.*}} : f32
 // QUANT: %[[HAS:.*]] = arith.cmpf ogt, %[[TOTAL:.*]], %{{.*}} : f32
 // QUANT: %[[INV:.*]] = arith.divf %{{.*}}, %[[TOTAL]] : f32
 // QUANT: %[[Y:.*]] = arith.mulf %{{.*}}, %[[INV]] : f32

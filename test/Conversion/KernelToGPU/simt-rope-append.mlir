@@ -62,7 +62,7 @@
 // QUANT: memref.store %[[KSCALE]], %[[KRS]][%[[P]]]
 // QUANT: scf.for
 // QUANT: vector.broadcast %[[KSCALE]]
-// QUANT: arith.fptosi %{{.*}} : vector<4xf32> to vector<4xi8>
+// QUANT: arith.trunci %{{.*}} : vector<4xi32> to vector<4xi8>
 // QUANT: vector.store %{{.*}}, %[[KC]][%[[P]], %{{.*}}]
 // QUANT: scf.for %[[U:.*]] =
 // QUANT: %[[H:.*]] = arith.divui %[[U]]
