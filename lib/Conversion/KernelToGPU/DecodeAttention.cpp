@@ -87,11 +87,12 @@ FailureOr<LaunchConfig> mlir::qopt::codegen::buildDecodeAttentionKernel(
   const int64_t lanes = lanesPerKey(spec), chunk = d / lanes;
   const int64_t slots = 32 / lanes, rounds = 2;
   // Warps: L / 2 at most (4 for 8-bit caches, 8 for bf16, 16 for f32 at
-  // d = 128), so that a step covers 64 keys a block whatever the element
-  // size, and an 8-bit cache's blocks (about 100 registers a thread) stay
-  // at 128 threads, which let all 32 clusters of 8 of Llama-3-8B (256
-  // blocks) be resident on an H200 where 256-thread blocks left them in two
-  // waves (at most 30 clusters resident).
+  // d = 128), so that a step covers 32 keys a block ((L / 2) warps, 32 / L
+  // keys each, two rounds) whatever the element size, and an 8-bit cache's
+  // blocks (about 100 registers a thread) stay at 128 threads, which let all
+  // 32 clusters of 8 of Llama-3-8B (256 blocks) be resident on an H200
+  // where 256-thread blocks left them in two waves (at most 30 clusters
+  // resident).
   const int64_t numWarps =
       std::min<int64_t>(spec.warps, std::max<int64_t>(1, lanes / 2));
   const int64_t threads = 32 * numWarps;
@@ -280,7 +281,10 @@ FailureOr<LaunchConfig> mlir::qopt::codegen::buildDecodeAttentionKernel(
         e.store(state[1], sSum, {warp});
       });
       Value within = e.sub(col, e.mul(kvHead, e.idx(d)));
-      e.storeVec(state[2], sAcc, {e.add(e.mul(warp, e.idx(d)), within)});
+      // Element by element: workgroup buffers promise no 16-byte alignment.
+      Value at = e.add(e.mul(warp, e.idx(d)), within);
+      for (int64_t i = 0; i < chunk; ++i)
+        e.store(e.extract(state[2], i), sAcc, {e.add(at, e.idx(i))});
     });
     e.barrier();
 

@@ -7,7 +7,7 @@
 // One thread block per token row (grid.x = m), `blockThreads` threads
 // striding over the row in 16-byte chunks of float32 (scalar accesses when
 // the row length is odd). When a thread has at most 8 chunks of the row
-// (hidden <= 32 * blockThreads), it loads them once into registers and the
+// (hidden <= 8 * vec * blockThreads), it loads them once into registers and the
 // passes below reuse them, so the row is read from memory once and the
 // kernel streams at memory speed; longer rows re-read x in each pass.
 //

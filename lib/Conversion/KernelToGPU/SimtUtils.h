@@ -108,10 +108,10 @@ public:
   Value add(Value a, Value b);
   Value sub(Value a, Value b);
   Value mul(Value a, Value b);
-  Value div(Value a, Value b);     ///< divf, or signed integer division
-  Value rem(Value a, Value b);     ///< signed integer remainder
-  Value min(Value a, Value b);     ///< minnumf (NaN ignored), or signed min
-  Value max(Value a, Value b);     ///< maxnumf (NaN ignored), or signed max
+  Value div(Value a, Value b); ///< divf, or unsigned integer division
+  Value rem(Value a, Value b); ///< unsigned integer remainder (operands >= 0)
+  Value min(Value a, Value b); ///< minnumf (NaN ignored), or signed min
+  Value max(Value a, Value b); ///< maxnumf (NaN ignored), or signed max
   Value minimum(Value a, Value b); ///< f32 min propagating NaN
   Value maximum(Value a, Value b); ///< f32 max propagating NaN
   Value abs(Value a);              ///< f32: the sign bit cleared

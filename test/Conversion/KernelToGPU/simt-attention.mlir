@@ -7,6 +7,7 @@
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=wide max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=4096 warps=16" | FileCheck %s --check-prefix=WIDE
 // RUN: not qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=64 warps=33" 2>&1 | FileCheck %s --check-prefix=WARPS
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=dec max-tokens=1 heads=32 kv-heads=8 head-dim=128 max-seq=4096 k-storage=i8 k-scales=token v-storage=i8 v-scales=token warps=16 splits=8 chip=sm_90a" | FileCheck %s --check-prefix=DEC
+// RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=dec3 max-tokens=1 heads=4 kv-heads=2 head-dim=128 max-seq=256 k-storage=bf16 v-storage=bf16 warps=3 splits=2 chip=sm_90a" | FileCheck %s --check-prefix=DEC3
 // RUN: qopt %s --qopt-test-build-simt-kernels="kind=attention name=gsplit max-tokens=1 heads=2 kv-heads=1 head-dim=80 max-seq=64 k-storage=f32 v-storage=f32 k-scales=none warps=16 splits=4 chip=sm_90a" | FileCheck %s --check-prefix=GSPLIT
 // RUN: not qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=64 splits=9 chip=sm_90a" 2>&1 | FileCheck %s --check-prefix=SPLITS9
 // RUN: not qopt %s --qopt-test-build-simt-kernels="kind=attention max-tokens=1 heads=8 kv-heads=2 head-dim=64 max-seq=64 splits=2 chip=sm_89" 2>&1 | FileCheck %s --check-prefix=SPLIT89
@@ -76,6 +77,16 @@
 // DEC-NEXT: nvvm.cluster.wait
 // DEC-NEXT: }
 // DEC-NEXT: gpu.return
+
+// Three warps (bf16, d = 128: 16 lanes a key): the warps' accumulators go
+// to workgroup memory element by element (workgroup buffers promise no
+// 16-byte alignment).
+// DEC3: qopt_test.launch = {dec3 = {block = array<i64: 96, 1, 1>, {{.*}}grid_z = 2 : i64
+// DEC3: gpu.func @dec3({{.*}}) workgroup(%{{.*}} : memref<3xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3xf32, #gpu.address_space<workgroup>>, %[[SACC:[a-z0-9_]+]] : memref<384xf32, #gpu.address_space<workgroup>>
+// DEC3-NOT: vector.store %{{.*}}, %[[SACC]]
+// DEC3-COUNT-8: memref.store %{{.*}}, %[[SACC]][%{{.*}}] : memref<384xf32
+// DEC3-NOT: vector.store %{{.*}}, %[[SACC]]
+// DEC3: gpu.return
 
 // A ragged head (d = 80 of f32: 20 lanes of 16 bytes) takes the general
 // kernel with the same split: its slice, the warps merged into a state (a
