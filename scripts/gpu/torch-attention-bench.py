@@ -13,42 +13,19 @@ way: CUDA events around the call, `flush-mb` MB written before each launch
 so that the cache comes from HBM. Bandwidth: the cache bytes read (keys and
 values, and per-token scales) over the time.
 """
-import argparse
-import csv
 import sys
 
 import torch
 import torch.nn.functional as F
 
+from benchutil import header, setup, timed
+
 BYTES = {"f32": 4, "bf16": 2, "f16": 2, "i8": 1, "f8e4m3": 1, "e4m3": 1}
 
 
-def timed(fn, flush, iterations):
-    fn()
-    torch.cuda.synchronize()
-    start = torch.cuda.Event(enable_timing=True)
-    end = torch.cuda.Event(enable_timing=True)
-    total = 0.0
-    for _ in range(iterations):
-        flush.zero_()
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        total += start.elapsed_time(end)
-    return total / iterations * 1000.0  # us
-
-
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("csv")
-    p.add_argument("--iterations", type=int, default=20)
-    p.add_argument("--flush-mb", type=int, default=256)
-    a = p.parse_args()
-    flush = torch.empty(a.flush_mb << 20, dtype=torch.uint8, device="cuda")
-    rows = list(csv.DictReader(open(a.csv)))
-    print("GPU: %s, PyTorch %s" % (torch.cuda.get_device_name(), torch.__version__))
-    print()
+    a, flush, rows = setup()
+    header()
     print("| qopt kernel | KV cache | heads / kv heads x d | S | qopt us | qopt TB/s "
           "| SDPA bf16 us | SDPA TB/s | SDPA / qopt |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")

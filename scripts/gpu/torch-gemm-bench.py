@@ -23,27 +23,11 @@ GEMM of 2N columns. Prints a Markdown table: qopt's time and TFLOP/s,
 PyTorch's time, and the speed ratio (PyTorch time / qopt time: above 1,
 qopt is faster).
 """
-import argparse
-import csv
 import sys
 
 import torch
 
-
-def timed(fn, flush, iterations):
-    fn()  # warm up (and compile / select the algorithm)
-    torch.cuda.synchronize()
-    start = torch.cuda.Event(enable_timing=True)
-    end = torch.cuda.Event(enable_timing=True)
-    total = 0.0
-    for _ in range(iterations):
-        flush.zero_()
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        total += start.elapsed_time(end)
-    return total / iterations * 1000.0  # us
+from benchutil import header, setup, timed
 
 
 def baselines(kind, m, n, k):
@@ -85,15 +69,8 @@ def baselines(kind, m, n, k):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("csv")
-    p.add_argument("--iterations", type=int, default=20)
-    p.add_argument("--flush-mb", type=int, default=256)
-    a = p.parse_args()
-    flush = torch.empty(a.flush_mb << 20, dtype=torch.uint8, device="cuda")
-    rows = list(csv.DictReader(open(a.csv)))
-    print("GPU: %s, PyTorch %s" % (torch.cuda.get_device_name(), torch.__version__))
-    print()
+    a, flush, rows = setup()
+    header()
     print("| qopt kernel | B scales | N x K | M | qopt us | qopt TFLOP/s "
           "| PyTorch | PyTorch us | PyTorch / qopt time |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -19,27 +19,11 @@ Each is timed like qopt's kernels: CUDA events around the call, `flush-mb`
 MB written before each launch. Bytes of a launch: the rows read, the
 quantized rows and their scales written, the weight read.
 """
-import argparse
-import csv
 import sys
 
 import torch
 
-
-def timed(fn, flush, iterations):
-    fn()  # warm up (and compile)
-    torch.cuda.synchronize()
-    start = torch.cuda.Event(enable_timing=True)
-    end = torch.cuda.Event(enable_timing=True)
-    total = 0.0
-    for _ in range(iterations):
-        flush.zero_()
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        total += start.elapsed_time(end)
-    return total / iterations * 1000.0  # us
+from benchutil import header, setup, timed
 
 
 def norm_quant(x, w, eps: float, qmax: float, fp8: bool):
@@ -57,13 +41,8 @@ def norm_quant(x, w, eps: float, qmax: float, fp8: bool):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("csv")
-    p.add_argument("--iterations", type=int, default=20)
-    p.add_argument("--flush-mb", type=int, default=256)
-    a = p.parse_args()
-    flush = torch.empty(a.flush_mb << 20, dtype=torch.uint8, device="cuda")
-    rows = [r for r in csv.DictReader(open(a.csv))
+    a, flush, rows = setup()
+    rows = [r for r in rows
             if r["b_scale"] == "per_token" and r["kind"] in ("i8", "f8e4m3")]
 
     src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
@@ -71,8 +50,7 @@ def main():
     copy_us = timed(lambda: dst.copy_(src), flush, a.iterations)
     copy_tbs = 2 * src.numel() / copy_us / 1e6
     del src, dst
-    print("GPU: %s, PyTorch %s" % (torch.cuda.get_device_name(), torch.__version__))
-    print()
+    header()
     print("device-to-device copy of 1 GiB: %.1f us, %.2f TB/s (read + write)"
           % (copy_us, copy_tbs))
     print()

@@ -97,21 +97,12 @@ FailureOr<LaunchConfig> mlir::qopt::codegen::buildDecodeAttentionKernel(
       std::min<int64_t>(spec.warps, std::max<int64_t>(1, lanes / 2));
   const int64_t threads = 32 * numWarps;
   const KVCacheSpec &kc = spec.keys, &vc = spec.values;
-  const int64_t maxSeq = std::min(kc.maxSeq, vc.maxSeq);
   const double scale =
       spec.scale > 0.0 ? spec.scale : 1.0 / std::sqrt(double(d));
   const double inf = std::numeric_limits<double>::infinity();
 
-  // Workgroup: each warp's (max, sum, accumulator); with splits, the
-  // block's merged state.
-  SmallVector<Type> workgroup{workgroupMemRef({numWarps}, f32),
-                              workgroupMemRef({numWarps}, f32),
-                              workgroupMemRef({numWarps * d}, f32)};
-  if (splits > 1) {
-    workgroup.push_back(workgroupMemRef({2}, f32));
-    workgroup.push_back(workgroupMemRef({d}, f32));
-  }
-  KernelShell shell(module, spec.name, params, workgroup, threads, loc);
+  KernelShell shell(module, spec.name, params,
+                    attentionWorkgroup(ctx, numWarps, d, splits), threads, loc);
   if (splits > 1)
     shell.setClusterZ(splits);
   Emitter e(shell.builder(), chip);
@@ -120,23 +111,8 @@ FailureOr<LaunchConfig> mlir::qopt::codegen::buildDecodeAttentionKernel(
   auto vecC = VectorType::get({chunk}, f32);
 
   e.ifThen(e.lt(row, m), [&] {
-    Value positions = shell.param(1);
-    Value first = e.idx(0), last;
-    if (spec.causal) {
-      last = e.toIndex(e.load(positions, {row}));
-      if (spec.slidingWindow > 0)
-        first = e.max(first, e.sub(last, e.idx(spec.slidingWindow - 1)));
-    } else {
-      last = e.toIndex(e.load(positions, {e.sub(m, e.idx(1))}));
-    }
-    last = e.min(last, e.idx(maxSeq - 1));
-    Value split = e.blockId(2);
-    if (splits > 1) {
-      Value n = e.max(e.sub(e.add(last, e.idx(1)), first), e.idx(0));
-      Value size = e.div(e.add(n, e.idx(splits - 1)), e.idx(splits));
-      first = e.add(first, e.mul(split, size));
-      last = e.min(last, e.sub(e.add(first, size), e.idx(1)));
-    }
+    KeyRange keys = attentionKeyRange(e, spec, shell.param(1), row, m);
+    Value first = keys.first, last = keys.last;
     Value kvHead = e.div(head, e.idx(group));
     Value lane = e.laneId(), warp = e.warpId();
     Value slot = e.div(lane, e.idx(lanes));
@@ -146,18 +122,8 @@ FailureOr<LaunchConfig> mlir::qopt::codegen::buildDecodeAttentionKernel(
                        e.mul(e.rem(lane, e.idx(lanes)), e.idx(chunk)));
     Value qv = e.mul(e.loadF32(shell.param(0), {row, qCol}, chunk),
                      e.splat(e.f32(static_cast<float>(scale)), chunk));
-    auto rowScale = [&](const KVCacheSpec &c, int arg, Value j) -> Value {
-      switch (c.scales) {
-      case KVScaleKind::None:
-        return Value();
-      case KVScaleKind::PerTensor:
-        return e.load(shell.param(arg), {e.idx(0)});
-      case KVScaleKind::PerHead:
-        return e.load(shell.param(arg), {kvHead});
-      case KVScaleKind::PerToken:
-        return e.load(shell.param(arg), {j});
-      }
-      return Value();
+    auto rowScale = [&](const KVCacheSpec &c, int arg, Value j) {
+      return attentionRowScale(e, shell, c, arg, kvHead, j);
     };
     // The max a state is rescaled to: 0 while it is -inf (no key yet), so
     // that exp(-inf - max) is 0, not NaN.
@@ -287,53 +253,8 @@ FailureOr<LaunchConfig> mlir::qopt::codegen::buildDecodeAttentionKernel(
         e.store(e.extract(state[2], i), sAcc, {e.add(at, e.idx(i))});
     });
     e.barrier();
-
-    // The block's state (or the row, without splits), element c.
-    auto mergeParts = [&](int64_t parts, function_ref<Value(int64_t)> maxOf,
-                          function_ref<Value(int64_t)> sumOf,
-                          function_ref<Value(int64_t)> accOf) {
-      return mergeSoftmaxStates(e, parts, maxOf, sumOf, accOf);
-    };
-    auto storeRow = [&](Value c, Value total, Value o) {
-      Value y = e.select(e.gt(total, e.f32(0.0)),
-                         e.mul(o, e.div(e.f32(1.0), total)), e.f32(0.0));
-      e.storeF32(e.splat(y, 1), shell.param(args.out),
-                 {row, e.add(e.mul(head, e.idx(d)), c)});
-    };
-    e.forLoop(e.threadId(), e.idx(d), e.idx(threads), [&](Value c) {
-      std::array<Value, 3> st = mergeParts(
-          numWarps, [&](int64_t w) { return e.load(sMax, {e.idx(w)}); },
-          [&](int64_t w) { return e.load(sSum, {e.idx(w)}); },
-          [&](int64_t w) { return e.load(sAcc, {e.add(e.idx(w * d), c)}); });
-      if (splits == 1) {
-        storeRow(c, st[1], st[2]);
-        return;
-      }
-      e.store(st[2], shell.workgroup(4), {c});
-      e.ifThen(e.eq(c, e.idx(0)), [&] {
-        e.store(st[0], shell.workgroup(3), {e.idx(0)});
-        e.store(st[1], shell.workgroup(3), {e.idx(1)});
-      });
-    });
-    if (splits == 1)
-      return;
-    e.clusterBarrier();
-    e.ifThen(e.eq(split, e.idx(0)), [&] {
-      Value stateBuf = shell.workgroup(3), accBuf = shell.workgroup(4);
-      e.forLoop(e.threadId(), e.idx(d), e.idx(threads), [&](Value c) {
-        std::array<Value, 3> st = mergeParts(
-            splits,
-            [&](int64_t z) {
-              return e.loadClusterF32(stateBuf, e.idx(0), e.i32(z));
-            },
-            [&](int64_t z) {
-              return e.loadClusterF32(stateBuf, e.idx(1), e.i32(z));
-            },
-            [&](int64_t z) { return e.loadClusterF32(accBuf, c, e.i32(z)); });
-        storeRow(c, st[1], st[2]);
-      });
-    });
-    e.clusterBarrier();
+    finishAttentionRow(e, shell, spec, numWarps, row, head, keys.split,
+                       args.out);
   });
   shell.finish();
 

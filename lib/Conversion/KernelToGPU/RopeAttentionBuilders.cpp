@@ -313,7 +313,6 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
   int64_t heads = spec.numHeads, kvHeads = spec.numKvHeads;
   int64_t group = heads / kvHeads;
   const KVCacheSpec &kc = spec.keys, &vc = spec.values;
-  int64_t maxSeq = std::min(kc.maxSeq, vc.maxSeq);
   const int64_t numWarps = spec.warps, threads = 32 * numWarps, keysPerStep = 4;
   // Elements of the head dimension per lane: lane l has l * per .. + per.
   int64_t per = (d + 31) / 32;
@@ -347,18 +346,9 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
   if (spec.splits > 1 && decodeAttentionFits(spec))
     return buildDecodeAttentionKernel(module, spec, chip, loc, params,
                                       {kScalesArg, vScalesArg, outArg, mArg});
-  // Workgroup: each warp's running max, sum and accumulator.
-  // With splits, the block's merged state: max and sum, accumulator.
   const int64_t splits = spec.splits;
-  SmallVector<Type> workgroup{workgroupMemRef({numWarps}, f32),
-                              workgroupMemRef({numWarps}, f32),
-                              workgroupMemRef({numWarps * d}, f32)};
-  if (splits > 1) {
-    workgroup.push_back(workgroupMemRef({2}, f32));
-    workgroup.push_back(workgroupMemRef({d}, f32));
-  }
-
-  KernelShell shell(module, spec.name, params, workgroup, threads, loc);
+  KernelShell shell(module, spec.name, params,
+                    attentionWorkgroup(ctx, numWarps, d, splits), threads, loc);
   if (splits > 1)
     shell.setClusterZ(splits);
   Emitter e(shell.builder(), chip);
@@ -366,25 +356,8 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
   Value m = e.toIndex(shell.param(mArg));
 
   e.ifThen(e.lt(row, m), [&] {
-    Value positions = shell.param(1);
-    Value first = e.idx(0), last;
-    if (spec.causal) {
-      last = e.toIndex(e.load(positions, {row}));
-      if (spec.slidingWindow > 0)
-        first = e.max(first, e.sub(last, e.idx(spec.slidingWindow - 1)));
-    } else {
-      last = e.toIndex(e.load(positions, {e.sub(m, e.idx(1))}));
-    }
-    last = e.min(last, e.idx(maxSeq - 1));
-    Value split;
-    if (splits > 1) {
-      // This block's slice of [first, last]: ceil(n / S) keys each.
-      split = e.blockId(2);
-      Value n = e.max(e.sub(e.add(last, e.idx(1)), first), e.idx(0));
-      Value chunk = e.div(e.add(n, e.idx(splits - 1)), e.idx(splits));
-      first = e.add(first, e.mul(split, chunk));
-      last = e.min(last, e.sub(e.add(first, chunk), e.idx(1)));
-    }
+    KeyRange keys = attentionKeyRange(e, spec, shell.param(1), row, m);
+    Value first = keys.first, last = keys.last;
     Value kvHead = e.div(head, e.idx(group));
     Value lane = e.laneId(), warp = e.warpId();
     Value laneCol = e.mul(lane, e.idx(per));
@@ -404,18 +377,8 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
       return result;
     };
     // The scale of a cache row.
-    auto rowScale = [&](const KVCacheSpec &c, int arg, Value j) -> Value {
-      switch (c.scales) {
-      case KVScaleKind::None:
-        return Value();
-      case KVScaleKind::PerTensor:
-        return e.load(shell.param(arg), {e.idx(0)});
-      case KVScaleKind::PerHead:
-        return e.load(shell.param(arg), {kvHead});
-      case KVScaleKind::PerToken:
-        return e.load(shell.param(arg), {j});
-      }
-      return Value();
+    auto rowScale = [&](const KVCacheSpec &c, int arg, Value j) {
+      return attentionRowScale(e, shell, c, arg, kvHead, j);
     };
 
     Value qv = laneLoad(shell.param(0), row, e.mul(head, e.idx(d)), Value());
@@ -489,56 +452,7 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
         e.ifThen(e.lt(col, e.idx(d)), storeAcc);
     }
     e.barrier();
-    // Merges `parts` states (max, sum, accumulator element c) into one.
-    auto merge = [&](int64_t parts, function_ref<Value(int64_t)> maxOf,
-                     function_ref<Value(int64_t)> sumOf,
-                     function_ref<Value(int64_t)> accOf) {
-      return mergeSoftmaxStates(e, parts, maxOf, sumOf, accOf);
-    };
-    // The row's output element c; no keys (a total of 0): zeros.
-    auto storeRow = [&](Value c, Value total, Value o) {
-      Value y = e.select(e.gt(total, e.f32(0.0)),
-                         e.mul(o, e.div(e.f32(1.0), total)), e.f32(0.0));
-      e.storeF32(e.splat(y, 1), shell.param(outArg),
-                 {row, e.add(e.mul(head, e.idx(d)), c)});
-    };
-    e.forLoop(e.threadId(), e.idx(d), e.idx(threads), [&](Value c) {
-      std::array<Value, 3> st = merge(
-          numWarps, [&](int64_t w) { return e.load(sMax, {e.idx(w)}); },
-          [&](int64_t w) { return e.load(sSum, {e.idx(w)}); },
-          [&](int64_t w) { return e.load(sAcc, {e.add(e.idx(w * d), c)}); });
-      if (splits == 1) {
-        storeRow(c, st[1], st[2]);
-        return;
-      }
-      // A slice without keys is (-inf, 0, 0), not NaN.
-      Value some = e.gt(st[0], e.f32(-inf));
-      e.store(e.select(some, st[2], e.f32(0.0)), shell.workgroup(4), {c});
-      e.ifThen(e.eq(c, e.idx(0)), [&] {
-        e.store(st[0], shell.workgroup(3), {e.idx(0)});
-        e.store(e.select(some, st[1], e.f32(0.0)), shell.workgroup(3),
-                {e.idx(1)});
-      });
-    });
-    if (splits == 1)
-      return;
-    e.clusterBarrier();
-    e.ifThen(e.eq(split, e.idx(0)), [&] {
-      Value state = shell.workgroup(3), acc = shell.workgroup(4);
-      e.forLoop(e.threadId(), e.idx(d), e.idx(threads), [&](Value c) {
-        std::array<Value, 3> st = merge(
-            splits,
-            [&](int64_t z) {
-              return e.loadClusterF32(state, e.idx(0), e.i32(z));
-            },
-            [&](int64_t z) {
-              return e.loadClusterF32(state, e.idx(1), e.i32(z));
-            },
-            [&](int64_t z) { return e.loadClusterF32(acc, c, e.i32(z)); });
-        storeRow(c, st[1], st[2]);
-      });
-    });
-    e.clusterBarrier();
+    finishAttentionRow(e, shell, spec, numWarps, row, head, keys.split, outArg);
   });
   shell.finish();
 
@@ -548,4 +462,117 @@ mlir::qopt::codegen::buildAttentionKernel(gpu::GPUModuleOp module,
   config.gridY = heads;
   config.gridZ = splits;
   return config;
+}
+
+//===----------------------------------------------------------------------===//
+// What the attention kernels share (AttentionInternal.h)
+//===----------------------------------------------------------------------===//
+
+SmallVector<Type> mlir::qopt::codegen::attentionWorkgroup(MLIRContext *ctx,
+                                                          int64_t numWarps,
+                                                          int64_t d,
+                                                          int64_t splits) {
+  Type f32 = Float32Type::get(ctx);
+  SmallVector<Type> workgroup{workgroupMemRef({numWarps}, f32),
+                              workgroupMemRef({numWarps}, f32),
+                              workgroupMemRef({numWarps * d}, f32)};
+  if (splits > 1) {
+    workgroup.push_back(workgroupMemRef({2}, f32));
+    workgroup.push_back(workgroupMemRef({d}, f32));
+  }
+  return workgroup;
+}
+
+KeyRange mlir::qopt::codegen::attentionKeyRange(Emitter &e,
+                                                const AttentionSpec &spec,
+                                                Value positions, Value row,
+                                                Value m) {
+  KeyRange r;
+  r.first = e.idx(0);
+  if (spec.causal) {
+    r.last = e.toIndex(e.load(positions, {row}));
+    if (spec.slidingWindow > 0)
+      r.first = e.max(r.first, e.sub(r.last, e.idx(spec.slidingWindow - 1)));
+  } else {
+    r.last = e.toIndex(e.load(positions, {e.sub(m, e.idx(1))}));
+  }
+  int64_t maxSeq = std::min(spec.keys.maxSeq, spec.values.maxSeq);
+  r.last = e.min(r.last, e.idx(maxSeq - 1));
+  if (spec.splits > 1) {
+    r.split = e.blockId(2);
+    Value n = e.max(e.sub(e.add(r.last, e.idx(1)), r.first), e.idx(0));
+    Value size = e.div(e.add(n, e.idx(spec.splits - 1)), e.idx(spec.splits));
+    r.first = e.add(r.first, e.mul(r.split, size));
+    r.last = e.min(r.last, e.sub(e.add(r.first, size), e.idx(1)));
+  }
+  return r;
+}
+
+Value mlir::qopt::codegen::attentionRowScale(Emitter &e, KernelShell &shell,
+                                             const KVCacheSpec &c, int arg,
+                                             Value kvHead, Value j) {
+  switch (c.scales) {
+  case KVScaleKind::None:
+    return Value();
+  case KVScaleKind::PerTensor:
+    return e.load(shell.param(arg), {e.idx(0)});
+  case KVScaleKind::PerHead:
+    return e.load(shell.param(arg), {kvHead});
+  case KVScaleKind::PerToken:
+    return e.load(shell.param(arg), {j});
+  }
+  return Value();
+}
+
+void mlir::qopt::codegen::finishAttentionRow(Emitter &e, KernelShell &shell,
+                                             const AttentionSpec &spec,
+                                             int64_t numWarps, Value row,
+                                             Value head, Value split,
+                                             int outArg) {
+  const int64_t d = spec.headDim, splits = spec.splits;
+  const int64_t threads = 32 * numWarps;
+  Value sMax = shell.workgroup(0), sSum = shell.workgroup(1);
+  Value sAcc = shell.workgroup(2);
+  // The row's output element c; no keys (a total of 0): zeros.
+  auto storeRow = [&](Value c, Value total, Value o) {
+    Value y = e.select(e.gt(total, e.f32(0.0)),
+                       e.mul(o, e.div(e.f32(1.0), total)), e.f32(0.0));
+    e.storeF32(e.splat(y, 1), shell.param(outArg),
+               {row, e.add(e.mul(head, e.idx(d)), c)});
+  };
+  e.forLoop(e.threadId(), e.idx(d), e.idx(threads), [&](Value c) {
+    std::array<Value, 3> st = mergeSoftmaxStates(
+        e, numWarps, [&](int64_t w) { return e.load(sMax, {e.idx(w)}); },
+        [&](int64_t w) { return e.load(sSum, {e.idx(w)}); },
+        [&](int64_t w) { return e.load(sAcc, {e.add(e.idx(w * d), c)}); });
+    if (splits == 1) {
+      storeRow(c, st[1], st[2]);
+      return;
+    }
+    // mergeSoftmaxStates leaves a block without keys at (-inf, 0, 0).
+    e.store(st[2], shell.workgroup(4), {c});
+    e.ifThen(e.eq(c, e.idx(0)), [&] {
+      e.store(st[0], shell.workgroup(3), {e.idx(0)});
+      e.store(st[1], shell.workgroup(3), {e.idx(1)});
+    });
+  });
+  if (splits == 1)
+    return;
+  e.clusterBarrier();
+  e.ifThen(e.eq(split, e.idx(0)), [&] {
+    Value state = shell.workgroup(3), acc = shell.workgroup(4);
+    e.forLoop(e.threadId(), e.idx(d), e.idx(threads), [&](Value c) {
+      std::array<Value, 3> st = mergeSoftmaxStates(
+          e, splits,
+          [&](int64_t z) {
+            return e.loadClusterF32(state, e.idx(0), e.i32(z));
+          },
+          [&](int64_t z) {
+            return e.loadClusterF32(state, e.idx(1), e.i32(z));
+          },
+          [&](int64_t z) { return e.loadClusterF32(acc, c, e.i32(z)); });
+      storeRow(c, st[1], st[2]);
+    });
+  });
+  e.clusterBarrier();
 }
