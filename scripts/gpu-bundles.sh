@@ -28,7 +28,9 @@
 #   needs real activations; it changes the weights, not the kernels).
 #   max-tokens 4096, so that the GEMMs can be timed at M = 4096; and
 #   sq-m16k, the SmoothQuant one at max-tokens 16384 for the rms_norm +
-#   quantize timings.
+#   quantize timings; and bf16-mma, sq-mma, fp8-mma, fp8-block-mma, built
+#   with wgmma-rows=0 (mma.sync kernels at every M), to time them beside the
+#   sm_90a warpgroup-MMA kernels in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: gpu-bundles.sh OUT_DIR [tiny|tiny-kernels|8b]...}
@@ -146,6 +148,16 @@ for part in "${parts[@]}"; do
     # rms_norm + per-token quantize timed at M = 16384 (gpu-check.sh).
     build "$d" sq-m16k "$d/calib.mlir" "chip=sm_90a max-tokens=16384" \
       --kernels-only --smoothquant
+    # The tensor-core GEMMs on mma.sync only (no warpgroup-MMA kernels), to
+    # time both in one run.
+    schemes=("bf16|" "sq|--smoothquant" "fp8|--fp8" "fp8-block|--fp8=weights=block")
+    for entry in "${schemes[@]}"; do
+      name=${entry%%|*} flags=${entry#*|}
+      args=()
+      [ -z "$flags" ] || args+=("$flags")
+      build "$d" "$name-mma" "$d/calib.mlir" \
+        "chip=sm_90a max-tokens=4096 wgmma-rows=0" --kernels-only "${args[@]}"
+    done
     ;;
   *)
     echo "gpu-bundles: unknown part '$part' (tiny, tiny-kernels, 8b)" >&2

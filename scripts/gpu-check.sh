@@ -11,12 +11,14 @@
 # timings; the others get every phase. PHASES (default all) picks phases:
 #
 #   kernels   qopt-kernel-check: every kernel on random inputs against the CPU
-#             backend (ROWS, default 1,7,16,64; ROWS_8B, default 1,16,100:
-#             the weight-streaming kernels of one row and the tiled; and one
+#             backend (ROWS, default 1,7,16,64,100; ROWS_8B, default
+#             1,16,100: the weight-streaming kernels of one row, the mma.sync
+#             ones up to 64 rows and the warpgroup-MMA ones above; and one
 #             row over LONG_SEQ-row caches, default 16384, three seeds: the
 #             decode attention at long contexts)
 #   memcheck  compute-sanitizer memcheck over the kernel checks of every
-#             full bundle (rows 1 and 64) and over one bf16 perplexity window
+#             full bundle (rows 1, 64 and 100) and over one bf16 perplexity
+#             window
 #   e2e       perplexity on the GPU and on the CPU backend (WINDOWS windows of
 #             512 tokens, default 64), the same scored through decode steps
 #             (DECODE_WINDOWS, default 2), greedy generation (GPU = CPU), and for
@@ -91,7 +93,7 @@ if has kernels; then
   for b in "${full[@]}"; do
     name=$(basename "$b" .bundle)
     log="$logs/kernels.$name.log"
-    "$check" "$b" --backend="$gpu" --rows="${ROWS:-1,7,16,64}" >"$log" 2>&1 || status=1
+    "$check" "$b" --backend="$gpu" --rows="${ROWS:-1,7,16,64,100}" >"$log" 2>&1 || status=1
     summarize "$name" "$log"
   done
   # One process for every kernels-only bundle: a kernel they share (the
@@ -117,7 +119,7 @@ if has memcheck && command -v compute-sanitizer >/dev/null; then
   echo
   echo "== compute-sanitizer memcheck"
   compute-sanitizer --tool memcheck --error-exitcode 9 "$check" "${full[@]}" \
-    --rows=1,64 >"$logs/memcheck.kernels.log" 2>&1 || status=1
+    --rows=1,64,100 >"$logs/memcheck.kernels.log" 2>&1 || status=1
   echo "kernel checks of ${#full[@]} bundles: $(awk '/ERROR SUMMARY/ {print $4}' "$logs/memcheck.kernels.log" | tail -1) errors ($(tail -1 "$logs/memcheck.kernels.log" | head -c 200))"
   for b in "${full[@]}"; do
     [ "$(basename "$b")" = bf16.bundle ] || continue

@@ -86,7 +86,7 @@ def main():
             cache[key] = [(name, timed(fn, flush, a.iterations))
                           for name, fn in baselines(kind, m, cols, k)]
             torch.cuda.empty_cache()
-        label = kind + (" gated" if gated else "")
+        label = "%s%s (%s)" % (kind, " gated" if gated else "", r["kernel"])
         scale = r["b_scale"] + ("/%s" % r["group"] if r["group"] != "0" else "")
         for name, tus in cache[key]:
             print("| %s | %s | %d x %d | %d | %.1f | %.1f | %s | %.1f | %.2f |" % (

@@ -48,11 +48,13 @@ def ConvertKernelsToGPU : Pass<"convert-kernels-to-gpu", "::mlir::ModuleOp"> {
     Creates `gpu.module @qopt_kernels` and, for each kernel op of the model
     function in launch order, derives its kernel spec and generates the
     kernel through the op's `KernelCodegenOpInterface`: tensor-core GEMMs
-    (mma.sync fed by cp.async and ldmatrix) and SIMT kernels for norms,
+    (mma.sync fed by cp.async and ldmatrix; with `wgmma`, sm_90a
+    warpgroup MMAs from swizzled shared memory for launches of many tokens,
+    the mma.sync kernel kept for fewer) and SIMT kernels for norms,
     quantization, RoPE + KV append, attention, elementwise ops and argmax.
     Records `qk.kernel`, `qk.launch`, `qk.spec` and `qk.params` on each op.
-    What the chip cannot run (an e4m3 GEMM on sm_80), an unfused RoPE and
-    unplanned buffers are errors naming the op.
+    What the chip cannot run (an e4m3 GEMM on sm_80, a `wgmma` tile below
+    sm_90a), an unfused RoPE and unplanned buffers are errors naming the op.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",

@@ -162,7 +162,35 @@ LogicalResult gemm::makeGemmPlan(const GemmSpec &spec, Chip chip, Location loc,
     plan.aStageBytes = t.bm * plan.aRowBytes;
     plan.bStageBytes = t.bn * plan.bRowBytes;
     plan.stageBytes = plan.aStageBytes + plan.numB * plan.bStageBytes;
-    int64_t shared = t.stages * plan.stageBytes;
+    if (t.wgmma) {
+      if (chip != Chip::SM90a)
+        return fail() << "wgmma tiles need sm_90a";
+      if (plan.weightOnly)
+        return fail() << "wgmma tiles take bf16, s8 or e4m3 operands, not "
+                         "weights converted in registers";
+      if (t.bm != 64 && t.bm != 128)
+        return fail() << "a wgmma tile has bm 64 or 128 (one or two "
+                         "warpgroups), not "
+                      << t.bm;
+      if (t.warpsM != t.bm / 16 || t.warpsN != 1)
+        return fail() << "a wgmma tile has bm / 16 warps along M and one "
+                         "along N";
+      if (plan.aRowBytes != 128)
+        return fail() << "a wgmma tile's K step is 128 bytes (bk = "
+                      << 128 / aBytes << "), not " << t.bk;
+      if (t.bn % 16 != 0 || t.bn > 256)
+        return fail() << "a wgmma tile's bn (" << t.bn
+                      << ") is a multiple of 16 up to 256";
+      if (plan.numB * t.bn > 256)
+        return fail() << "a gated wgmma tile has bn <= 128 (the "
+                         "accumulators of both B operands stay in registers)";
+      if (t.stages < 3)
+        return fail() << "a wgmma tile needs stages >= 3 (got " << t.stages
+                      << ")";
+      plan.wgmma = true;
+    }
+    int64_t shared =
+        t.stages * plan.stageBytes + (plan.wgmma ? kWgmmaSharedAlign : 0);
     // The lowering of gpu.dynamic_shared_memory also declares a 1-byte static
     // shared variable (16-byte aligned) that the dynamic area follows.
     if (shared + 16 > maxSharedBytes(chip))
@@ -187,6 +215,10 @@ LogicalResult gemm::makeGemmPlan(const GemmSpec &spec, Chip chip, Location loc,
     if (!untiled && groupK % t.bk != 0 && t.bk % groupK != 0)
       return fail() << what << " (" << groupK << ") and bk (" << t.bk
                     << ") must divide one another";
+    if (plan.wgmma && groupK % t.bk != 0)
+      return fail() << what << " (" << groupK
+                    << ") must be a multiple of the wgmma tile's bk (" << t.bk
+                    << ")";
     plan.groupK = groupK;
     return success();
   };
@@ -368,7 +400,8 @@ FailureOr<LaunchConfig> mlir::qopt::codegen::buildGemmKernel(
   ti.colBase = (Idx{&b, b.create<gpu::BlockIdOp>(gpu::Dimension::y)} * t.bn).v;
   ti.m = b.create<arith::IndexCastOp>(b.getIndexType(), args.m);
 
-  Accumulators acc = emitMainloop(b, plan, args, ti);
+  Accumulators acc = plan.wgmma ? emitWgmmaMainloop(b, plan, args, ti)
+                                : emitMainloop(b, plan, args, ti);
   emitEpilogue(b, plan, args, ti, acc);
   b.create<gpu::ReturnOp>();
 
@@ -377,6 +410,7 @@ FailureOr<LaunchConfig> mlir::qopt::codegen::buildGemmKernel(
   config.gridTokenTile = t.bm;
   config.gridPerTile = 1;
   config.gridY = llvm::divideCeil(spec.n, t.bn);
-  config.sharedBytes = t.stages * plan.stageBytes;
+  config.sharedBytes =
+      t.stages * plan.stageBytes + (plan.wgmma ? kWgmmaSharedAlign : 0);
   return config;
 }

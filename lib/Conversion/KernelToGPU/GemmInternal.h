@@ -63,6 +63,9 @@ struct GemmPlan {
   /// accumulators.
   int64_t groupK = 0;
   bool nGuard = false; ///< N % bn != 0: columns past N are masked
+  /// sm_90a warpgroup MMA (tile.wgmma): warpsM = bm / 16 warps in bm / 64
+  /// warpgroups, warpsN = 1, rows of bk * elemBytes = 128 bytes.
+  bool wgmma = false;
 };
 
 /// One B operand and what is indexed with it.
@@ -88,9 +91,40 @@ struct ThreadInfo {
 /// vector<4xi32> for S8 without grouping), tile index mi * nTiles + ni.
 using Accumulators = SmallVector<SmallVector<Value>, 2>;
 
+/// The shared-memory buffers: [stages][rows][row elements], views of the
+/// dynamic shared memory `dynamic`.
+struct SharedTiles {
+  Value dynamic;
+  Value a;
+  Value b[2];
+};
+
+/// Views of the stages' A and B tiles, the first at byte `base` (index) of
+/// the dynamic shared memory; B tiles follow all the A tiles.
+SharedTiles allocateSharedTiles(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+                                Value base);
+
+/// Issues the cp.async copies of k-tile `kt` into buffer `stage` (every
+/// thread of the block takes part; rows of A >= m and of B >= N are zero
+/// filled). Commits nothing.
+void loadStage(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+               const GemmArgs &args, const ThreadInfo &ti,
+               const SharedTiles &smem, Idx kt, Idx stage);
+
 /// Emits the cp.async pipeline and the mma k-loop; returns the accumulators.
 Accumulators emitMainloop(ImplicitLocOpBuilder &b, const GemmPlan &plan,
                           const GemmArgs &args, const ThreadInfo &ti);
+
+/// The sm_90a mainloop (plan.wgmma): the same cp.async tiles, in the
+/// 128-byte swizzle that wgmma's shared-memory descriptors name, consumed
+/// by warpgroup MMAs (each warpgroup 64 rows); returns the accumulators in
+/// the mma.sync layout (warp w of the block: rows 16 w .. 16 w + 15).
+Accumulators emitWgmmaMainloop(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+                               const GemmArgs &args, const ThreadInfo &ti);
+
+/// Bytes the wgmma kernel adds to its dynamic shared memory so that its
+/// tiles can start at a 1024-byte boundary (the swizzle's period).
+constexpr int64_t kWgmmaSharedAlign = 1024;
 
 /// Emits the epilogue: scales, biases, gating, residual, output conversion
 /// and the stores guarded by row < m (and column < N).

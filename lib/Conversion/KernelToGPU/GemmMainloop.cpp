@@ -43,12 +43,6 @@ using namespace mlir::qopt::codegen;
 using namespace mlir::qopt::codegen::gemm;
 
 namespace {
-/// The shared-memory buffers: [stages][rows][row elements].
-struct SharedTiles {
-  Value a;
-  Value b[2];
-};
-
 /// Fragments of one k-step: A per m16 tile, B per operand per n8 tile; each
 /// register an i32.
 struct Fragments {
@@ -79,11 +73,6 @@ private:
   SmallVector<Value> flatten(const Accumulators &acc);
   Accumulators unflatten(ValueRange values);
 
-  void allocateShared();
-  void copyTile(Value src, Value dst, Idx stage, Idx rowBase, Idx colOffset,
-                int64_t rows, int64_t rowBytes, int64_t elemBytes,
-                Value rowLimit);
-  void loadTile(Idx kt, Idx stage);
   Accumulators step(Idx kt, Accumulators acc);
   Accumulators compute(Idx stage, Idx kt, Accumulators acc);
   void loadFragments(Idx stage, Idx kt, int64_t ks, Fragments &frags,
@@ -130,18 +119,21 @@ Accumulators Mainloop::unflatten(ValueRange values) {
   return acc;
 }
 
-void Mainloop::allocateShared() {
-  const GemmTile &t = spec.tile;
+SharedTiles gemm::allocateSharedTiles(ImplicitLocOpBuilder &b,
+                                      const GemmPlan &plan, Value base) {
+  const GemmTile &t = plan.spec->tile;
   auto wg =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   Value dyn = b.create<gpu::DynamicSharedMemoryOp>(
       MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr, wg));
   auto view = [&](int64_t offset, int64_t rows, int64_t rowElems, Type elem) {
     auto type = MemRefType::get({t.stages, rows, rowElems}, elem, nullptr, wg);
-    return b.create<memref::ViewOp>(type, dyn, cst(offset).v, ValueRange{})
-        .getResult();
+    Value shift = (Idx{&b, base} + offset).v;
+    return b.create<memref::ViewOp>(type, dyn, shift, ValueRange{}).getResult();
   };
   Type aElem = plan.bf16Mma ? Type(b.getBF16Type()) : Type(b.getI8Type());
+  SharedTiles smem;
+  smem.dynamic = dyn;
   smem.a = view(0, t.bm, t.bk, aElem);
   Type bElem = plan.weightOnly ? b.getI8Type() : aElem;
   int64_t bRowElems = plan.weightOnly ? plan.bRowBytes : t.bk;
@@ -149,18 +141,21 @@ void Mainloop::allocateShared() {
     smem.b[which] =
         view(t.stages * (plan.aStageBytes + which * plan.bStageBytes), t.bn,
              bRowElems, bElem);
+  return smem;
 }
 
 /// Copies rows [rowBase, rowBase + rows) of `src`, elements [colOffset,
 /// colOffset + rowBytes / elemBytes), into buffer `stage` of `dst`. With a
 /// `rowLimit`, rows at or past it are zero filled (their source address is
 /// row rowLimit - 1).
-void Mainloop::copyTile(Value src, Value dst, Idx stage, Idx rowBase,
-                        Idx colOffset, int64_t rows, int64_t rowBytes,
-                        int64_t elemBytes, Value rowLimit) {
+static void copyTile(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+                     const ThreadInfo &ti, Value src, Value dst, Idx stage,
+                     Idx rowBase, Idx colOffset, int64_t rows, int64_t rowBytes,
+                     int64_t elemBytes, Value rowLimit) {
+  auto cst = [&](int64_t c) { return constIdx(b, c); };
   int64_t chunksPerRow = rowBytes / 16, chunkElems = 16 / elemBytes;
   int64_t total = rows * chunksPerRow;
-  Idx tid = idx(ti.tid);
+  Idx tid{&b, ti.tid};
   for (int64_t first = 0; first < total; first += plan.threads) {
     Idx id = tid + first;
     auto body = [&]() {
@@ -194,17 +189,22 @@ void Mainloop::copyTile(Value src, Value dst, Idx stage, Idx rowBase,
   }
 }
 
-void Mainloop::loadTile(Idx kt, Idx stage) {
+void gemm::loadStage(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+                     const GemmArgs &args, const ThreadInfo &ti,
+                     const SharedTiles &smem, Idx kt, Idx stage) {
+  const GemmSpec &spec = *plan.spec;
   const GemmTile &t = spec.tile;
+  auto idx = [&](Value v) { return Idx{&b, v}; };
   int64_t aBytes = plan.bf16Mma ? 2 : 1;
-  copyTile(args.a, smem.a, stage, idx(ti.rowBase), kt * t.bk, t.bm,
+  copyTile(b, plan, ti, args.a, smem.a, stage, idx(ti.rowBase), kt * t.bk, t.bm,
            plan.aRowBytes, aBytes, ti.m);
   int64_t bBytes = plan.weightOnly ? 1 : aBytes;
   int64_t bRowElems = plan.bRowBytes / bBytes;
-  Value nLimit = plan.nGuard ? cst(spec.n).v : Value();
+  Value nLimit = plan.nGuard ? constIdx(b, spec.n).v : Value();
   for (int64_t which = 0; which < plan.numB; ++which)
-    copyTile(args.bs[which].b, smem.b[which], stage, idx(ti.colBase),
-             kt * bRowElems, t.bn, plan.bRowBytes, bBytes, nLimit);
+    copyTile(b, plan, ti, args.bs[which].b, smem.b[which], stage,
+             idx(ti.colBase), kt * bRowElems, t.bn, plan.bRowBytes, bBytes,
+             nLimit);
 }
 
 /// Two bf16 (f32 values, exactly representable) packed into an i32: `lo`
@@ -451,7 +451,7 @@ Accumulators Mainloop::step(Idx kt, Accumulators acc) {
     auto ifOp = b.create<scf::IfOp>(pending, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    loadTile(next, next % t.stages);
+    loadStage(b, plan, args, ti, smem, next, next % t.stages);
   }
   b.create<NVVM::CpAsyncCommitGroupOp>();
   return compute(kt % t.stages, kt, std::move(acc));
@@ -459,11 +459,11 @@ Accumulators Mainloop::step(Idx kt, Accumulators acc) {
 
 Accumulators Mainloop::emit() {
   const GemmTile &t = spec.tile;
-  allocateShared();
+  smem = allocateSharedTiles(b, plan, cst(0).v);
   // Prologue: tiles 0 .. stages - 2, one group each.
   for (int64_t s = 0; s + 1 < t.stages; ++s) {
     if (s < plan.numK)
-      loadTile(cst(s), cst(s));
+      loadStage(b, plan, args, ti, smem, cst(s), cst(s));
     b.create<NVVM::CpAsyncCommitGroupOp>();
   }
   bool outerGroups = plan.groupK > t.bk;

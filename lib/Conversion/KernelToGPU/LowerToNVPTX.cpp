@@ -21,8 +21,20 @@ LogicalResult mlir::qopt::codegen::buildLowerToNVPTXPipeline(
   if (!parseChip(options.chip))
     return errorHandler("--lower-to-nvptx: unknown chip '" + options.chip +
                         "'; expected sm_80, sm_89 or sm_90a");
-  kernel::buildLowerToKernelsPipeline(
-      pm, kernel::KernelLoweringConfig::from(options));
+  kernel::KernelLoweringConfig config =
+      kernel::KernelLoweringConfig::from(options);
+  bool hopper = *parseChip(options.chip) == Chip::SM90a;
+  if (config.wgmmaRows < -1)
+    return errorHandler("--lower-to-nvptx: wgmma-rows must be -1 (default), "
+                        "0 (none) or a token count, got " +
+                        Twine(config.wgmmaRows));
+  if (config.wgmmaRows > 0 && !hopper)
+    return errorHandler("--lower-to-nvptx: wgmma-rows needs chip=sm_90a "
+                        "(warpgroup MMA), not " +
+                        options.chip);
+  if (config.wgmmaRows == -1)
+    config.wgmmaRows = hopper ? 2 : 0;
+  kernel::buildLowerToKernelsPipeline(pm, config);
   ConvertKernelsToGPUOptions gpu;
   gpu.chip = options.chip;
   gpu.attentionWarps = options.attentionWarps;
@@ -40,7 +52,8 @@ void mlir::qopt::codegen::registerLowerToNVPTXPipeline() {
       "lower-to-nvptx",
       "Compiles a float or quantized model to fused kernels in PTX: "
       "--lower-to-kernels, one gpu.func per kernel (tensor-core GEMMs on "
-      "mma.sync), LLVM's NVPTX back end, and the kernel contract",
+      "mma.sync, and on sm_90a wgmma for launches of wgmma-rows tokens or "
+      "more), LLVM's NVPTX back end, and the kernel contract",
       [](OpPassManager &pm, StringRef optionsStr,
          function_ref<LogicalResult(const Twine &)> errorHandler) {
         LowerToNVPTXOptions options;

@@ -183,7 +183,8 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
         op, op.getType(), a, adaptor.getWeight(), Value(), Value(), Value(),
         Value(), bias, Value(), Value(), Value(), Value(), Value(), Value(),
         Value(), Value(), QuantSchemeAttr(), QuantSchemeAttr(),
-        QuantSchemeAttr(), qk::TileAttr(), qk::GemvAttr(), op.getLabelAttr());
+        QuantSchemeAttr(), qk::TileAttr(), qk::GemvAttr(), qk::WgmmaAttr(),
+        op.getLabelAttr());
     return success();
   }
 };
@@ -240,7 +241,7 @@ struct QuantizedLinearLowering : OpConversionPattern<QuantizedLinearOp> {
         adaptor.getIntBias(), bias, Value(), Value(), Value(), Value(), Value(),
         adaptor.getResidual(), Value(), Value(), stripped(inScheme),
         kernelScheme, QuantSchemeAttr(), qk::TileAttr(), qk::GemvAttr(),
-        op.getLabelAttr());
+        qk::WgmmaAttr(), op.getLabelAttr());
     return success();
   }
 };

@@ -17,8 +17,9 @@
 //   Times each distinct kernel of the family (default gemm) of the bundles
 //   on the backend at each token count, with `flush-mb` MB written between
 //   launches so that weights are not found in the L2; prints CSV
-//   (kernel,kind,n,k,gated,b_scale,group,m,us,seq; `kernel` is the one that
-//   ran: a GEMM's weight-streaming variant or attention's split kernel for
+//   (kernel,kind,n,k,gated,b_scale,group,m,us,seq; `kernel` is the bundle's
+//   name and the kernel that ran, e.g. sq/k2_gemm_gemv1: a GEMM's
+//   weight-streaming or mma.sync variant or attention's split kernel for
 //   few tokens). The tokens are the last `seq` positions of the KV cache
 //   (--max-seq-len), so an attention reads all of it; rms_norm rows give the
 //   output type, the row length and the output's scale, attention rows the
@@ -230,6 +231,21 @@ int checkBundle(const Options &o, const std::string &dir,
   return 0;
 }
 
+/// The name of a bundle directory: its last path component without
+/// ".bundle".
+static std::string bundleName(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/')
+    dir.pop_back();
+  size_t slash = dir.find_last_of('/');
+  if (slash != std::string::npos)
+    dir = dir.substr(slash + 1);
+  const std::string suffix = ".bundle";
+  if (dir.size() > suffix.size() &&
+      dir.compare(dir.size() - suffix.size(), suffix.size(), suffix) == 0)
+    dir.resize(dir.size() - suffix.size());
+  return dir;
+}
+
 int bench(const Options &o) {
   std::printf("kernel,kind,n,k,gated,b_scale,group,m,us,seq\n");
   // A kernel timed in an earlier bundle (same signature) is not timed again.
@@ -285,7 +301,8 @@ int bench(const Options &o) {
           group = a->headDim;
           scale = kvScaleKindName(a->keys.scales);
         }
-        std::printf("%s,%s,%lld,%lld,%d,%s,%lld,%lld,%.3f,%lld\n",
+        std::printf("%s/%s,%s,%lld,%lld,%d,%s,%lld,%lld,%.3f,%lld\n",
+                    bundleName(dir).c_str(),
                     backend->launchedName(static_cast<int>(k), rows).c_str(),
                     kind.c_str(), static_cast<long long>(n),
                     static_cast<long long>(kk), gated ? 1 : 0, scale.c_str(),

@@ -22,6 +22,16 @@
 // RUN: not qopt %s --qopt-test-build-gemm="kind=w4a16 b-scale=group group-size=16 gemv-rows=1" 2>&1 | FileCheck %s --check-prefix=GVGROUP
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 gemv-rows=40" 2>&1 | FileCheck %s --check-prefix=GVROWS
 // RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 gemv-rows=1 gemv-k-split=3" 2>&1 | FileCheck %s --check-prefix=GVSPLIT
+// sm_90a warpgroup-MMA tiles:
+// RUN: not qopt %s --qopt-test-build-gemm="kind=s8 k=256 wgmma bm=128 bn=128 bk=128 warps-m=8 warps-n=1 stages=4 chip=sm_89" 2>&1 | FileCheck %s --check-prefix=WGCHIP
+// RUN: not qopt %s --qopt-test-build-gemm="kind=w8a16 b-scale=channel k=256 wgmma bm=128 bn=128 bk=128 warps-m=8 warps-n=1 stages=4" 2>&1 | FileCheck %s --check-prefix=WGWO
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 k=256 wgmma bm=128 bn=128 bk=128 warps-m=8 warps-n=1 stages=3" 2>&1 | FileCheck %s --check-prefix=WGBK
+// RUN: not qopt %s --qopt-test-build-gemm="kind=s8 k=256 wgmma bm=128 bn=128 bk=128 warps-m=4 warps-n=2 stages=4" 2>&1 | FileCheck %s --check-prefix=WGWARPS
+// RUN: not qopt %s --qopt-test-build-gemm="kind=s8 k=256 wgmma bm=32 bn=128 bk=128 warps-m=2 warps-n=1 stages=4" 2>&1 | FileCheck %s --check-prefix=WGBM
+// RUN: not qopt %s --qopt-test-build-gemm="kind=bf16 n=512 k=256 wgmma bm=128 bn=256 bk=64 warps-m=8 warps-n=1 stages=3 gated" 2>&1 | FileCheck %s --check-prefix=WGGATED
+// RUN: not qopt %s --qopt-test-build-gemm="kind=s8 k=256 wgmma bm=128 bn=128 bk=128 warps-m=8 warps-n=1 stages=2" 2>&1 | FileCheck %s --check-prefix=WGSTAGES
+// RUN: not qopt %s --qopt-test-build-gemm="kind=e4m3 n=256 k=512 wgmma bm=128 bn=128 bk=128 warps-m=8 warps-n=1 stages=4 a-scale=token b-scale=block block-n=128 block-k=64" 2>&1 | FileCheck %s --check-prefix=WGGROUP
+// RUN: not qopt %s --qopt-test-build-gemm="kind=s8 n=1024 k=256 wgmma bm=128 bn=256 bk=128 warps-m=8 warps-n=1 stages=8" 2>&1 | FileCheck %s --check-prefix=WGSMEM
 // Two kernels of one name:
 // RUN: not qopt %s --qopt-test-build-gemm --qopt-test-build-gemm="kind=s8" 2>&1 | FileCheck %s --check-prefix=TWICE
 
@@ -53,3 +63,14 @@ module {}
 // GVGROUP-NOT: gpu.func
 // GVROWS: rows must be 1 to 32, got 40
 // GVSPLIT: warps (8) must be 1 to 32 and a multiple of k_split (3)
+
+// WGCHIP: error: cannot generate GEMM kernel 'gemm' (s8, N=128, K=256): wgmma tiles need sm_90a
+// WGCHIP-NOT: gpu.func
+// WGWO: wgmma tiles take bf16, s8 or e4m3 operands, not weights converted in registers
+// WGBK: a wgmma tile's K step is 128 bytes (bk = 64), not 128
+// WGWARPS: a wgmma tile has bm / 16 warps along M and one along N
+// WGBM: a wgmma tile has bm 64 or 128 (one or two warpgroups), not 32
+// WGGATED: a gated wgmma tile has bn <= 128
+// WGSTAGES: a wgmma tile needs stages >= 3 (got 2)
+// WGGROUP: blockK (64) must be a multiple of the wgmma tile's bk (128)
+// WGSMEM: the tile needs 394240 bytes of shared memory, more than the 232448 a block can have

@@ -70,6 +70,9 @@ def QoptTestBuildGemm : Pass<"qopt-test-build-gemm", "::mlir::ModuleOp"> {
     Option<"warpsN", "warps-n", "int64_t", /*default=*/"2", "Warps along N">,
     Option<"stages", "stages", "int64_t", /*default=*/"2",
            "Shared-memory buffers">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "sm_90a warpgroup-MMA tile (warps-m = bm / 16, warps-n = 1, bk = "
+           "128 bytes)">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target GPU: sm_80, sm_89 or sm_90a">,
     Option<"gemvRows", "gemv-rows", "int64_t", /*default=*/"0",

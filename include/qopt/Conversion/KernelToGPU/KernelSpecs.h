@@ -57,10 +57,14 @@ enum class ScaleKind {
 /// A GEMM's tile: the thread block computes `bm x bn` outputs with
 /// `warpsM x warpsN` warps, stepping K by `bk` through `stages` shared-memory
 /// buffers filled with cp.async.
+/// With `wgmma` (sm_90a), warpgroups of 4 warps compute 64 rows each with
+/// wgmma.mma_async from shared memory (warpsM = bm / 16, warpsN = 1, bk
+/// elements = 128 bytes).
 struct GemmTile {
   int64_t bm = 64, bn = 64, bk = 64;
   int64_t warpsM = 2, warpsN = 2;
   int64_t stages = 2;
+  bool wgmma = false;
 };
 
 /// A weight-streaming (GEMV-style) kernel of a GEMM for launches of at

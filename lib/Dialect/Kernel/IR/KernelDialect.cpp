@@ -50,3 +50,29 @@ LogicalResult GemvAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << ")";
   return success();
 }
+
+LogicalResult WgmmaAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                int64_t bm, int64_t bn, int64_t stages,
+                                int64_t minRows, int64_t smallRows,
+                                int64_t smallStages) {
+  if (bm != 64 && bm != 128)
+    return emitError() << "wgmma bm must be 64 or 128 (one or two "
+                          "warpgroups), got "
+                       << bm;
+  if (bn < 16 || bn > 256 || bn % 16 != 0)
+    return emitError() << "wgmma bn must be a multiple of 16 from 16 to 256, "
+                          "got "
+                       << bn;
+  if (stages < 3 || stages > 8)
+    return emitError() << "wgmma stages must be 3 to 8, got " << stages;
+  if (minRows < 2)
+    return emitError() << "wgmma min_rows must be at least 2, got " << minRows;
+  if (smallRows != 0 && smallRows < minRows)
+    return emitError() << "wgmma small_rows must be 0 (none) or at least "
+                          "min_rows ("
+                       << minRows << "), got " << smallRows;
+  if (smallRows != 0 && (smallStages < 3 || smallStages > 8))
+    return emitError() << "wgmma small_stages must be 3 to 8, got "
+                       << smallStages;
+  return success();
+}

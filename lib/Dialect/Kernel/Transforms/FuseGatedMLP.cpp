@@ -55,7 +55,7 @@ struct FuseGatedPattern : OpRewritePattern<SiluMulOp> {
         up.getBScales(), up.getBZeroPoints(), up.getIntBias(), up.getBias(),
         Value(), Value(), Value(), gate.getASchemeAttr(), gate.getBSchemeAttr(),
         QuantSchemeAttr(), gate.getTileAttr(), gate.getGemvAttr(),
-        gate.getLabelAttr());
+        gate.getWgmmaAttr(), gate.getLabelAttr());
     rewriter.replaceOp(op, fused.getResult());
     rewriter.eraseOp(gate);
     rewriter.eraseOp(up);

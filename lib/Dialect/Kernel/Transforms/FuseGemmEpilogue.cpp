@@ -45,7 +45,7 @@ static GemmOp rebuild(PatternRewriter &rewriter, GemmOp gemm, Type resultType,
       residual ? residual : gemm.getResidual(), outScale, outZeroPoint,
       gemm.getASchemeAttr(), gemm.getBSchemeAttr(),
       outScheme ? outScheme : gemm.getOutSchemeAttr(), gemm.getTileAttr(),
-      gemm.getGemvAttr(), gemm.getLabelAttr());
+      gemm.getGemvAttr(), gemm.getWgmmaAttr(), gemm.getLabelAttr());
 }
 
 namespace {

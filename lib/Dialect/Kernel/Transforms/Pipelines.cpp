@@ -12,6 +12,8 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::qopt::kernel;
 
@@ -38,6 +40,11 @@ void mlir::qopt::kernel::buildLowerToKernelsPipeline(
   tiles.stages = options.stages;
   tiles.gemvRows.assign(options.gemvRows.begin(), options.gemvRows.end());
   tiles.gemvWarps = options.gemvWarps;
+  tiles.wgmmaRows = std::max<int64_t>(options.wgmmaRows, 0);
+  tiles.wgmmaTileM = options.wgmmaTileM;
+  tiles.wgmmaTileN = options.wgmmaTileN;
+  tiles.wgmmaStages = options.wgmmaStages;
+  tiles.wgmmaSmallRows = options.wgmmaSmallRows;
   func.addPass(createQKSelectTiles(tiles));
   QKPlanBuffersOptions plan;
   plan.maxTokens = options.maxTokens;

@@ -9,6 +9,8 @@
 
 #include "llvm/Support/MathExtras.h"
 
+#include <algorithm>
+
 namespace mlir::qopt::kernel {
 #define GEN_PASS_DEF_QKSELECTTILES
 #include "qopt/Dialect/Kernel/Transforms/Passes.h.inc"
@@ -61,6 +63,46 @@ static GemvAttr selectGemv(GemmOp gemm, ArrayRef<int64_t> rows, int64_t warps) {
   return GemvAttr::get(gemm.getContext(), rows, warps, kSplit);
 }
 
+/// The warpgroup-MMA kernel of `gemm`, or null when its operands or shape
+/// do not suit one. Stages 0: as many as fit in 227 KiB (at most 8).
+static WgmmaAttr selectWgmma(GemmOp gemm, int64_t bm, int64_t bn,
+                             int64_t stages, int64_t minRows,
+                             int64_t smallRows) {
+  Type a = cast<ShapedType>(gemm.getA().getType()).getElementType();
+  Type b = cast<ShapedType>(gemm.getB().getType()).getElementType();
+  bool bf16 = a.isBF16() && b.isBF16();
+  bool s8 = a.isSignlessInteger(8) && b.isSignlessInteger(8);
+  bool e4m3 = isa<Float8E4M3FNType>(a) && isa<Float8E4M3FNType>(b);
+  if (!bf16 && !s8 && !e4m3)
+    return nullptr;
+  int64_t bk = bf16 ? 64 : 128, n = gemm.getN(), k = gemm.getK();
+  if (k % bk || n % 2)
+    return nullptr;
+  if (QuantSchemeAttr s = gemm.getBSchemeAttr()) {
+    if (auto group = dyn_cast<PerGroupAttr>(s.getGranularity()))
+      if (group.getSize() % bk)
+        return nullptr;
+    if (auto block = dyn_cast<BlockAttr>(s.getGranularity()))
+      if (block.getCols() % bk)
+        return nullptr;
+  }
+  int64_t numB = gemm.getUp() ? 2 : 1;
+  if (numB == 2)
+    bn = std::min<int64_t>(bn, 128);
+  // The most 128-byte buffers of A and B that fit in 227 KiB (at most 8).
+  auto fit = [&](int64_t rows) {
+    constexpr int64_t kShared = 227 * 1024 - 1024 - 16;
+    return std::min<int64_t>(8, kShared / (128 * (rows + numB * bn)));
+  };
+  if (stages == 0)
+    stages = fit(bm);
+  int64_t smallStages = smallRows ? fit(64) : 0;
+  if (stages < 3 || (smallRows && smallStages < 3))
+    return nullptr;
+  return WgmmaAttr::get(gemm.getContext(), bm, bn, stages, minRows, smallRows,
+                        smallStages);
+}
+
 namespace {
 struct QKSelectTilesPass
     : mlir::qopt::kernel::impl::QKSelectTilesBase<QKSelectTilesPass> {
@@ -76,6 +118,20 @@ struct QKSelectTilesPass
     if (!rows.empty()) {
       auto diag = [&]() { return getOperation()->emitError(); };
       if (GemvAttr::verifyInvariants(diag, rows, gemvWarps, 1).failed())
+        return signalPassFailure();
+    }
+    if (wgmmaRows < 0) {
+      getOperation()->emitError()
+          << "wgmma-rows must be 0 (none) or a token count, got "
+          << static_cast<int64_t>(wgmmaRows);
+      return signalPassFailure();
+    }
+    if (wgmmaRows > 0) {
+      auto diag = [&]() { return getOperation()->emitError(); };
+      if (WgmmaAttr::verifyInvariants(diag, wgmmaTileM, wgmmaTileN,
+                                      wgmmaStages ? wgmmaStages : 3, wgmmaRows,
+                                      wgmmaSmallRows, 3)
+              .failed())
         return signalPassFailure();
     }
     getOperation()->walk([&](GemmOp gemm) {
@@ -119,6 +175,11 @@ struct QKSelectTilesPass
       if (!rows.empty())
         if (GemvAttr gemv = selectGemv(gemm, rows, gemvWarps))
           gemm.setGemvAttr(gemv);
+      if (wgmmaRows > 0)
+        if (WgmmaAttr wgmma =
+                selectWgmma(gemm, wgmmaTileM, wgmmaTileN, wgmmaStages,
+                            wgmmaRows, wgmmaSmallRows))
+          gemm.setWgmmaAttr(wgmma);
     });
     if (failed)
       signalPassFailure();

@@ -73,17 +73,23 @@ struct QKVerifyContractPass
         }
         // Small-M kernels: a symbol, a launch and an ascending row count
         // each. A GEMM with `gemv` has one weight-streaming kernel per row
-        // count (those up to the function's max_tokens).
+        // count (those up to the function's max_tokens), and one with
+        // `wgmma` its mma.sync and one-warpgroup kernels too.
         auto kernels = op->getAttrOfType<ArrayAttr>("qk.small_m_kernels");
         auto launches = op->getAttrOfType<ArrayAttr>("qk.small_m_launches");
         auto rows = op->getAttrOfType<DenseI64ArrayAttr>("qk.small_m_rows");
         auto gemm = dyn_cast<GemmOp>(op);
-        bool gemv = gemm && gemm.getGemvAttr();
+        bool gemv = gemm && gemm.getGemvAttr() && !gemm.getWgmmaAttr();
         if ((kernels || launches || rows || gemv) &&
             (!kernels || !launches || !rows ||
              kernels.size() != launches.size() ||
              static_cast<int64_t>(kernels.size()) != rows.size() ||
              (gemv && kernels.size() > gemm.getGemvAttr().getRows().size()) ||
+             (gemm && gemm.getWgmmaAttr() &&
+              kernels.size() > (gemm.getGemvAttr()
+                                    ? gemm.getGemvAttr().getRows().size()
+                                    : 0) +
+                                   2) ||
              !llvm::all_of(kernels, llvm::IsaPred<SymbolRefAttr>) ||
              !llvm::all_of(launches, llvm::IsaPred<LaunchAttr>) ||
              !llvm::is_sorted(rows.asArrayRef(), std::less_equal<>()) ||

@@ -52,6 +52,34 @@ def QK_GemvAttr : QK_Attr<"Gemv", "gemv"> {
   let genVerifyDecl = 1;
 }
 
+def QK_WgmmaAttr : QK_Attr<"Wgmma", "wgmma"> {
+  let summary = "The sm_90a warpgroup-MMA kernel of a GEMM";
+  let description = [{
+    Launches of at least `min_rows` tokens of a GEMM with this attribute
+    run a kernel whose `bm / 64` warpgroups compute a `bm x bn` output tile
+    with `wgmma.mma_async`, both operands read from `stages` shared-memory
+    buffers of 128 bytes of K each (128-byte swizzle), filled by cp.async;
+    smaller launches run the `tile` kernel (and the `gemv` ones). With
+    `small_rows` > 0, launches of `min_rows` to `small_rows` tokens run a
+    variant of one warpgroup (64 x `bn`, `small_stages` buffers): twice
+    the blocks of the grid, deeper copies, for the weight-bound shapes of
+    few tokens. For bf16, s8 and e4m3 operands on sm_90a only.
+
+    ```mlir
+    #qk.wgmma<bm = 128, bn = 128, stages = 7, min_rows = 2, small_rows = 64, small_stages = 8>
+    ```
+  }];
+  let parameters = (ins "int64_t":$bm, "int64_t":$bn, "int64_t":$stages,
+                        "int64_t":$min_rows, "int64_t":$small_rows,
+                        "int64_t":$small_stages);
+  let assemblyFormat = [{
+    `<` `bm` `=` $bm `,` `bn` `=` $bn `,` `stages` `=` $stages `,`
+    `min_rows` `=` $min_rows `,` `small_rows` `=` $small_rows `,`
+    `small_stages` `=` $small_stages `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
 def QK_LaunchAttr : QK_Attr<"Launch", "launch"> {
   let summary = "How a generated kernel is launched";
   let description = [{

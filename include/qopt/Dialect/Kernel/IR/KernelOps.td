@@ -173,7 +173,8 @@ def QK_GemmOp : QK_KernelOp<"gemm", [Pure, AttrSizedOperandSegments]> {
     quantized with `out_scheme` (static per-tensor, `out_scale`,
     `out_zero_point`) when present. `tile` (set by `--qk-select-tiles`) is
     the thread-block tile; `gemv` (also set there) asks for weight-streaming
-    kernels for launches of few tokens.
+    kernels for launches of few tokens, and `wgmma` for an sm_90a
+    warpgroup-MMA kernel for launches of many.
 
     ```mlir
     %y = qk.gemm %xq, %w a_scales(%xs : tensor<?xf32>) b_scales(%ws : tensor<384xf32>) residual(%h : tensor<?x384xf32>) {a_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>, b_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 0>, sym, static>} : (tensor<?x384xi8>, tensor<384x384xi8>) -> tensor<?x384xf32>
@@ -198,6 +199,7 @@ def QK_GemmOp : QK_KernelOp<"gemm", [Pure, AttrSizedOperandSegments]> {
                        OptionalAttr<Qopt_QuantSchemeAttr>:$out_scheme,
                        OptionalAttr<QK_TileAttr>:$tile,
                        OptionalAttr<QK_GemvAttr>:$gemv,
+                       OptionalAttr<QK_WgmmaAttr>:$wgmma,
                        OptionalAttr<StrAttr>:$label);
   let results = (outs QK_Tensor:$result);
   let assemblyFormat = [{

@@ -83,6 +83,13 @@ def QKSelectTiles : Pass<"qk-select-tiles"> {
     is the smallest power of two dividing `gemv-warps` that gives at least
     528 blocks (four per SM of a 132-SM GPU), short of leaving a warp less
     than one 32-vector step of K.
+
+    With `wgmma-rows`, each bf16 x bf16, s8 x s8 and e4m3 x e4m3 GEMM whose
+    K splits into 128-byte steps (and whose weight groups into whole steps)
+    also gets `wgmma`: launches of at least that many tokens run an sm_90a
+    warpgroup-MMA kernel with the `wgmma-tile-*` / `wgmma-stages` tile,
+    and launches of up to `wgmma-small-rows` tokens a one-warpgroup
+    variant (64 rows) with as many buffers as fit.
   }];
   let options = [
     Option<"tileM", "tile-m", "int64_t", "64", "Rows of A per block">,
@@ -96,6 +103,22 @@ def QKSelectTiles : Pass<"qk-select-tiles"> {
                "1; 0: none)">,
     Option<"gemvWarps", "gemv-warps", "int64_t", "8",
            "Warps per weight-streaming block">,
+    Option<"wgmmaRows", "wgmma-rows", "int64_t", "0",
+           "Launches of at least this many tokens run sm_90a warpgroup-MMA "
+           "kernels (bf16, s8 and e4m3 GEMMs; 0: none)">,
+    Option<"wgmmaTileM", "wgmma-tile-m", "int64_t", "128",
+           "Rows of a warpgroup-MMA block (64 or 128: one or two "
+           "warpgroups)">,
+    Option<"wgmmaTileN", "wgmma-tile-n", "int64_t", "128",
+           "Columns of a warpgroup-MMA block (a multiple of 16 up to 256; "
+           "at most 128 for a gated GEMM)">,
+    Option<"wgmmaStages", "wgmma-stages", "int64_t", "0",
+           "Shared-memory buffers of a warpgroup-MMA kernel (3 to 8; 0: as "
+           "many as fit in 227 KiB)">,
+    Option<"wgmmaSmallRows", "wgmma-small-rows", "int64_t", "64",
+           "Launches of wgmma-rows up to this many tokens run a "
+           "one-warpgroup warpgroup-MMA variant (64 rows, as many buffers as "
+           "fit; 0: none)">,
   ];
 }
 

@@ -55,6 +55,30 @@ struct KernelLoweringOptions : public PassPipelineOptions<Derived> {
   Option<int64_t> gemvWarps{*this, "gemv-warps",
                             llvm::cl::desc("Warps per weight-streaming block"),
                             llvm::cl::init(8)};
+  Option<int64_t> wgmmaRows{
+      *this, "wgmma-rows",
+      llvm::cl::desc("Launches of at least this many tokens run sm_90a "
+                     "warpgroup-MMA GEMMs (0: none; -1: 2 for "
+                     "--lower-to-nvptx on sm_90a, else none)"),
+      llvm::cl::init(-1)};
+  Option<int64_t> wgmmaTileM{
+      *this, "wgmma-tile-m",
+      llvm::cl::desc("Rows of a warpgroup-MMA block (64 or 128)"),
+      llvm::cl::init(128)};
+  Option<int64_t> wgmmaTileN{
+      *this, "wgmma-tile-n",
+      llvm::cl::desc("Columns of a warpgroup-MMA block (16 to 256)"),
+      llvm::cl::init(128)};
+  Option<int64_t> wgmmaStages{
+      *this, "wgmma-stages",
+      llvm::cl::desc("Buffers of a warpgroup-MMA kernel (3 to 8; 0: as many "
+                     "as fit)"),
+      llvm::cl::init(0)};
+  Option<int64_t> wgmmaSmallRows{
+      *this, "wgmma-small-rows",
+      llvm::cl::desc("Launches of up to this many tokens run a one-warpgroup "
+                     "warpgroup-MMA variant (0: none)"),
+      llvm::cl::init(64)};
 };
 
 struct LowerToKernelsOptions
@@ -69,6 +93,9 @@ struct KernelLoweringConfig {
           stages = 2;
   std::vector<int64_t> gemvRows = {1};
   int64_t gemvWarps = 8;
+  /// -1: the pipeline's default (none for --lower-to-kernels).
+  int64_t wgmmaRows = -1, wgmmaTileM = 128, wgmmaTileN = 128, wgmmaStages = 0,
+          wgmmaSmallRows = 64;
 
   template <typename Derived>
   static KernelLoweringConfig from(const KernelLoweringOptions<Derived> &o) {
@@ -85,6 +112,11 @@ struct KernelLoweringConfig {
     if (!o.gemvRows.empty())
       c.gemvRows.assign(o.gemvRows.begin(), o.gemvRows.end());
     c.gemvWarps = o.gemvWarps;
+    c.wgmmaRows = o.wgmmaRows;
+    c.wgmmaTileM = o.wgmmaTileM;
+    c.wgmmaTileN = o.wgmmaTileN;
+    c.wgmmaStages = o.wgmmaStages;
+    c.wgmmaSmallRows = o.wgmmaSmallRows;
     return c;
   }
 };
