@@ -231,6 +231,14 @@ LogicalResult gemm::makeGemmPlan(const GemmSpec &spec, Chip chip, Location loc,
     if (failed(checkGroup(spec.blockK, "blockK")))
       return failure();
   }
+  if (!untiled && t.promoteK) {
+    if (!plan.wgmma || spec.kind != GemmKind::E4M3 || plan.groupK ||
+        t.promoteK % t.bk != 0 || spec.k % t.promoteK != 0)
+      return fail() << "promoting partial sums (every " << t.promoteK
+                    << " of K) is for e4m3 wgmma tiles without grouped "
+                       "scales, a multiple of bk dividing K";
+    plan.promoteK = t.promoteK;
+  }
   plan.intAcc = spec.kind == GemmKind::S8 && plan.groupK == 0;
   if (spec.bZeroPoints &&
       (spec.kind != GemmKind::W4A16 || spec.bScale != ScaleKind::PerGroup))

@@ -148,6 +148,12 @@ struct GemmModel
                        1,
                        wgmma.getStages(),
                        /*wgmma=*/true};
+      // Hopper's e4m3 wgmma accumulates with fewer bits than float32: move
+      // the sums into float32 every 128 of K unless asked not to.
+      bool grouped =
+          s.bScale == ScaleKind::PerGroup || s.bScale == ScaleKind::Block;
+      if (s.kind == GemmKind::E4M3 && !grouped && !wgmma.getFastAccum())
+        mainSpec.tile.promoteK = 128;
     }
     if (failed(finish(
             op, gpuModule, name, spec, p,

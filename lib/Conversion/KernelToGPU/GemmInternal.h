@@ -66,6 +66,9 @@ struct GemmPlan {
   /// sm_90a warpgroup MMA (tile.wgmma): warpsM = bm / 16 warps in bm / 64
   /// warpgroups, warpsN = 1, rows of bk * elemBytes = 128 bytes.
   bool wgmma = false;
+  /// wgmma without grouped scales: partial sums of this much K are added to
+  /// float32 sums (tile.promoteK), else 0.
+  int64_t promoteK = 0;
 };
 
 /// One B operand and what is indexed with it.

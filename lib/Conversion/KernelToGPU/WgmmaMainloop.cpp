@@ -42,6 +42,9 @@
 // overwriting them (scale-d 0); at the group's end all wgmmas are waited
 // for and the partial sums are scaled per column and added to float sums
 // (a vector of bn / 2, register i holding what D's register i holds).
+// e4m3 GEMMs without grouped scales do the same every 128 of K with no
+// scale (tile.promoteK): Hopper's e4m3 wgmma accumulates with fewer bits
+// than float32, and the error grows with K.
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,6 +74,9 @@ public:
 
 private:
   Idx cst(int64_t c) { return constIdx(b, c); }
+  /// The K extent whose partial sums move into float32 sums: the group of
+  /// grouped scales, else plan.promoteK (0: none).
+  int64_t period() const { return plan.groupK ? plan.groupK : plan.promoteK; }
   Value i64(int64_t c) {
     return b.create<arith::ConstantIntOp>(b.getI64Type(), c);
   }
@@ -168,7 +174,8 @@ SmallVector<Value> WgmmaMainloop::tile(Idx kt, ValueRange acc,
   return out;
 }
 
-/// main += float(part) * scale[column, g], per register.
+/// main += float(part) * scale[column, g] (grouped scales) or main += part
+/// (promotion only), per register.
 SmallVector<Value> WgmmaMainloop::flush(ValueRange main, ValueRange part,
                                         Idx g) {
   SmallVector<Value> result;
@@ -178,18 +185,20 @@ SmallVector<Value> WgmmaMainloop::flush(ValueRange main, ValueRange part,
     for (int64_t j = 0; j < t.bn / 8; ++j) {
       for (int64_t p = 0; p < 2; ++p) {
         Idx col = Idx{&b, ti.colBase} + j * 8 + (lane % 4) * 2 + p;
-        Value colV = col.v;
+        Value colV = col.v, scale;
         if (plan.nGuard)
           colV = b.create<arith::MinUIOp>(colV, cst(spec.n - 1).v);
-        Value scale = loadGroupScale(b, plan, args.bs[which], colV, g.v);
+        if (plan.groupK)
+          scale = loadGroupScale(b, plan, args.bs[which], colV, g.v);
         for (int64_t half = 0; half < 2; ++half) {
           int64_t i = 4 * j + 2 * half + p;
           Value x = b.create<LLVM::ExtractValueOp>(part[which], i);
           if (!isa<FloatType>(x.getType()))
             x = b.create<arith::SIToFPOp>(b.getF32Type(), x);
           Value acc = b.create<vector::ExtractOp>(m, ArrayRef<int64_t>{i});
-          Value sum =
-              b.create<arith::AddFOp>(acc, b.create<arith::MulFOp>(x, scale));
+          if (scale)
+            x = b.create<arith::MulFOp>(x, scale);
+          Value sum = b.create<arith::AddFOp>(acc, x);
           m = b.create<vector::InsertOp>(sum, m, ArrayRef<int64_t>{i});
         }
       }
@@ -219,13 +228,13 @@ SmallVector<Value> WgmmaMainloop::iteration(Idx kt, ValueRange carried) {
     loadStage(b, plan, args, ti, smem, next, next % t.stages);
   }
   b.create<NVVM::CpAsyncCommitGroupOp>();
-  if (!plan.groupK) {
+  if (!period()) {
     SmallVector<Value> acc = tile(kt, carried, /*groupStart=*/false);
     b.create<NVVM::WgmmaWaitGroupSyncOp>(1);
     return acc;
   }
   // Grouped: carried = main (numB), part (numB).
-  int64_t perGroup = plan.groupK / t.bk;
+  int64_t perGroup = period() / t.bk;
   ValueRange main = carried.take_front(plan.numB);
   ValueRange part = carried.drop_front(plan.numB);
   Idx within = kt % perGroup;
@@ -286,10 +295,10 @@ Accumulators WgmmaMainloop::emit() {
   }
   SmallVector<Value> init;
   for (int64_t which = 0; which < plan.numB; ++which)
-    init.push_back(plan.groupK ? Value(b.create<arith::ConstantOp>(
-                                     mainVector(), b.getZeroAttr(mainVector())))
-                               : Value(b.create<LLVM::ZeroOp>(accStruct())));
-  if (plan.groupK)
+    init.push_back(period() ? Value(b.create<arith::ConstantOp>(
+                                  mainVector(), b.getZeroAttr(mainVector())))
+                            : Value(b.create<LLVM::ZeroOp>(accStruct())));
+  if (period())
     for (int64_t which = 0; which < plan.numB; ++which)
       init.push_back(b.create<LLVM::ZeroOp>(accStruct()));
   auto loop = b.create<scf::ForOp>(cst(0).v, cst(plan.numK).v, cst(1).v, init);
@@ -306,14 +315,14 @@ Accumulators WgmmaMainloop::emit() {
   Accumulators acc(plan.numB);
   for (int64_t which = 0; which < plan.numB; ++which) {
     Value d = loop.getResult(which);
-    Type elem = plan.groupK ? Type(b.getF32Type()) : accElem();
+    Type elem = period() ? Type(b.getF32Type()) : accElem();
     for (int64_t j = 0; j < t.bn / 8; ++j) {
       SmallVector<Value> regs;
       for (int64_t r = 0; r < 4; ++r)
         regs.push_back(
-            plan.groupK ? Value(b.create<vector::ExtractOp>(
-                              d, ArrayRef<int64_t>{4 * j + r}))
-                        : Value(b.create<LLVM::ExtractValueOp>(d, 4 * j + r)));
+            period() ? Value(b.create<vector::ExtractOp>(
+                           d, ArrayRef<int64_t>{4 * j + r}))
+                     : Value(b.create<LLVM::ExtractValueOp>(d, 4 * j + r)));
       acc[which].push_back(
           b.create<vector::FromElementsOp>(VectorType::get({4}, elem), regs));
     }

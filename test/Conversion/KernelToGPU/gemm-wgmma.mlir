@@ -6,6 +6,8 @@
 // RUN: qopt %s --qopt-test-build-gemm="kind=s8 max-tokens=256 n=256 k=512 wgmma bm=128 bn=128 bk=128 warps-m=8 warps-n=1 stages=4 a-scale=token b-scale=channel out=bf16" --qopt-gpu-to-ptx=chip=sm_90a | %extract_ptx | FileCheck %s --check-prefix=PTX
 // RUN: qopt %s --qopt-test-build-gemm="kind=bf16 max-tokens=256 n=384 k=256 wgmma bm=64 bn=64 bk=64 warps-m=4 warps-n=1 stages=3 gated out=bf16" | FileCheck %s --check-prefix=GATED
 // RUN: qopt %s --qopt-test-build-gemm="kind=e4m3 max-tokens=256 n=256 k=512 wgmma bm=128 bn=128 bk=128 warps-m=8 warps-n=1 stages=4 a-scale=token b-scale=block block-n=128 block-k=256 out=bf16" | FileCheck %s --check-prefix=BLOCK
+// RUN: qopt %s --qopt-test-build-gemm="kind=e4m3 max-tokens=256 n=256 k=512 wgmma bm=128 bn=128 bk=128 warps-m=8 warps-n=1 stages=4 a-scale=token b-scale=channel promote-k=128 out=bf16" | FileCheck %s --check-prefix=PROMOTE
+// RUN: not qopt %s --qopt-test-build-gemm="kind=s8 max-tokens=256 n=256 k=512 wgmma bm=128 bn=128 bk=128 warps-m=8 warps-n=1 stages=4 promote-k=128" 2>&1 | FileCheck %s --check-prefix=PROMOTES8
 
 module {}
 
@@ -80,3 +82,17 @@ module {}
 // BLOCK: arith.addf
 // BLOCK: } else {
 // BLOCK: nvvm.wgmma.wait.group.sync.aligned 1
+
+// e4m3 per channel: every k-tile's wgmmas start from scale-d 0 and, once
+// waited for, are added unscaled to float32 sums (Hopper's e4m3
+// accumulator keeps fewer bits); the per-channel scale stays in the
+// epilogue.
+// PROMOTE-LABEL: gpu.func @gemm(
+// PROMOTE: scf.for {{.*}} -> (vector<64xf32>, !llvm.struct<(f32,
+// PROMOTE: nvvm.wgmma.mma_async {{.*}} D[<f32>, <zero>], A[<e4m3>, <one>, <row>], B[<e4m3>, <one>, <col>]
+// PROMOTE: nvvm.wgmma.wait.group.sync.aligned 0
+// PROMOTE-NOT: memref.load %arg3
+// PROMOTE: arith.addf
+// PROMOTE: scf.yield
+// PROMOTE: vector.load %arg3
+// PROMOTES8: promoting partial sums (every 128 of K) is for e4m3 wgmma tiles without grouped scales

@@ -4,6 +4,7 @@
 // A and B as fit in 227 KiB; a gated GEMM keeps bn <= 128.
 // RUN: qopt %s --qk-select-tiles="wgmma-rows=2" | FileCheck %s
 // RUN: qopt %s --qk-select-tiles | FileCheck %s --check-prefix=NONE
+// RUN: qopt %s --qk-select-tiles="wgmma-rows=2 wgmma-fp8-fast-accum" -split-input-file | FileCheck %s --check-prefix=FAST
 // RUN: qopt %s --qk-select-tiles="wgmma-rows=200 wgmma-tile-m=64 wgmma-tile-n=256 wgmma-stages=3 wgmma-small-rows=0" | FileCheck %s --check-prefix=OPT
 // RUN: not qopt %s --qk-select-tiles="wgmma-rows=1 wgmma-small-rows=0" 2>&1 | FileCheck %s --check-prefix=ROWS
 // RUN: not qopt %s --qk-select-tiles="wgmma-rows=2 wgmma-tile-m=96" 2>&1 | FileCheck %s --check-prefix=BM
@@ -43,4 +44,16 @@ func.func @none(%a: tensor<?x192xi8>, %w: tensor<64x192xi8>, %s: tensor<?xf32>, 
   %y = qk.gemm %a, %w a_scales(%s : tensor<?xf32>) b_scales(%ws : tensor<64xf32>) {a_scheme = #qopt.scheme<i8, #qopt.per_token, sym, dynamic>, b_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 0>, sym, static>} : (tensor<?x192xi8>, tensor<64x192xi8>) -> tensor<?x64xf32>
   %z = qk.gemm %b, %wq b_scales(%ws : tensor<64xf32>) {b_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 0>, sym, static>} : (tensor<?x256xbf16>, tensor<64x256xi8>) -> tensor<?x64xf32>
   func.return %y, %z : tensor<?x64xf32>, tensor<?x64xf32>
+}
+
+// -----
+
+// e4m3: the sums move into float32 every 128 of K unless fast_accum.
+// CHECK-LABEL: func.func @fp8
+// CHECK: wgmma = #qk.wgmma<bm = 128, bn = 128, stages = 7, min_rows = 2, small_rows = 64, small_stages = 8>
+// FAST-LABEL: func.func @fp8
+// FAST: wgmma = #qk.wgmma<bm = 128, bn = 128, stages = 7, min_rows = 2, small_rows = 64, small_stages = 8, fast_accum = true>
+func.func @fp8(%a: tensor<?x256xf8E4M3FN>, %w: tensor<256x256xf8E4M3FN>, %s: tensor<?xf32>, %ws: tensor<256xf32>) -> tensor<?x256xf32> {
+  %y = qk.gemm %a, %w a_scales(%s : tensor<?xf32>) b_scales(%ws : tensor<256xf32>) {a_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_token, sym, dynamic>, b_scheme = #qopt.scheme<f8E4M3FN, #qopt.per_channel<axis = 0>, sym, static>} : (tensor<?x256xf8E4M3FN>, tensor<256x256xf8E4M3FN>) -> tensor<?x256xf32>
+  func.return %y : tensor<?x256xf32>
 }

@@ -70,6 +70,9 @@ def QoptTestBuildGemm : Pass<"qopt-test-build-gemm", "::mlir::ModuleOp"> {
     Option<"warpsN", "warps-n", "int64_t", /*default=*/"2", "Warps along N">,
     Option<"stages", "stages", "int64_t", /*default=*/"2",
            "Shared-memory buffers">,
+    Option<"promoteK", "promote-k", "int64_t", /*default=*/"0",
+           "wgmma e4m3: move the partial sums into float32 every this much "
+           "of K (0: never)">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "sm_90a warpgroup-MMA tile (warps-m = bm / 16, warps-n = 1, bk = "
            "128 bytes)">,

@@ -103,7 +103,7 @@ struct QoptTestBuildGemmPass
     spec.residual = residual;
     spec.outType = *out;
     spec.outAsymmetric = outAsymmetric;
-    spec.tile = {bm, bn, bk, warpsM, warpsN, stages, wgmma};
+    spec.tile = {bm, bn, bk, warpsM, warpsN, stages, wgmma, promoteK};
 
     OpBuilder builder(module.getContext());
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),

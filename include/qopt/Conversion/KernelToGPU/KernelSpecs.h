@@ -65,6 +65,9 @@ struct GemmTile {
   int64_t warpsM = 2, warpsN = 2;
   int64_t stages = 2;
   bool wgmma = false;
+  /// wgmma e4m3 without grouped B scales: the partial sums move into
+  /// float32 every `promoteK` of K (a multiple of bk; 0: never).
+  int64_t promoteK = 0;
 };
 
 /// A weight-streaming (GEMV-style) kernel of a GEMM for launches of at

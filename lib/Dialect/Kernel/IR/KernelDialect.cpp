@@ -54,7 +54,7 @@ LogicalResult GemvAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult WgmmaAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 int64_t bm, int64_t bn, int64_t stages,
                                 int64_t minRows, int64_t smallRows,
-                                int64_t smallStages) {
+                                int64_t smallStages, bool fastAccum) {
   if (bm != 64 && bm != 128)
     return emitError() << "wgmma bm must be 64 or 128 (one or two "
                           "warpgroups), got "

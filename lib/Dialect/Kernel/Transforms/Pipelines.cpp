@@ -45,6 +45,7 @@ void mlir::qopt::kernel::buildLowerToKernelsPipeline(
   tiles.wgmmaTileN = options.wgmmaTileN;
   tiles.wgmmaStages = options.wgmmaStages;
   tiles.wgmmaSmallRows = options.wgmmaSmallRows;
+  tiles.wgmmaFp8FastAccum = options.wgmmaFp8FastAccum;
   func.addPass(createQKSelectTiles(tiles));
   QKPlanBuffersOptions plan;
   plan.maxTokens = options.maxTokens;

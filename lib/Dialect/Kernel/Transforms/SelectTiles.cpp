@@ -66,8 +66,8 @@ static GemvAttr selectGemv(GemmOp gemm, ArrayRef<int64_t> rows, int64_t warps) {
 /// The warpgroup-MMA kernel of `gemm`, or null when its operands or shape
 /// do not suit one. Stages 0: as many as fit in 227 KiB (at most 8).
 static WgmmaAttr selectWgmma(GemmOp gemm, int64_t bm, int64_t bn,
-                             int64_t stages, int64_t minRows,
-                             int64_t smallRows) {
+                             int64_t stages, int64_t minRows, int64_t smallRows,
+                             bool fastAccum) {
   Type a = cast<ShapedType>(gemm.getA().getType()).getElementType();
   Type b = cast<ShapedType>(gemm.getB().getType()).getElementType();
   bool bf16 = a.isBF16() && b.isBF16();
@@ -100,7 +100,7 @@ static WgmmaAttr selectWgmma(GemmOp gemm, int64_t bm, int64_t bn,
   if (stages < 3 || (smallRows && smallStages < 3))
     return nullptr;
   return WgmmaAttr::get(gemm.getContext(), bm, bn, stages, minRows, smallRows,
-                        smallStages);
+                        smallStages, e4m3 && fastAccum);
 }
 
 namespace {
@@ -130,7 +130,7 @@ struct QKSelectTilesPass
       auto diag = [&]() { return getOperation()->emitError(); };
       if (WgmmaAttr::verifyInvariants(diag, wgmmaTileM, wgmmaTileN,
                                       wgmmaStages ? wgmmaStages : 3, wgmmaRows,
-                                      wgmmaSmallRows, 3)
+                                      wgmmaSmallRows, 3, false)
               .failed())
         return signalPassFailure();
     }
@@ -178,7 +178,7 @@ struct QKSelectTilesPass
       if (wgmmaRows > 0)
         if (WgmmaAttr wgmma =
                 selectWgmma(gemm, wgmmaTileM, wgmmaTileN, wgmmaStages,
-                            wgmmaRows, wgmmaSmallRows))
+                            wgmmaRows, wgmmaSmallRows, wgmmaFp8FastAccum))
           gemm.setWgmmaAttr(wgmma);
     });
     if (failed)

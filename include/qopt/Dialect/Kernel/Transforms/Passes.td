@@ -119,6 +119,10 @@ def QKSelectTiles : Pass<"qk-select-tiles"> {
            "Launches of wgmma-rows up to this many tokens run a "
            "one-warpgroup warpgroup-MMA variant (64 rows, as many buffers as "
            "fit; 0: none)">,
+    Option<"wgmmaFp8FastAccum", "wgmma-fp8-fast-accum", "bool", "false",
+           "e4m3 warpgroup-MMA GEMMs without block scales keep their sums "
+           "in the wgmma accumulator for all of K instead of moving them "
+           "into float32 every 128 (faster, less precise)">,
   ];
 }
 

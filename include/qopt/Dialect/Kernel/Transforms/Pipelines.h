@@ -79,6 +79,11 @@ struct KernelLoweringOptions : public PassPipelineOptions<Derived> {
       llvm::cl::desc("Launches of up to this many tokens run a one-warpgroup "
                      "warpgroup-MMA variant (0: none)"),
       llvm::cl::init(64)};
+  Option<bool> wgmmaFp8FastAccum{
+      *this, "wgmma-fp8-fast-accum",
+      llvm::cl::desc("e4m3 warpgroup-MMA GEMMs keep their sums in the wgmma "
+                     "accumulator for all of K (faster, less precise)"),
+      llvm::cl::init(false)};
 };
 
 struct LowerToKernelsOptions
@@ -96,6 +101,7 @@ struct KernelLoweringConfig {
   /// -1: the pipeline's default (none for --lower-to-kernels).
   int64_t wgmmaRows = -1, wgmmaTileM = 128, wgmmaTileN = 128, wgmmaStages = 0,
           wgmmaSmallRows = 64;
+  bool wgmmaFp8FastAccum = false;
 
   template <typename Derived>
   static KernelLoweringConfig from(const KernelLoweringOptions<Derived> &o) {
@@ -117,6 +123,7 @@ struct KernelLoweringConfig {
     c.wgmmaTileN = o.wgmmaTileN;
     c.wgmmaStages = o.wgmmaStages;
     c.wgmmaSmallRows = o.wgmmaSmallRows;
+    c.wgmmaFp8FastAccum = o.wgmmaFp8FastAccum;
     return c;
   }
 };
