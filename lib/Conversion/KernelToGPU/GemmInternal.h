@@ -95,17 +95,25 @@ struct ThreadInfo {
 using Accumulators = SmallVector<SmallVector<Value>, 2>;
 
 /// The shared-memory buffers: [stages][rows][row elements], views of the
-/// dynamic shared memory `dynamic`.
+/// dynamic shared memory; `start` (i64) is the shared-window address of the
+/// first when they were aligned at run time, else null.
 struct SharedTiles {
-  Value dynamic;
+  Value start;
   Value a;
   Value b[2];
 };
 
-/// Views of the stages' A and B tiles, the first at byte `base` (index) of
-/// the dynamic shared memory; B tiles follow all the A tiles.
+/// Views of the stages' A and B tiles in the dynamic shared memory, B tiles
+/// after all the A tiles; the first at byte 0, or with `alignment` > 1 at
+/// the first multiple of it (the kernel reserves alignment - 1 more bytes).
 SharedTiles allocateSharedTiles(ImplicitLocOpBuilder &b, const GemmPlan &plan,
-                                Value base);
+                                int64_t alignment = 1);
+
+/// Copies k-tile `next` into buffer next % stages when next < numK, and
+/// commits one cp.async group either way (so that wait_group counts tiles).
+void prefetchStage(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+                   const GemmArgs &args, const ThreadInfo &ti,
+                   const SharedTiles &smem, Idx next);
 
 /// Issues the cp.async copies of k-tile `kt` into buffer `stage` (every
 /// thread of the block takes part; rows of A >= m and of B >= N are zero

@@ -120,20 +120,31 @@ Accumulators Mainloop::unflatten(ValueRange values) {
 }
 
 SharedTiles gemm::allocateSharedTiles(ImplicitLocOpBuilder &b,
-                                      const GemmPlan &plan, Value base) {
+                                      const GemmPlan &plan, int64_t alignment) {
   const GemmTile &t = plan.spec->tile;
   auto wg =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   Value dyn = b.create<gpu::DynamicSharedMemoryOp>(
       MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr, wg));
+  SharedTiles smem;
+  Value base = constIdx(b, 0).v;
+  if (alignment > 1) {
+    // pad = -address mod alignment (a power of two).
+    Type i64 = b.getI64Type();
+    Value raw = b.create<arith::IndexCastOp>(
+        i64, b.create<memref::ExtractAlignedPointerAsIndexOp>(dyn));
+    Value pad = b.create<arith::AndIOp>(
+        b.create<arith::SubIOp>(b.create<arith::ConstantIntOp>(i64, 0), raw),
+        b.create<arith::ConstantIntOp>(i64, alignment - 1));
+    base = b.create<arith::IndexCastOp>(b.getIndexType(), pad);
+    smem.start = b.create<arith::AddIOp>(raw, pad);
+  }
   auto view = [&](int64_t offset, int64_t rows, int64_t rowElems, Type elem) {
     auto type = MemRefType::get({t.stages, rows, rowElems}, elem, nullptr, wg);
     Value shift = (Idx{&b, base} + offset).v;
     return b.create<memref::ViewOp>(type, dyn, shift, ValueRange{}).getResult();
   };
   Type aElem = plan.bf16Mma ? Type(b.getBF16Type()) : Type(b.getI8Type());
-  SharedTiles smem;
-  smem.dynamic = dyn;
   smem.a = view(0, t.bm, t.bk, aElem);
   Type bElem = plan.weightOnly ? b.getI8Type() : aElem;
   int64_t bRowElems = plan.weightOnly ? plan.bRowBytes : t.bk;
@@ -439,27 +450,32 @@ Accumulators Mainloop::compute(Idx stage, Idx kt, Accumulators acc) {
   return inTileGroups ? acc : part;
 }
 
+void gemm::prefetchStage(ImplicitLocOpBuilder &b, const GemmPlan &plan,
+                         const GemmArgs &args, const ThreadInfo &ti,
+                         const SharedTiles &smem, Idx next) {
+  Value pending = b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, next.v,
+                                          constIdx(b, plan.numK).v);
+  {
+    auto ifOp = b.create<scf::IfOp>(pending, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    loadStage(b, plan, args, ti, smem, next, next % plan.spec->tile.stages);
+  }
+  b.create<NVVM::CpAsyncCommitGroupOp>();
+}
+
 /// One iteration of the k-loop: wait for tile kt, prefetch, compute.
 Accumulators Mainloop::step(Idx kt, Accumulators acc) {
   const GemmTile &t = spec.tile;
   b.create<NVVM::CpAsyncWaitGroupOp>(t.stages - 2);
   b.create<gpu::BarrierOp>();
-  Idx next = kt + (t.stages - 1);
-  Value pending = b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, next.v,
-                                          cst(plan.numK).v);
-  {
-    auto ifOp = b.create<scf::IfOp>(pending, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    loadStage(b, plan, args, ti, smem, next, next % t.stages);
-  }
-  b.create<NVVM::CpAsyncCommitGroupOp>();
+  prefetchStage(b, plan, args, ti, smem, kt + (t.stages - 1));
   return compute(kt % t.stages, kt, std::move(acc));
 }
 
 Accumulators Mainloop::emit() {
   const GemmTile &t = spec.tile;
-  smem = allocateSharedTiles(b, plan, cst(0).v);
+  smem = allocateSharedTiles(b, plan);
   // Prologue: tiles 0 .. stages - 2, one group each.
   for (int64_t s = 0; s + 1 < t.stages; ++s) {
     if (s < plan.numK)

@@ -54,8 +54,6 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -218,16 +216,7 @@ SmallVector<Value> WgmmaMainloop::iteration(Idx kt, ValueRange carried) {
       NVVM::SharedSpaceAttr::get(b.getContext(),
                                  NVVM::SharedSpace::shared_cta));
   b.create<gpu::BarrierOp>();
-  Idx next = kt + ahead;
-  Value pending = b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, next.v,
-                                          cst(plan.numK).v);
-  {
-    auto ifOp = b.create<scf::IfOp>(pending, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    loadStage(b, plan, args, ti, smem, next, next % t.stages);
-  }
-  b.create<NVVM::CpAsyncCommitGroupOp>();
+  prefetchStage(b, plan, args, ti, smem, kt + ahead);
   if (!period()) {
     SmallVector<Value> acc = tile(kt, carried, /*groupStart=*/false);
     b.create<NVVM::WgmmaWaitGroupSyncOp>(1);
@@ -271,17 +260,8 @@ SmallVector<Value> WgmmaMainloop::iteration(Idx kt, ValueRange carried) {
 
 Accumulators WgmmaMainloop::emit() {
   // The tiles start at the first 1024-byte boundary of the dynamic area.
-  auto wg =
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  Value probe = b.create<gpu::DynamicSharedMemoryOp>(
-      MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr, wg));
-  Value raw = b.create<arith::IndexCastOp>(
-      b.getI64Type(), b.create<memref::ExtractAlignedPointerAsIndexOp>(probe));
-  Value pad = b.create<arith::AndIOp>(b.create<arith::SubIOp>(i64(0), raw),
-                                      i64(kWgmmaSharedAlign - 1));
-  smem = allocateSharedTiles(
-      b, plan, b.create<arith::IndexCastOp>(b.getIndexType(), pad));
-  aBase = b.create<arith::AddIOp>(raw, pad);
+  smem = allocateSharedTiles(b, plan, kWgmmaSharedAlign);
+  aBase = smem.start;
   for (int64_t which = 0; which < plan.numB; ++which)
     bBase[which] = b.create<arith::AddIOp>(
         aBase, i64(t.stages * (plan.aStageBytes + which * plan.bStageBytes)));

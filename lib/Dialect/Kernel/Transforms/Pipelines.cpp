@@ -12,8 +12,6 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
-#include <algorithm>
-
 using namespace mlir;
 using namespace mlir::qopt::kernel;
 
@@ -40,7 +38,8 @@ void mlir::qopt::kernel::buildLowerToKernelsPipeline(
   tiles.stages = options.stages;
   tiles.gemvRows.assign(options.gemvRows.begin(), options.gemvRows.end());
   tiles.gemvWarps = options.gemvWarps;
-  tiles.wgmmaRows = std::max<int64_t>(options.wgmmaRows, 0);
+  // -1: the caller's default; --lower-to-kernels knows no chip: none.
+  tiles.wgmmaRows = options.wgmmaRows == -1 ? 0 : options.wgmmaRows;
   tiles.wgmmaTileM = options.wgmmaTileM;
   tiles.wgmmaTileN = options.wgmmaTileN;
   tiles.wgmmaStages = options.wgmmaStages;
