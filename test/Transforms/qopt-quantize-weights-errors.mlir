@@ -24,6 +24,11 @@
 // RUN: not qopt %t.dir/errors.mlir -split-input-file --qopt-quantize-weights="dtype=i4 packing=int4x8_offset weights-out=%t.dir/w2" 2>&1 | FileCheck %s --check-prefix=PACK8
 // PACK8: error: qopt-quantize-weights: cannot quantize 'c': int4x8_offset packing needs an input dimension divisible by 8, got 7
 
+// at-load computes int4x2 only; nothing is written.
+// RUN: not qopt %t.dir/errors.mlir -split-input-file --qopt-quantize-weights="dtype=i4 granularity=group group-size=1 packing=int4x8_offset at-load=true weights-out=%t.dir/w3" 2>&1 | FileCheck %s --check-prefix=ATLOAD8
+// RUN: not ls %t.dir/w3/rtn-*
+// ATLOAD8: error: qopt-quantize-weights: int4x8_offset packing is not computed at load (use int4x2)
+
 // Weights that fit but nowhere to write them.
 // RUN: not qopt %t.dir/errors.mlir -split-input-file --qopt-quantize-weights 2>&1 | FileCheck %s --check-prefix=NODIR
 // NODIR: errors.mlir:{{[0-9]+}}:{{[0-9]+}}: error: qopt-quantize-weights: no directory for the weights this pass writes: give the pass option weights-out=DIR, or run qopt with -o FILE (the weights then go to FILE.weights/)

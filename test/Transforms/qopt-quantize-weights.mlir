@@ -22,6 +22,49 @@
 // RUN: qopt %t.dir/model.mlir --qopt-quantize-weights="granularity=tensor include-lm-head=true weights-out=%t.dir/tensor.w" | FileCheck %s --check-prefix=TENSOR
 // RUN: %{dump} %t.dir/tensor.w/rtn-*.safetensors.index.json | FileCheck %s --check-prefix=TENSOR-STORE
 
+// at-load: the same IR, but the store is an at-load store that says how the
+// runtime computes each tensor from the checkpoint (b's smoothing factors
+// included); no weight is read or written.
+// RUN: qopt %t.dir/model.mlir --qopt-quantize-weights="at-load=true weights-out=%t.dir/al.w" | FileCheck %s --check-prefix=ATLOAD
+// RUN: ls %t.dir/al.w | FileCheck %s --check-prefix=ATLOAD-FILES
+// RUN: FileCheck %s --check-prefix=ATLOAD-JSON < %t.dir/al.w/rtn-*.at-load.json
+// RUN: qopt %t.dir/model.mlir --qopt-quantize-weights="dtype=i4 granularity=group group-size=4 symmetric=false at-load=true weights-out=%t.dir/al4.w" | FileCheck %s --check-prefix=ATLOAD4
+// RUN: FileCheck %s --check-prefix=ATLOAD4-JSON < %t.dir/al4.w/rtn-*.at-load.json
+// ATLOAD: qopt.weight_store @ckpt "w.safetensors"
+// ATLOAD-NEXT: qopt.weight_store @rtn "/{{.*}}/al.w/rtn-{{[0-9a-f]+}}.at-load.json"
+// ATLOAD: %[[QA:.*]] = qopt.weight @rtn["a.qweight"] : tensor<2x8xi8>
+// ATLOAD-NEXT: %[[SA:.*]] = qopt.weight @rtn["a.scales"] : tensor<2xf32>
+// ATLOAD-NEXT: qopt.quantized_linear %{{.*}}, %[[QA]] bias(%{{.*}} : tensor<2xbf16>) weight_scales(%[[SA]] : tensor<2xf32>) {label = "a", weight_scheme = #qopt.scheme<i8, #qopt.per_channel<axis = 0>, sym, static>}
+// ATLOAD-NOT: qopt.scale_channels
+// ATLOAD: qopt.weight @rtn["b.qweight"] : tensor<2x8xi8>
+// ATLOAD-FILES: {{^rtn-[0-9a-f]+[.]at-load[.]json$}}
+// ATLOAD-FILES-NOT: safetensors
+// ATLOAD-JSON: "format": "qopt-at-load-weights",
+// ATLOAD-JSON: "a.qweight": {
+// ATLOAD-JSON-NEXT: "part": "qweight",
+// ATLOAD-JSON-NEXT: "recipe": "i8:channel",
+// ATLOAD-JSON-NEXT: "store": "ckpt",
+// ATLOAD-JSON-NEXT: "tensor": "a.weight"
+// ATLOAD-JSON: "a.scales": {
+// ATLOAD-JSON-NEXT: "part": "scales",
+// ATLOAD-JSON: "b.qweight": {
+// ATLOAD-JSON-NEXT: "part": "qweight",
+// ATLOAD-JSON-NEXT: "recipe": "i8:channel",
+// ATLOAD-JSON-NEXT: "scale_channels": [
+// ATLOAD-JSON-NEXT: {
+// ATLOAD-JSON-NEXT: "axis": 1,
+// ATLOAD-JSON-NEXT: "store": "ckpt",
+// ATLOAD-JSON-NEXT: "tensor": "b.s"
+// ATLOAD-JSON: "tensor": "b.weight"
+// ATLOAD-JSON-NOT: lm_head
+// ATLOAD-JSON: "version": 1
+// ATLOAD4: qopt.weight @rtn["a.qweight"] {packing = #qopt<packing int4x2>} : tensor<2x8xi4>
+// ATLOAD4-NEXT: qopt.weight @rtn["a.scales"] : tensor<2x2xf32>
+// ATLOAD4-NEXT: qopt.weight @rtn["a.zero_points"] : tensor<2x2xi32>
+// ATLOAD4-JSON: "a.zero_points": {
+// ATLOAD4-JSON-NEXT: "part": "zero_points",
+// ATLOAD4-JSON-NEXT: "recipe": "i4:group4:asym",
+
 // With -o the store goes beside the output and is named relative to it.
 // RUN: cd %t.dir && qopt model.mlir --qopt-quantize-weights -o q.mlir
 // RUN: FileCheck %s --check-prefix=OUT < %t.dir/q.mlir

@@ -55,8 +55,13 @@ namespace {
 class BundleBuilder {
 public:
   /// `reader` null: a kernels-only bundle (weights described, not written).
-  BundleBuilder(ModuleOp module, func::FuncOp func, qopt::WeightReader *reader)
-      : module(module), func(func), reader(reader) {}
+  /// A non-empty `checkpointStore`: weights of that store, and those the
+  /// at-load stores compute from it, are read from the checkpoint when the
+  /// bundle loads (the manifest's `at_load`) instead of being copied.
+  BundleBuilder(ModuleOp module, func::FuncOp func, qopt::WeightReader *reader,
+                std::string checkpointStore = "")
+      : module(module), func(func), reader(reader),
+        checkpointStore(std::move(checkpointStore)) {}
 
   LogicalResult build(std::string &error);
   llvm::json::Object takeManifest() { return std::move(manifest); }
@@ -65,12 +70,24 @@ public:
 private:
   FailureOr<std::string> bufferOf(Value v, std::string &error);
   LogicalResult addWeight(Value v, const std::string &name, std::string &error);
+  /// Describes weight `w` as read at load into `atLoad`; leaves it empty
+  /// when `w` is not read from the checkpoint.
+  LogicalResult describeAtLoad(qopt::WeightOp w, llvm::json::Object &atLoad,
+                               std::string &error);
+  /// Records checkpoint tensor `name` (its dtype and shape) in the manifest.
+  LogicalResult useCheckpointTensor(const std::string &name,
+                                    std::string &error);
   static std::string dtypeName(Type t);
   static llvm::json::Value toJson(Attribute attr);
 
   ModuleOp module;
   func::FuncOp func;
   qopt::WeightReader *reader;
+  std::string checkpointStore;
+  llvm::json::Object checkpointTensors;
+  /// Per-channel factors of at-load weights, by store/tensor: their name in
+  /// weights.safetensors.
+  std::map<std::string, std::string> factors;
   llvm::DenseMap<Value, std::string> names;
   llvm::json::Object buffers;
   std::vector<qrt::TensorData> weights;
@@ -128,6 +145,94 @@ static llvm::json::Array shapeJson(RankedTensorType t) {
   return shape;
 }
 
+LogicalResult BundleBuilder::useCheckpointTensor(const std::string &name,
+                                                 std::string &error) {
+  if (checkpointTensors.find(name) != checkpointTensors.end())
+    return success();
+  const qrt::TensorView *view = reader->find(checkpointStore, name, error);
+  if (!view)
+    return failure();
+  llvm::json::Array shape;
+  for (int64_t d : view->shape)
+    shape.push_back(d);
+  checkpointTensors[name] = llvm::json::Object{
+      {"dtype", qrt::dtypeName(view->dtype)}, {"shape", std::move(shape)}};
+  return success();
+}
+
+/// The safetensors dtype of a weight of element type `e` stored as it is.
+static std::optional<qrt::DType> plainDType(Type e) {
+  if (e.isF32())
+    return qrt::DType::F32;
+  if (e.isBF16())
+    return qrt::DType::BF16;
+  if (e.isF16())
+    return qrt::DType::F16;
+  if (e.isSignlessInteger(8))
+    return qrt::DType::I8;
+  if (isa<Float8E4M3FNType>(e))
+    return qrt::DType::F8_E4M3;
+  return std::nullopt;
+}
+
+LogicalResult BundleBuilder::describeAtLoad(qopt::WeightOp w,
+                                            llvm::json::Object &atLoad,
+                                            std::string &error) {
+  if (checkpointStore.empty() || !reader)
+    return success();
+  if (const qopt::AtLoadTensor *t = reader->atLoadTensor(w)) {
+    if (t->store != checkpointStore) {
+      error = "tensor '" + w.getName().str() + "' of at-load store @" +
+              w.getStore().str() + " is computed from store @" + t->store +
+              ", not from the checkpoint @" + checkpointStore +
+              " (--checkpoint-store)";
+      return failure();
+    }
+    if (failed(useCheckpointTensor(t->tensor, error)))
+      return failure();
+    llvm::json::Array scales;
+    for (const qopt::AtLoadScale &f : t->scales) {
+      std::string key = f.store + "/" + f.tensor;
+      auto it = factors.find(key);
+      if (it == factors.end()) {
+        const qrt::TensorView *view = reader->find(f.store, f.tensor, error);
+        if (!view)
+          return failure();
+        qrt::TensorData d;
+        d.name = "at_load.f" + std::to_string(factors.size());
+        d.dtype = view->dtype;
+        d.shape = view->shape;
+        d.data.assign(view->data, view->data + view->nbytes);
+        weights.push_back(std::move(d));
+        it = factors.emplace(key, weights.back().name).first;
+      }
+      scales.push_back(
+          llvm::json::Object{{"tensor", it->second}, {"axis", f.axis}});
+    }
+    atLoad["tensor"] = t->tensor;
+    atLoad["recipe"] = t->recipe.str();
+    atLoad["part"] = qrt::weightPartName(t->part);
+    if (!scales.empty())
+      atLoad["scale_channels"] = std::move(scales);
+    return success();
+  }
+  if (w.getStore() != checkpointStore || w.getPacking())
+    return success();
+  const qrt::TensorView *view = reader->view(w, error);
+  if (!view)
+    return failure();
+  RankedTensorType type = w.getResult().getType();
+  std::optional<qrt::DType> dtype = plainDType(type.getElementType());
+  if (!dtype || *dtype != view->dtype ||
+      ArrayRef<int64_t>(view->shape) != type.getShape())
+    return success(); // converted when copied: kept in the bundle
+  if (failed(useCheckpointTensor(w.getName().str(), error)))
+    return failure();
+  atLoad["tensor"] = w.getName().str();
+  atLoad["part"] = "copy";
+  return success();
+}
+
 LogicalResult BundleBuilder::addWeight(Value v, const std::string &name,
                                        std::string &error) {
   auto type = cast<RankedTensorType>(v.getType());
@@ -136,7 +241,12 @@ LogicalResult BundleBuilder::addWeight(Value v, const std::string &name,
   qrt::TensorData t;
   t.name = name;
   t.shape = shape;
-  if (!reader) {
+  llvm::json::Object atLoad;
+  if (auto w = dyn_cast_or_null<qopt::WeightOp>(def))
+    if (failed(describeAtLoad(w, atLoad, error)))
+      return failure();
+  bool fromCheckpoint = !atLoad.empty();
+  if (!reader || fromCheckpoint) {
     // Kernels only: the buffer is described below, its data not read.
   } else if (auto w = dyn_cast_or_null<qopt::WeightOp>(def)) {
     const qrt::TensorView *view = reader->view(w, error);
@@ -219,12 +329,14 @@ LogicalResult BundleBuilder::addWeight(Value v, const std::string &name,
             "weight, a constant nor a RoPE table";
     return failure();
   }
-  if (reader)
+  if (reader && !fromCheckpoint)
     weights.push_back(std::move(t));
   llvm::json::Object b;
   b["kind"] = "weight";
   b["dtype"] = dtypeName(type.getElementType());
   b["shape"] = shapeJson(type);
+  if (fromCheckpoint)
+    b["at_load"] = std::move(atLoad);
   buffers[name] = std::move(b);
   return success();
 }
@@ -382,6 +494,13 @@ LogicalResult BundleBuilder::build(std::string &error) {
     c["value"] = side(cache.getValueType(), cache.getValueSchemeAttr());
     caches.push_back(std::move(c));
   }
+  if (!checkpointTensors.empty()) {
+    SmallString<256> path(reader->storePath(checkpointStore));
+    llvm::sys::fs::make_absolute(path);
+    llvm::sys::path::remove_dots(path, /*remove_dot_dot=*/true);
+    manifest["checkpoint"] = llvm::json::Object{
+        {"path", std::string(path)}, {"tensors", std::move(checkpointTensors)}};
+  }
   manifest["buffers"] = std::move(buffers);
   manifest["kv_caches"] = std::move(caches);
   manifest["inputs"] =
@@ -422,6 +541,7 @@ static std::string findPtxas() {
 /// Writes every file of the bundle into `dir` (which exists and is empty).
 static bool writeBundle(ModuleOp module, const std::string &input,
                         const std::string &dir, bool kernelsOnly,
+                        const std::string &checkpointStore, bool cubin,
                         std::string &error) {
   auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
   if (funcs.size() != 1)
@@ -450,7 +570,14 @@ static bool writeBundle(ModuleOp module, const std::string &input,
     if (!reader)
       return false;
   }
-  BundleBuilder builder(module, func, reader.get());
+  if (!checkpointStore.empty() && reader &&
+      reader->storePath(checkpointStore).empty())
+    return (error = "--weights-at-load: the model has no weight store @" +
+                    checkpointStore +
+                    " (--checkpoint-store names the "
+                    "checkpoint's)",
+            false);
+  BundleBuilder builder(module, func, reader.get(), checkpointStore);
   if (failed(builder.build(error)))
     return false;
   llvm::json::Object manifest = builder.takeManifest();
@@ -485,7 +612,7 @@ static bool writeBundle(ModuleOp module, const std::string &input,
 
   if (!writeFile(dir + "/kernels.ptx", ptx, error))
     return false;
-  if (std::string ptxas = findPtxas(); !ptxas.empty()) {
+  if (std::string ptxas = cubin ? findPtxas() : ""; !ptxas.empty()) {
     std::string cubin = "kernels." + chip.getValue().str() + ".cubin";
     std::string log = dir + "/ptxas.log";
     std::string arch = "-arch=" + chip.getValue().str();
@@ -534,6 +661,21 @@ int main(int argc, char **argv) {
       cl::desc("Write no weights: a bundle for qopt-kernel-check, which "
                "runs each kernel on random inputs (e.g. at the shapes of a "
                "model too large to copy)"));
+  cl::opt<bool> weightsAtLoad(
+      "weights-at-load",
+      cl::desc("Copy no checkpoint weights into the bundle: the runtime "
+               "reads them from the checkpoint when it loads the bundle, "
+               "quantizing those of at-load stores (qopt --...=at-load); "
+               "qopt-run --checkpoint DIR gives the checkpoint elsewhere"));
+  cl::opt<std::string> checkpointStore(
+      "checkpoint-store",
+      cl::desc("The weight store of the checkpoint (default: ckpt, as "
+               "qopt-import names it)"),
+      cl::value_desc("SYMBOL"), cl::init("ckpt"));
+  cl::opt<bool> noCubin(
+      "no-cubin",
+      cl::desc("Do not assemble the PTX with ptxas (the CUDA driver then "
+               "compiles the PTX when the bundle loads)"));
   cl::ParseCommandLineOptions(
       argc, argv,
       "qopt-bundle: writes the runtime bundle of a model compiled with "
@@ -567,7 +709,12 @@ int main(int argc, char **argv) {
   std::string tmp, error;
   if (failed(qopt::createDirectoryBeside(out, tmp, error)))
     return fail(error);
-  bool ok = writeBundle(*module, input, tmp, kernelsOnly, error);
+  if (weightsAtLoad && kernelsOnly)
+    return fail("--weights-at-load and --kernels-only exclude each other "
+                "(a kernels-only bundle has no weights)");
+  bool ok = writeBundle(*module, input, tmp, kernelsOnly,
+                        weightsAtLoad ? checkpointStore.getValue() : "",
+                        !noCubin, error);
   if (ok) {
     // Replace an older bundle only once the new one is complete.
     std::string old;

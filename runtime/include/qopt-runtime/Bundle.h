@@ -52,6 +52,7 @@
 #define QOPT_RUNTIME_BUNDLE_H
 
 #include "qopt-runtime/BundleSpecs.h"
+#include "qopt-runtime/WeightRecipe.h"
 
 #include <map>
 #include <memory>
@@ -78,6 +79,18 @@ enum class BufferKind {
 };
 const char *bufferKindName(BufferKind kind);
 
+/// A weight computed from the model's checkpoint while the bundle loads
+/// (qopt --...=at-load, qopt-bundle --weights-at-load): the checkpoint
+/// tensor `tensor`, multiplied by the factors `scaleChannels` (tensors of
+/// weights.safetensors, each along its axis), then quantized by `recipe`
+/// and `part` of it taken; or, for WeightPart::Copy, the tensor as it is.
+struct AtLoadWeight {
+  std::string tensor;
+  std::vector<std::pair<std::string, int64_t>> scaleChannels;
+  WeightQuantRecipe recipe;
+  WeightPart part = WeightPart::Copy;
+};
+
 struct Buffer {
   std::string name;
   BufferKind kind = BufferKind::Arena;
@@ -91,6 +104,9 @@ struct Buffer {
   /// side (keys or values).
   int cache = -1;
   bool keys = false;
+  /// Weight buffers read from the checkpoint (`at_load`); `tensor` empty
+  /// for those of weights.safetensors.
+  AtLoadWeight atLoad;
 
   /// Bytes with `rows` tokens (or cache rows) in the dynamic dimension.
   int64_t bytes(int64_t rows) const;
@@ -165,6 +181,12 @@ struct Manifest {
   int64_t arenaBytes = 0;
   /// File names inside the bundle directory; cubin and tokenizer may be "".
   std::string ptx, cubin, weights, tokenizer;
+  /// The checkpoint the at_load weights read (its path when compiled; the
+  /// loader may be given another), and the dtype and shape each of its
+  /// tensors had then.
+  std::string checkpoint;
+  std::map<std::string, std::pair<DType, std::vector<int64_t>>>
+      checkpointTensors;
   /// Buffer indices.
   int tokens = -1, positions = -1, logits = -1, nextToken = -1;
   std::vector<Buffer> buffers;
@@ -194,8 +216,12 @@ bool parseManifest(const std::string &text, const std::string &file,
 class Bundle {
 public:
   /// Loads `directory` (see the file comment); null with `error` on failure.
+  /// Weights the manifest reads at load (`at_load`) come from `checkpoint`
+  /// (a checkpoint directory, index or .safetensors file; "" for the path
+  /// the manifest recorded), quantized on the host's threads.
   static std::unique_ptr<Bundle> load(const std::string &directory,
-                                      std::string &error);
+                                      std::string &error,
+                                      const std::string &checkpoint = "");
   ~Bundle();
   Bundle(const Bundle &) = delete;
   Bundle &operator=(const Bundle &) = delete;
@@ -214,12 +240,27 @@ public:
   /// tell a bundle from a model file).
   static bool isBundleDirectory(const std::string &directory);
 
+  /// How many weight buffers were computed or copied from the checkpoint
+  /// at load, and the seconds that took (0 when none).
+  int atLoadWeights() const { return atLoadWeights_; }
+  double atLoadSeconds() const { return atLoadSeconds_; }
+  /// The checkpoint they were read from ("" when none).
+  const std::string &checkpointPath() const { return checkpointPath_; }
+
 private:
   Bundle() = default;
+  /// Fills weightViews_ for the `at_load` buffers (AtLoad.cpp).
+  bool loadAtLoad(const std::string &checkpoint, std::string &error);
   std::string directory_;
   bundle::Manifest manifest_;
   std::unique_ptr<SafetensorsFile> weights_;
   std::vector<const TensorView *> weightViews_;
+  std::unique_ptr<TensorStore> checkpoint_;
+  std::map<std::string, QuantizedWeight> computed_;
+  std::map<int, TensorView> computedViews_;
+  std::string checkpointPath_;
+  int atLoadWeights_ = 0;
+  double atLoadSeconds_ = 0;
 };
 
 } // namespace qrt

@@ -94,7 +94,8 @@ bool Bundle::isBundleDirectory(const std::string &directory) {
 }
 
 std::unique_ptr<Bundle> Bundle::load(const std::string &directory,
-                                     std::string &error) {
+                                     std::string &error,
+                                     const std::string &checkpoint) {
   std::unique_ptr<Bundle> b(new Bundle());
   try {
     b->directory_ = directory;
@@ -127,13 +128,22 @@ std::unique_ptr<Bundle> Bundle::load(const std::string &directory,
       return b;
     std::string weightsPath = b->path(m.weights);
     b->weights_ = SafetensorsFile::open(weightsPath, error);
-    if (!b->weights_)
+    if (!b->weights_ || !b->loadAtLoad(checkpoint, error))
       return nullptr;
     for (size_t i = 0; i < m.buffers.size(); ++i) {
       const Buffer &buf = m.buffers[i];
       if (buf.kind != BufferKind::Weight)
         continue;
-      const TensorView *view = b->weights_->find(buf.name);
+      bool atLoad = !buf.atLoad.tensor.empty();
+      const TensorView *view =
+          atLoad ? b->weightViews_[i] : b->weights_->find(buf.name);
+      if (atLoad) {
+        // Checked as those of the bundle's file, named by where they are.
+        weightsPath = b->checkpointPath_ + " (tensor '" + buf.atLoad.tensor +
+                      "', " + weightPartName(buf.atLoad.part) + " at load)";
+      } else if (weightsPath != b->path(m.weights)) {
+        weightsPath = b->path(m.weights);
+      }
       if (!view) {
         error = weightsPath + ": no tensor '" + buf.name +
                 "' (weight buffer of manifest.json)";

@@ -38,16 +38,18 @@ const char *const kUsage =
     "  --bench                         prefill / decode tokens per second and "
     "kernel times\n"
     "                                  (--seq-len N, --max-new-tokens N)\n"
-    "options: --max-seq-len N, --num-threads N, --device N, --sync-kernels, "
+    "options: --checkpoint DIR (weights quantized at load), --max-seq-len N,\n"
+    "         --num-threads N, --device N, --sync-kernels, "
     "--ptx,\n"
     "         --no-cuda-graphs, --no-small-m-kernels\n";
 
 bool parseOptions(int argc, char **argv, Options &o, bool &help,
                   std::string &error) {
   const char *valued[] = {
-      "backend", "ppl",      "seq-len",      "max-windows",    "logits",
-      "o",       "generate", "generate-ids", "max-new-tokens", "temperature",
-      "top-p",   "seed",     "max-seq-len",  "num-threads",    "device"};
+      "backend",        "ppl",         "seq-len",  "max-windows",
+      "logits",         "o",           "generate", "generate-ids",
+      "max-new-tokens", "temperature", "top-p",    "seed",
+      "max-seq-len",    "num-threads", "device",   "checkpoint"};
   const char *flags[] = {"bench",
                          "sync-kernels",
                          "ptx",
@@ -121,6 +123,8 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
       o.ppl = value;
     } else if (name == "logits") {
       o.logits = value;
+    } else if (name == "checkpoint") {
+      o.checkpoint = value;
     } else if (name == "o") {
       o.output = value;
     } else if (name == "generate") {
@@ -220,9 +224,17 @@ int qrt::runBundleMain(int argc, char **argv) {
   if (!checkOptions(o, error))
     return fail(error);
   auto start = std::chrono::steady_clock::now();
-  std::unique_ptr<Bundle> bundle = Bundle::load(o.bundleDir, error);
+  std::unique_ptr<Bundle> bundle =
+      Bundle::load(o.bundleDir, error, o.checkpoint);
   if (!bundle)
     return fail(error);
+  if (bundle->atLoadWeights() > 0)
+    std::fprintf(stderr, "weights: %d buffers from %s at load (%.1f s)\n",
+                 bundle->atLoadWeights(), bundle->checkpointPath().c_str(),
+                 bundle->atLoadSeconds());
+  else if (!o.checkpoint.empty())
+    return fail("--checkpoint: " + bundle->directory() +
+                " holds its weights (it reads nothing at load)");
   if (!bundle->hasWeights())
     return fail(bundle->directory() +
                 " is a kernels-only bundle (no weights): qopt-kernel-check "

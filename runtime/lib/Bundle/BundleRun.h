@@ -29,6 +29,8 @@ struct Options {
   std::string bundleDir;
   std::string backend = "cpu";
   std::string ppl, logits, output, generate, generateIds;
+  /// Where the weights quantized at load come from ("": the manifest's).
+  std::string checkpoint;
   bool generating = false, bench = false;
   int64_t seqLen = 512, maxWindows = 0, maxNewTokens = 32;
   double temperature = 0.0, topP = 1.0;

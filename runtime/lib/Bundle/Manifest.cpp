@@ -38,6 +38,8 @@ private:
   bool model(const json &root);
   bool buffers(const json &root);
   bool buffer(const std::string &name, const json &b);
+  bool checkpoint(const json &root);
+  bool atLoad(const json &a, const std::string &path, AtLoadWeight &out);
   bool kvCaches(const json &root);
   bool kernels(const json &root);
   bool kernel(size_t index, const json &k);
@@ -75,7 +77,7 @@ bool Parser::parse(const json &root) {
                 {"format", "version", "chip", "model", "recipe", "max_tokens",
                  "arena_bytes", "ptx", "cubin", "weights", "tokenizer",
                  "inputs", "outputs", "buffers", "kv_caches", "kernels",
-                 "prefill", "decode"}) ||
+                 "prefill", "decode", "checkpoint"}) ||
       !r.string(root, "", "chip", m.chip) || !model(root) ||
       !r.string(root, "", "recipe", m.recipe) ||
       !r.positive(root, "", "max_tokens", m.maxTokens) ||
@@ -83,8 +85,8 @@ bool Parser::parse(const json &root) {
       !fileName(root, "ptx", m.ptx, false) ||
       !fileName(root, "cubin", m.cubin, true) ||
       !fileName(root, "weights", m.weights, true) ||
-      !fileName(root, "tokenizer", m.tokenizer, true) || !buffers(root) ||
-      !kvCaches(root) || !endpoints(root) || !kernels(root) ||
+      !fileName(root, "tokenizer", m.tokenizer, true) || !checkpoint(root) ||
+      !buffers(root) || !kvCaches(root) || !endpoints(root) || !kernels(root) ||
       !sequence(root, "prefill", m.prefill) ||
       !sequence(root, "decode", m.decode))
     return false;
@@ -189,7 +191,7 @@ bool Parser::buffer(const std::string &name, const json &b) {
   std::string kind;
   Buffer buf;
   buf.name = name;
-  if (!r.object(b, path, {"kind", "dtype", "shape", "offset"}) ||
+  if (!r.object(b, path, {"kind", "dtype", "shape", "offset", "at_load"}) ||
       !r.string(b, path, "kind", kind) ||
       !r.elemType(b, path, "dtype", buf.type))
     return false;
@@ -224,6 +226,12 @@ bool Parser::buffer(const std::string &name, const json &b) {
     return r.fail(path, "an input buffer is i32 [-1], not " + buf.describe());
   if (buf.kind == BufferKind::Weight && dynamic)
     return r.fail(path + ".shape", "a weight has no token dimension");
+  if (b.contains("at_load")) {
+    if (buf.kind != BufferKind::Weight)
+      return r.fail(path + ".at_load", "only weight buffers are read at load");
+    if (!atLoad(b["at_load"], path + ".at_load", buf.atLoad))
+      return false;
+  }
   if (buf.kind == BufferKind::Arena) {
     if (!r.integer(b, path, "offset", buf.offset, 0))
       return false;
@@ -245,6 +253,81 @@ bool Parser::buffer(const std::string &name, const json &b) {
     return r.fail(path + ".offset", "only arena buffers have an offset");
   }
   return addBuffer(std::move(buf), path);
+}
+
+bool Parser::checkpoint(const json &root) {
+  if (!root.contains("checkpoint"))
+    return true;
+  const json &c = root["checkpoint"];
+  if (!r.object(c, "checkpoint", {"path", "tensors"}) ||
+      !r.string(c, "checkpoint", "path", m.checkpoint))
+    return false;
+  const json *tensors = r.member(c, "checkpoint", "tensors");
+  if (!tensors)
+    return false;
+  if (!tensors->is_object())
+    return r.fail("checkpoint.tensors",
+                  "expected an object, got " + jsonKind(*tensors));
+  for (auto it = tensors->begin(); it != tensors->end(); ++it) {
+    std::string path = "checkpoint.tensors." + it.key(), dtype;
+    if (!r.object(it.value(), path, {"dtype", "shape"}) ||
+        !r.string(it.value(), path, "dtype", dtype))
+      return false;
+    qrt::DType d;
+    if (!parseDType(dtype, d))
+      return r.fail(path + ".dtype", "unknown dtype '" + dtype + "'");
+    const json *shape = r.member(it.value(), path, "shape");
+    if (!shape)
+      return false;
+    std::vector<int64_t> dims;
+    if (shape->is_array())
+      for (const json &x : *shape)
+        if (x.is_number_integer() && x.get<int64_t>() >= 0)
+          dims.push_back(x.get<int64_t>());
+    if (!shape->is_array() || dims.size() != shape->size())
+      return r.fail(path + ".shape", "expected non-negative integers");
+    m.checkpointTensors[it.key()] = {d, dims};
+  }
+  return true;
+}
+
+bool Parser::atLoad(const json &a, const std::string &path, AtLoadWeight &out) {
+  std::string part, recipe;
+  if (!r.object(a, path, {"tensor", "part", "recipe", "scale_channels"}) ||
+      !r.string(a, path, "tensor", out.tensor) ||
+      !r.string(a, path, "part", part))
+    return false;
+  if (!parseWeightPart(part, out.part))
+    return r.fail(path + ".part", "unknown part '" + part +
+                                      "' (copy, qweight, scales, zero_points)");
+  if (!m.checkpointTensors.count(out.tensor))
+    return r.fail(path + ".tensor",
+                  "'" + out.tensor + "' is not among checkpoint.tensors");
+  if (out.part == qrt::WeightPart::Copy)
+    return !a.contains("recipe") && !a.contains("scale_channels")
+               ? true
+               : r.fail(path, "a copied tensor has no recipe");
+  std::string why;
+  if (!r.string(a, path, "recipe", recipe))
+    return false;
+  if (!qrt::WeightQuantRecipe::parse(recipe, out.recipe, why))
+    return r.fail(path + ".recipe", why);
+  if (!a.contains("scale_channels"))
+    return true;
+  const json &list = a["scale_channels"];
+  if (!list.is_array())
+    return r.fail(path + ".scale_channels",
+                  "expected an array, got " + jsonKind(list));
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string p = path + ".scale_channels[" + std::to_string(i) + "]", t;
+    int64_t axis = 0;
+    if (!r.object(list[i], p, {"tensor", "axis"}) ||
+        !r.string(list[i], p, "tensor", t) ||
+        !r.integer(list[i], p, "axis", axis, 0, 1))
+      return false;
+    out.scaleChannels.push_back({t, axis});
+  }
+  return true;
 }
 
 bool Parser::kvCaches(const json &root) {

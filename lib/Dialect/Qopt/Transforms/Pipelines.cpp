@@ -143,6 +143,7 @@ mlir::qopt::buildSmoothQuantPipeline(OpPassManager &pm,
   weights.dtype = ::qnum::StorageKind::Int8;
   weights.granularity = ::qnum::GranularityKind::PerChannel;
   weights.weightsOut = options.weightsOut;
+  weights.atLoad = options.atLoad;
   pm.addPass(createQoptQuantizeWeights(weights));
   pm.addPass(createQoptQuantizeActivations(act));
   addEpilogue(pm, options.target);
@@ -173,6 +174,7 @@ LogicalResult mlir::qopt::buildFP8Pipeline(OpPassManager &pm,
   weights.granularity = options.weights;
   weights.blockSize = options.blockSize;
   weights.weightsOut = options.weightsOut;
+  weights.atLoad = options.atLoad;
   pm.addPass(createQoptQuantizeWeights(weights));
   pm.addPass(createQoptQuantizeActivations(act));
   addEpilogue(pm, options.target);
@@ -196,6 +198,7 @@ mlir::qopt::buildW8A16Pipeline(OpPassManager &pm,
                                       : ::qnum::GranularityKind::PerChannel;
   weights.groupSize = options.group ? options.group.getValue() : 128;
   weights.weightsOut = options.weightsOut;
+  weights.atLoad = options.atLoad;
   pm.addPass(createQoptQuantizeWeights(weights));
   addEpilogue(pm, options.target);
   return success();
@@ -209,6 +212,12 @@ mlir::qopt::buildW4A16Pipeline(OpPassManager &pm,
     error = "group must be positive, got " + std::to_string(options.group);
     return failure();
   }
+  if (options.atLoad && options.method != W4A16Method::RTN) {
+    error = "at-load quantizes by round to nearest (method=rtn); method=" +
+            optionName(w4a16MethodSpellings(), options.method).str() +
+            " searches with calibration data when compiling";
+    return failure();
+  }
   if (failed(addPrologue(pm, QuantPipeline::W4A16, error)))
     return failure();
   switch (options.method.getValue()) {
@@ -219,6 +228,7 @@ mlir::qopt::buildW4A16Pipeline(OpPassManager &pm,
     weights.groupSize = options.group;
     weights.symmetric = options.sym;
     weights.weightsOut = options.weightsOut;
+    weights.atLoad = options.atLoad;
     pm.addPass(createQoptQuantizeWeights(weights));
     break;
   }

@@ -198,7 +198,6 @@ LogicalResult mlir::qopt::replaceByQuantizedLinear(
     LinearOp linear, const WeightSchemeSpec &spec, const std::vector<float> &q,
     const std::vector<float> &scales, const std::vector<int32_t> &zeroPoints,
     WeightWriter &writer, std::string &error) {
-  MLIRContext *ctx = linear.getContext();
   auto wType = cast<RankedTensorType>(linear.getWeight().getType());
   int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
   std::vector<int64_t> sShape = ::qnum::scaleShape(spec.granularity, {n, k});
@@ -210,7 +209,18 @@ LogicalResult mlir::qopt::replaceByQuantizedLinear(
   if (!spec.symmetric && failed(writer.addInt32(prefix + ".zero_points", sShape,
                                                 zeroPoints, error)))
     return failure();
+  rewriteAsQuantizedLinear(linear, spec, writer);
+  return success();
+}
 
+void mlir::qopt::rewriteAsQuantizedLinear(LinearOp linear,
+                                          const WeightSchemeSpec &spec,
+                                          WeightWriter &writer) {
+  MLIRContext *ctx = linear.getContext();
+  auto wType = cast<RankedTensorType>(linear.getWeight().getType());
+  int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
+  std::vector<int64_t> sShape = ::qnum::scaleShape(spec.granularity, {n, k});
+  std::string prefix = tensorPrefix(linear);
   OpBuilder b(linear);
   Location loc = linear.getLoc();
   Value qw = writer.reference(b, loc, prefix + ".qweight",
@@ -245,5 +255,35 @@ LogicalResult mlir::qopt::replaceByQuantizedLinear(
     for (Value v : operands)
       dead.push_back(v.getDefiningOp());
   }
+}
+
+LogicalResult mlir::qopt::describeAtLoadWeight(LinearOp linear,
+                                               const WeightSchemeSpec &spec,
+                                               WeightWriter &writer,
+                                               std::string &error) {
+  AtLoadTensor t;
+  if (failed(describeAtLoadSource(linear.getWeight(), t, error))) {
+    error = "cannot quantize '" + tensorPrefix(linear) + "' at load: " + error;
+    return failure();
+  }
+  if (spec.packing == Packing::Int4x8Offset) {
+    error = "int4x8_offset packing is not computed at load (use int4x2)";
+    return failure();
+  }
+  t.recipe.storage = spec.toTensorScheme().kind;
+  t.recipe.granularity = spec.granularity;
+  t.recipe.symmetric = spec.symmetric;
+  std::string prefix = tensorPrefix(linear);
+  std::vector<std::pair<std::string, qrt::WeightPart>> parts = {
+      {".qweight", qrt::WeightPart::QWeight},
+      {".scales", qrt::WeightPart::Scales}};
+  if (!spec.symmetric)
+    parts.push_back({".zero_points", qrt::WeightPart::ZeroPoints});
+  for (auto &[suffix, part] : parts) {
+    t.part = part;
+    if (failed(writer.addAtLoad(prefix + suffix, t, error)))
+      return failure();
+  }
+  rewriteAsQuantizedLinear(linear, spec, writer);
   return success();
 }

@@ -47,6 +47,25 @@ struct QoptQuantizeWeightsPass
     }
     if (linears.empty())
       return;
+    if (atLoad) {
+      std::unique_ptr<WeightWriter> writer = WeightWriter::create(
+          module, weightsOut, "rtn", error, /*atLoad=*/true);
+      if (!writer) {
+        emitPassError(module) << "qopt-quantize-weights: " << error;
+        return signalPassFailure();
+      }
+      for (LinearOp linear : linears) {
+        if (failed(describeAtLoadWeight(linear, *spec, *writer, error))) {
+          linear.emitError() << "qopt-quantize-weights: " << error;
+          return signalPassFailure();
+        }
+      }
+      if (failed(writer->finish(error))) {
+        emitPassError(module) << "qopt-quantize-weights: " << error;
+        return signalPassFailure();
+      }
+      return;
+    }
     std::unique_ptr<WeightReader> reader = WeightReader::open(module, error);
     std::unique_ptr<WeightWriter> writer =
         reader ? WeightWriter::create(module, weightsOut, "rtn", error)

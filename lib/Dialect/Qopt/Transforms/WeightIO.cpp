@@ -7,9 +7,11 @@
 #include "qopt/Dialect/Qopt/Transforms/WeightIO.h"
 #include "qopt-runtime/Parallel.h"
 #include "qopt-runtime/QuantMath.h"
+#include "qopt/Dialect/Qopt/Transforms/AtLoadWeights.h"
 
 #include "qopt-runtime/Kernels.h"
 #include "qopt-runtime/Safetensors.h"
+#include "qopt-runtime/WeightRecipe.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Support/FileUtilities.h"
@@ -244,15 +246,69 @@ std::unique_ptr<WeightReader> WeightReader::open(ModuleOp module,
     std::string path = irPath;
     if (std::filesystem::path(irPath).is_relative())
       path = (std::filesystem::path(base) / irPath).string();
+    std::string symbol = store.getSymName().str();
+    reader->paths[symbol] = path;
+    if (isAtLoadStorePath(path)) {
+      std::unique_ptr<AtLoadStore> opened = AtLoadStore::open(path, error);
+      if (!opened) {
+        error = "weight store @" + symbol + ": " + error;
+        return nullptr;
+      }
+      reader->atLoadStores[symbol] = std::move(opened);
+      continue;
+    }
     std::unique_ptr<qrt::TensorStore> opened =
         qrt::TensorStore::open(path, error);
     if (!opened) {
-      error = "weight store @" + store.getSymName().str() + ": " + error;
+      error = "weight store @" + symbol + ": " + error;
       return nullptr;
     }
-    reader->stores[store.getSymName().str()] = std::move(opened);
+    reader->stores[symbol] = std::move(opened);
   }
   return reader;
+}
+
+const AtLoadTensor *WeightReader::atLoadTensor(WeightOp op) const {
+  auto it = atLoadStores.find(op.getStore().str());
+  return it == atLoadStores.end() ? nullptr
+                                  : it->second->find(op.getName().str());
+}
+
+std::string WeightReader::storePath(StringRef symbol) const {
+  auto it = paths.find(symbol.str());
+  return it == paths.end() ? "" : it->second;
+}
+
+const qrt::TensorView *WeightReader::find(const std::string &symbol,
+                                          const std::string &name,
+                                          std::string &error) {
+  if (auto a = atLoadStores.find(symbol); a != atLoadStores.end()) {
+    // A source is a float tensor of another store: never this one.
+    const qrt::TensorView *view = a->second->materialize(
+        name,
+        [&](const std::string &store, const std::string &tensor,
+            std::string &err) -> const qrt::TensorView * {
+          if (atLoadStores.count(store)) {
+            err = "at-load store @" + symbol + " reads tensor '" + tensor +
+                  "' of at-load store @" + store;
+            return nullptr;
+          }
+          return find(store, tensor, err);
+        },
+        error);
+    if (!view)
+      error = "weight store @" + symbol + " (at load): " + error;
+    return view;
+  }
+  auto it = stores.find(symbol);
+  if (it == stores.end()) {
+    error = "weight store @" + symbol + " is not declared";
+    return nullptr;
+  }
+  const qrt::TensorView *view = it->second->find(name);
+  if (!view)
+    error = "weight store @" + symbol + " has no tensor '" + name + "'";
+  return view;
 }
 
 bool WeightReader::isWeightExpression(Value value) {
@@ -269,18 +325,7 @@ bool WeightReader::isWeightExpression(Value value) {
 }
 
 const qrt::TensorView *WeightReader::lookup(WeightOp op, std::string &error) {
-  auto it = stores.find(op.getStore().str());
-  if (it == stores.end()) {
-    error = "weight store @" + op.getStore().str() + " is not declared";
-    return nullptr;
-  }
-  const qrt::TensorView *view = it->second->find(op.getName().str());
-  if (!view) {
-    error = "weight store @" + op.getStore().str() + " has no tensor '" +
-            op.getName().str() + "'";
-    return nullptr;
-  }
-  return view;
+  return find(op.getStore().str(), op.getName().str(), error);
 }
 
 /// view.toFloat() for the float dtypes of weights, converted in parallel
@@ -438,17 +483,13 @@ LogicalResult WeightReader::readTensor(StringRef store, StringRef name,
                                        std::vector<float> &out,
                                        std::vector<int64_t> &shape,
                                        std::string &error) {
-  auto it = stores.find(store.str());
-  if (it == stores.end()) {
+  if (!stores.count(store.str()) && !atLoadStores.count(store.str())) {
     error = "the module has no weight store @" + store.str();
     return failure();
   }
-  const qrt::TensorView *view = it->second->find(name.str());
-  if (!view) {
-    error =
-        "weight store @" + store.str() + " has no tensor '" + name.str() + "'";
+  const qrt::TensorView *view = find(store.str(), name.str(), error);
+  if (!view)
     return failure();
-  }
   shape = view->shape;
   out = view->toFloat();
   return checkFinite(out, store, name, error);
@@ -483,6 +524,8 @@ LogicalResult WeightReader::readInt32(WeightOp op, std::vector<int32_t> &out,
 
 void WeightReader::pageSpans(Value value, std::vector<PageSpan> &spans) {
   if (auto w = value.getDefiningOp<WeightOp>()) {
+    if (atLoadStores.count(w.getStore().str()))
+      return; // computed, not mapped
     std::string ignored;
     if (const qrt::TensorView *t = lookup(w, ignored))
       spans.push_back({t->data, t->nbytes});
@@ -496,6 +539,8 @@ void WeightReader::pageSpans(Value value, std::vector<PageSpan> &spans) {
 
 void WeightReader::release(Value value) {
   if (auto w = value.getDefiningOp<WeightOp>()) {
+    if (atLoadStores.count(w.getStore().str()))
+      return; // computed into memory the reader owns: not file pages
     std::string ignored;
     if (const qrt::TensorView *t = lookup(w, ignored))
       qrt::releasePages(*t);
@@ -511,13 +556,13 @@ void WeightReader::release(Value value) {
 // WeightWriter
 //===----------------------------------------------------------------------===//
 
-std::unique_ptr<WeightWriter> WeightWriter::create(ModuleOp module,
-                                                   const std::string &directory,
-                                                   const std::string &name,
-                                                   std::string &error) {
+std::unique_ptr<WeightWriter>
+WeightWriter::create(ModuleOp module, const std::string &directory,
+                     const std::string &name, std::string &error, bool atLoad) {
   std::unique_ptr<WeightWriter> w(new WeightWriter());
   w->module = module;
   w->name = name;
+  w->atLoad = atLoad;
   if (!directory.empty()) {
     w->directory = normalPath(directory).string();
     w->irDirectory = w->directory;
@@ -557,7 +602,25 @@ WeightWriter::~WeightWriter() {
   ::rmdir(directory.c_str());
 }
 
+LogicalResult WeightWriter::addAtLoad(const std::string &tensorName,
+                                      const AtLoadTensor &tensor,
+                                      std::string &error) {
+  if (!atLoad || atLoadTensors.count(tensorName)) {
+    error = atLoad ? "the at-load store '" + name + "' already has a tensor '" +
+                         tensorName + "'"
+                   : "the side store '" + name + "' is not an at-load store";
+    return failure();
+  }
+  atLoadTensors[tensorName] = tensor;
+  return success();
+}
+
 LogicalResult WeightWriter::add(qrt::TensorData &&tensor, std::string &error) {
+  if (atLoad) {
+    error = "the at-load store '" + name + "' takes no data (tensor '" +
+            tensor.name + "')";
+    return failure();
+  }
   if (weightMap.count(tensor.name)) {
     error = "the side store '" + name + "' already has a tensor '" +
             tensor.name + "'";
@@ -639,41 +702,16 @@ LogicalResult WeightWriter::addStorage(const std::string &tensorName,
   t.name = tensorName;
   t.shape = shape;
   int64_t count = static_cast<int64_t>(values.size());
-  if (storage.isSignlessInteger(8)) {
-    t.dtype = qrt::DType::I8;
-    t.data.resize(values.size());
-    encodeChunks(count, 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        t.data[i] = static_cast<uint8_t>(static_cast<int8_t>(values[i]));
-    });
-  } else if (isa<Float8E4M3FNType, Float8E5M2Type>(storage)) {
-    bool e4m3 = isa<Float8E4M3FNType>(storage);
-    t.dtype = e4m3 ? qrt::DType::F8_E4M3 : qrt::DType::F8_E5M2;
-    t.data.resize(values.size());
-    encodeChunks(count, 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        t.data[i] = e4m3 ? ::qnum::floatToE4M3FN(values[i])
-                         : ::qnum::floatToE5M2(values[i]);
-    });
-  } else if (storage.isSignlessInteger(4) && packing == Packing::Int4x2) {
-    t.dtype = qrt::DType::U8;
-    int64_t cols = shape.back(), rows = cols ? count / cols : 0;
-    int64_t bytesPerRow = (cols + 1) / 2;
-    t.shape.back() = bytesPerRow;
-    t.data.resize(static_cast<size_t>(rows * bytesPerRow));
-    // Rows are packed independently (an odd row length pads its last byte).
-    int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / (cols + 1));
-    qrt::parallelForChunks(
-        rows, grain, 4.0 * double(cols), 0, [&](int64_t rb, int64_t re) {
-          std::vector<int8_t> row(cols);
-          for (int64_t r = rb; r < re; ++r) {
-            for (int64_t c = 0; c < cols; ++c)
-              row[c] = static_cast<int8_t>(values[r * cols + c]);
-            std::vector<uint8_t> packed = ::qnum::packInt4x2(row);
-            std::memcpy(t.data.data() + r * bytesPerRow, packed.data(),
-                        packed.size());
-          }
-        });
+  if (storage.isSignlessInteger(8) ||
+      isa<Float8E4M3FNType, Float8E5M2Type>(storage) ||
+      (storage.isSignlessInteger(4) && packing == Packing::Int4x2)) {
+    // The encoding the runtime's loader uses for weights quantized at load.
+    ::qnum::StorageKind kind =
+        storage.isSignlessInteger(8)     ? ::qnum::StorageKind::Int8
+        : storage.isSignlessInteger(4)   ? ::qnum::StorageKind::Int4
+        : isa<Float8E4M3FNType>(storage) ? ::qnum::StorageKind::Float8E4M3FN
+                                         : ::qnum::StorageKind::Float8E5M2;
+    t = qrt::encodeStorage(tensorName, shape, values, kind);
   } else if (storage.isSignlessInteger(4) && packing == Packing::Int4x8Offset) {
     if (shape.back() % 8 != 0) {
       error = "int4x8_offset packing needs an innermost size divisible by 8";
@@ -727,9 +765,14 @@ LogicalResult WeightWriter::finish(std::string &error) {
   if (failed(flush(error)) || failed(waitForShard(error)))
     return failure();
   qrt::ContentNamedFile index;
-  if (!qrt::writeSafetensorsIndexByContent(directory, name, weightMap,
-                                           totalBytes, index, error))
+  if (atLoad) {
+    if (failed(writeAtLoadStore(directory, name, atLoadTensors, index.fileName,
+                                index.created, error)))
+      return failure();
+  } else if (!qrt::writeSafetensorsIndexByContent(directory, name, weightMap,
+                                                  totalBytes, index, error)) {
     return failure();
+  }
   if (index.created)
     written.push_back(directory + "/" + index.fileName);
   if (storeOp)
@@ -745,52 +788,4 @@ LogicalResult WeightWriter::finish(std::string &error) {
     module->setAttr(kCreatedWeightFilesAttrName, ArrayAttr::get(ctx, created));
   finished = true;
   return success();
-}
-
-//===----------------------------------------------------------------------===//
-// Statistics
-//===----------------------------------------------------------------------===//
-
-ActStatsAttr mlir::qopt::findStats(Value value) {
-  if (auto obs = value.getDefiningOp<ObserveOp>())
-    return obs.getStatsAttr();
-  return {};
-}
-
-LogicalResult mlir::qopt::readHessian(ActStatsAttr stats, WeightReader &reader,
-                                      std::vector<double> &hessian, int64_t &k,
-                                      std::string &error) {
-  if (!stats || !stats.getHessian()) {
-    error = "no Hessian (X^T X) was recorded for its input; run "
-            "qopt-calibrate (with --hessian, the default) on the model first"
-            " (smoothing drops Hessians: quantize with GPTQ/AWQ before or "
-            "instead of qopt-smooth)";
-    return failure();
-  }
-  std::vector<float> h;
-  std::vector<int64_t> shape;
-  if (failed(reader.readTensor("calib", stats.getHessian().getValue(), h, shape,
-                               error)))
-    return failure();
-  k = stats.getAbsmax().getNumElements();
-  if (shape.size() != 2 || shape[0] != k || shape[1] != k) {
-    error = "Hessian '" + stats.getHessian().str() + "' has shape " +
-            ::qnum::shapeToString(shape) + " but the input has " +
-            std::to_string(k) + " channels";
-    return failure();
-  }
-  hessian.assign(h.begin(), h.end());
-  return success();
-}
-
-std::vector<float> mlir::qopt::statValues(ElementsAttr attr) {
-  std::vector<float> out;
-  if (!attr)
-    return out;
-  for (APFloat v : attr.getValues<APFloat>()) {
-    bool loses;
-    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &loses);
-    out.push_back(v.convertToFloat());
-  }
-  return out;
 }

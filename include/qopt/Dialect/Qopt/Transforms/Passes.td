@@ -184,6 +184,17 @@ def QoptQuantizeWeights : Pass<"qopt-quantize-weights", "::mlir::ModuleOp"> {
     split into groups of `group-size` input channels), `block`
     (`block-size` x `block-size` tiles, DeepSeek-style FP8), `tensor`.
 
+    With `at-load`, no weight is read or written here: the side store is an
+    at-load store (`rtn-HASH.at-load.json`) that records, for each tensor,
+    its checkpoint source, the smoothing factors folded into it and the
+    recipe (`i8:channel`, `i4:group128`, ...), and the runtime quantizes the
+    weights from the bf16 / fp16 checkpoint while it loads a bundle built
+    with `qopt-bundle --weights-at-load` (vLLM's online quantization). The
+    IR is the same as without it; reading such a tensor (the CPU executor,
+    `qopt-bundle` without `--weights-at-load`) computes it with the same
+    code, so both give the same bytes. `int4x8_offset` packing is not
+    available at load.
+
     ```mlir
     %y = qopt.linear %x, %w {label = "l"} : (tensor<?x256xf32>, tensor<64x256xbf16>) -> tensor<?x64xf32>
     ```
@@ -223,6 +234,9 @@ def QoptQuantizeWeights : Pass<"qopt-quantize-weights", "::mlir::ModuleOp"> {
            [{::mlir::qopt::optionValues(::mlir::qopt::packingSpellings())}]>,
     Option<"includeLmHead", "include-lm-head", "bool", /*default=*/"false",
            "Also quantize the LM head">,
+    Option<"atLoad", "at-load", "bool", /*default=*/"false",
+           "Describe the quantization for the runtime to do at load "
+           "instead of writing quantized weights">,
     Option<"weightsOut", "weights-out", "std::string", /*default=*/"\"\"",
            "Directory of the side store (default: beside the -o file)">,
   ];

@@ -32,6 +32,11 @@ struct WeightPipelineOptions : public PassPipelineOptions<Derived> {
       *this, "weights-out",
       llvm::cl::desc("Directory of the side stores (default: beside -o)"),
       llvm::cl::init("")};
+  ::mlir::detail::PassOptions::Option<bool> atLoad{
+      *this, "at-load",
+      llvm::cl::desc("Quantize the weights when the bundle loads (from the "
+                     "checkpoint, round to nearest) instead of now"),
+      llvm::cl::init(false)};
 };
 
 struct SmoothQuantPipelineOptions

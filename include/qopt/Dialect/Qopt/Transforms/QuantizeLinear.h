@@ -85,6 +85,19 @@ LogicalResult replaceByQuantizedLinear(
     const std::vector<float> &scales, const std::vector<int32_t> &zeroPoints,
     WeightWriter &writer, std::string &error);
 
+/// Replaces `linear` by a weight-only quantized_linear reading the tensors
+/// PREFIX.qweight, PREFIX.scales (and PREFIX.zero_points) of `writer`'s
+/// store, which the caller has added.
+void rewriteAsQuantizedLinear(LinearOp linear, const WeightSchemeSpec &spec,
+                              WeightWriter &writer);
+
+/// The at-load form of replaceByQuantizedLinear: describes how the runtime
+/// computes the weight's tensors from the checkpoint (`writer` is an at-load
+/// writer) and rewrites `linear`, reading no weight data.
+LogicalResult describeAtLoadWeight(LinearOp linear,
+                                   const WeightSchemeSpec &spec,
+                                   WeightWriter &writer, std::string &error);
+
 } // namespace qopt
 } // namespace mlir
 

@@ -18,6 +18,7 @@
 
 #include "qopt-runtime/Safetensors.h"
 #include "qopt/Dialect/Qopt/IR/QoptOps.h"
+#include "qopt/Dialect/Qopt/Transforms/AtLoadWeights.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -162,10 +163,22 @@ public:
   };
   void pageSpans(Value value, std::vector<PageSpan> &spans);
 
+  /// How `op`'s tensor is computed when its store is an at-load store
+  /// (AtLoadWeights.h), else null.
+  const AtLoadTensor *atLoadTensor(WeightOp op) const;
+  /// The file store `symbol` resolves to ("" when it is not declared).
+  std::string storePath(StringRef symbol) const;
+  /// The tensor `name` of store `symbol` (computed for at-load stores), or
+  /// null with `error` set.
+  const qrt::TensorView *find(const std::string &symbol,
+                              const std::string &name, std::string &error);
+
 private:
   WeightReader() = default;
   const qrt::TensorView *lookup(WeightOp op, std::string &error);
   std::map<std::string, std::unique_ptr<qrt::TensorStore>> stores;
+  std::map<std::string, std::unique_ptr<AtLoadStore>> atLoadStores;
+  std::map<std::string, std::string> paths;
 };
 
 /// Writes tensors into a new side store of a module: shards
@@ -186,10 +199,12 @@ public:
   /// moduleDirectory(module), so later passes of the pipeline read it, and
   /// qopt-rebase-weight-stores makes it relative to the output. Fails when
   /// neither is set.
-  static std::unique_ptr<WeightWriter> create(ModuleOp module,
-                                              const std::string &directory,
-                                              const std::string &name,
-                                              std::string &error);
+  ///
+  /// With `atLoad`, the store is an at-load store (AtLoadWeights.h): its
+  /// tensors are described with addAtLoad, not written.
+  static std::unique_ptr<WeightWriter>
+  create(ModuleOp module, const std::string &directory, const std::string &name,
+         std::string &error, bool atLoad = false);
   /// Removes the files it created unless finish() succeeded.
   ~WeightWriter();
 
@@ -205,6 +220,11 @@ public:
   LogicalResult addStorage(const std::string &name, std::vector<int64_t> shape,
                            const std::vector<float> &values, Type storage,
                            Packing packing, std::string &error);
+
+  /// Adds tensor `name` of an at-load store: how the runtime computes it.
+  LogicalResult addAtLoad(const std::string &name, const AtLoadTensor &tensor,
+                          std::string &error);
+  bool isAtLoad() const { return atLoad; }
 
   /// Builds `qopt.weight @store[name] : type` at the builder's insertion
   /// point (the store op is created on first use).
@@ -232,6 +252,8 @@ private:
   std::map<std::string, std::string> weightMap;
   std::vector<std::string> written;
   bool finished = false;
+  bool atLoad = false;
+  std::map<std::string, AtLoadTensor> atLoadTensors;
   /// The shard being written in the background, and its outcome.
   std::vector<qrt::TensorData> writing;
   qrt::ContentNamedFile writtenShard;
