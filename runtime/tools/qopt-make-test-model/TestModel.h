@@ -1,5 +1,4 @@
-//===- TestModel.h - Random-weight Hugging Face test checkpoints -*- C++
-//-*-===//
+//===- TestModel.h - Random-weight HF test checkpoints ----------*- C++ -*-===//
 //
 // Part of the qopt project, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -23,8 +22,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QOPT_TEST_TESTMODEL_H
-#define QOPT_TEST_TESTMODEL_H
+#ifndef QOPT_RUNTIME_TOOLS_QOPT_MAKE_TEST_MODEL_TESTMODEL_H
+#define QOPT_RUNTIME_TOOLS_QOPT_MAKE_TEST_MODEL_TESTMODEL_H
 
 #include "qopt-runtime/ModelConfig.h"
 #include "qopt-runtime/Safetensors.h"
@@ -156,4 +155,4 @@ bool writeTestModel(const TestModelSpec &spec, const std::string &dir,
 
 } // namespace qtest
 
-#endif // QOPT_TEST_TESTMODEL_H
+#endif // QOPT_RUNTIME_TOOLS_QOPT_MAKE_TEST_MODEL_TESTMODEL_H

@@ -4,8 +4,9 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Private to test/lib/TestModel/: the chunked random weights that Weights.cpp
-// defines and Writer.cpp streams to disk.
+// Private to the generator's library (QoptTestModel, in
+// runtime/tools/qopt-make-test-model/): the chunked random weights that
+// Weights.cpp defines and Writer.cpp streams to disk.
 //
 //   Spec.cpp        presets, validation, the tensor list and config.json
 //   Weights.cpp     deterministic random weights and their storage types
@@ -14,8 +15,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QOPT_TEST_TESTMODEL_TESTMODELINTERNAL_H
-#define QOPT_TEST_TESTMODEL_TESTMODELINTERNAL_H
+#ifndef QOPT_RUNTIME_TOOLS_QOPT_MAKE_TEST_MODEL_TESTMODELINTERNAL_H
+#define QOPT_RUNTIME_TOOLS_QOPT_MAKE_TEST_MODEL_TESTMODELINTERNAL_H
 
 #include "TestModel.h"
 
@@ -42,4 +43,4 @@ void storeAs(DType dtype, const float *src, size_t n, uint8_t *dst);
 } // namespace detail
 } // namespace qtest
 
-#endif // QOPT_TEST_TESTMODEL_TESTMODELINTERNAL_H
+#endif // QOPT_RUNTIME_TOOLS_QOPT_MAKE_TEST_MODEL_TESTMODELINTERNAL_H
