@@ -16,21 +16,7 @@ if [ ! -f "$D/llama3-8b/model.safetensors.index.json" ]; then
 fi
 "$B/qopt-import" "$D/llama3-8b" -o "$D/llama3-8b.mlir"
 "$B/qopt" "$D/llama3-8b.mlir" --qopt-insert-observers -o "$D/llama3-8b.obs.mlir"
-python3 - "$D/llama3-8b.obs.mlir" "$D/llama3-8b.calib.mlir" <<'PY'
-import re, sys
-src, dst = sys.argv[1], sys.argv[2]
-out = []
-for line in open(src):
-    m = re.search(r'qopt\.observe .*\{(.*)\} : tensor<\?x(\d+)xf32>', line)
-    if m:
-        n = m.group(2)
-        stats = ('stats = #qopt.stats<absmax = dense<1.000000e+00> : '
-                 'tensor<%sxf32>, num_tokens = 4096>' % n)
-        line = line.replace('{' + m.group(1) + '}',
-                            '{' + m.group(1) + ', ' + stats + '}', 1)
-    out.append(line)
-open(dst, 'w').writelines(out)
-PY
+python3 scripts/synthetic-calib.py "$D/llama3-8b.obs.mlir" "$D/llama3-8b.calib.mlir"
 run() {
   local name=$1; shift
   rm -rf "$D/$name.weights"

@@ -3,7 +3,7 @@
 # and the models, so it runs on the CPU machine; the GPU machine gets the
 # bundles copied over.
 #
-#   scripts/gpu-bundles.sh OUT_DIR [tiny|tiny-kernels|8b]...   (default: tiny 8b)
+#   scripts/gpu-bundles.sh OUT_DIR [tiny|tiny-kernels|8b|8b-e2e]...   (default: tiny 8b)
 #
 # SCHEMES="sq w4-awq ..." builds only the bundles of those names (each with
 # the KV variants its part makes: "sq" alone, "sq-kv8" for the INT8 cache).
@@ -31,6 +31,12 @@
 #   quantize timings; and bf16-mma, sq-mma, fp8-mma, fp8-block-mma, built
 #   with wgmma-rows=0 (mma.sync kernels at every M), to time them beside the
 #   sm_90a warpgroup-MMA kernels in the same run.
+# OUT_DIR/8b-e2e/NAME.bundle: the whole Llama-3-8B-shaped model (32 layers,
+#   random weights: qopt-make-test-model --preset llama3-8b, made in
+#   CHECKPOINT_8B, default build/bench/llama3-8b, when missing) in bf16,
+#   W8A8 SmoothQuant, FP8, W4A16 RTN g128 and W8A16, max-tokens
+#   E2E_MAX_TOKENS (default 2048), with no weights of their own: the runtime
+#   reads and quantizes the checkpoint at load (gpu-bench.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: gpu-bundles.sh OUT_DIR [tiny|tiny-kernels|8b]...}
@@ -40,6 +46,9 @@ parts=("$@")
 B=${QOPT_BIN:-build/bin}
 shared=${QOPT_SHARED:-../shared}
 calib="$shared/data/tiny-llama-reference.safetensors:calib_tokens"
+# The 8B-shaped checkpoint of the end-to-end benchmark (the same in
+# scripts/gpu-bench.sh, which makes it on the GPU machine).
+E2E_MODEL_FLAGS="--arch llama --preset llama3-8b --max-positions 16384"
 kv8="--kv-cache=dtype=i8 granularity=token"
 kvf8="--kv-cache=dtype=f8E4M3FN granularity=head"
 
@@ -159,8 +168,31 @@ for part in "${parts[@]}"; do
         "chip=sm_90a max-tokens=4096 wgmma-rows=0" --kernels-only "${args[@]}"
     done
     ;;
+  8b-e2e)
+    # The whole Llama-3-8B-shaped model, for gpu-bench.sh: weights read from
+    # the checkpoint when the bundle loads (--weights-at-load; the quantized
+    # schemes quantize them then, at-load), so a bundle is a few MB. The GPU
+    # machine makes the same checkpoint with the same generator command
+    # (E2E_MODEL_FLAGS, also in gpu-bench.sh). SmoothQuant's factors come
+    # from synthetic statistics (scripts/synthetic-calib.py): it reads the
+    # checkpoint here (16 GB).
+    d="$out/8b-e2e"
+    mkdir -p "$d"
+    ck=${CHECKPOINT_8B:-build/bench/llama3-8b}
+    if [ ! -f "$ck/model.safetensors.index.json" ]; then
+      # shellcheck disable=SC2086
+      "$B/qopt-make-test-model" $E2E_MODEL_FLAGS -o "$ck"
+    fi
+    "$B/qopt-import" "$ck" -o "$d/m.mlir"
+    "$B/qopt" "$d/m.mlir" --qopt-insert-observers -o "$d/obs.mlir"
+    python3 scripts/synthetic-calib.py "$d/obs.mlir" "$d/calib.mlir"
+    schemes=("bf16|" "sq|--smoothquant=at-load" "fp8|--fp8=at-load"
+      "w4-rtn|--w4a16=at-load" "w8a16|--w8a16=at-load")
+    variants "$d" "$d/calib.mlir" "chip=sm_90a max-tokens=${E2E_MAX_TOKENS:-2048}" \
+      --weights-at-load plain
+    ;;
   *)
-    echo "gpu-bundles: unknown part '$part' (tiny, tiny-kernels, 8b)" >&2
+    echo "gpu-bundles: unknown part '$part' (tiny, tiny-kernels, 8b, 8b-e2e)" >&2
     exit 2
     ;;
   esac
