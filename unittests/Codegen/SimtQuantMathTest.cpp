@@ -112,6 +112,20 @@ protected:
         e.storeVec(v, a.getArgument(1), {c});
       });
     });
+    // Two bytes at a time: the decoder's path for vectors of other lengths.
+    define("decode2", {mem(256, e4m3), mem(256, f32)}, [&](Block &a) {
+      e.forLoop(e.idx(0), e.idx(256), e.idx(2), [&](Value c) {
+        Value v = e.loadDequantized(a.getArgument(0), {c}, 2, Value());
+        e.storeVec(v, a.getArgument(1), {c});
+      });
+    });
+    // The weight-streaming kernels' e4m3 weights: 16 bytes, times 2^-120.
+    define("decodeScaled", {mem(256, i8), mem(256, f32)}, [&](Block &a) {
+      e.forLoop(e.idx(0), e.idx(256), e.idx(16), [&](Value c) {
+        Value v = e.decodeE4M3Scaled(e.loadVec(a.getArgument(0), {c}, 16));
+        e.storeVec(v, a.getArgument(1), {c});
+      });
+    });
     define("scales", {mem(kCount, f32), mem(kCount, f32), mem(kCount, f32)},
            [&](Block &a) {
              e.forLoop(e.idx(0), e.idx(kCount), e.idx(1), [&](Value c) {
@@ -261,6 +275,45 @@ TEST_F(SimtQuantMath, DecodeMatchesReference) {
     else
       EXPECT_EQ(llvm::bit_cast<uint32_t>(out[i]), llvm::bit_cast<uint32_t>(ref))
           << "byte " << i << ": " << out[i] << ", reference " << ref;
+  }
+}
+
+TEST_F(SimtQuantMath, DecodeOfTwoMatchesReference) {
+  std::vector<uint8_t> bits(256);
+  for (int i = 0; i < 256; ++i)
+    bits[i] = static_cast<uint8_t>(i);
+  std::vector<float> out(256);
+  call("decode2", bits.data(), out.data());
+  for (int i = 0; i < 256; ++i) {
+    float ref = qnum::e4m3fnToFloat(static_cast<uint8_t>(i));
+    if (std::isnan(ref))
+      EXPECT_TRUE(std::isnan(out[i])) << "byte " << i;
+    else
+      EXPECT_EQ(llvm::bit_cast<uint32_t>(out[i]), llvm::bit_cast<uint32_t>(ref))
+          << "byte " << i;
+  }
+}
+
+// Every byte at every position of its word: the value times 2^-120 exactly
+// (subnormal float32 for the e4m3 subnormals), NaN codes as +-480 * 2^-120.
+TEST_F(SimtQuantMath, ScaledDecodeIsExact) {
+  std::vector<uint8_t> bits(256);
+  // A permutation, so that each byte value meets each position of a word.
+  for (int i = 0; i < 256; ++i)
+    bits[i] = static_cast<uint8_t>((i * 37) & 0xFF);
+  for (int shift = 0; shift < 4; ++shift) {
+    std::vector<uint8_t> in(256);
+    for (int i = 0; i < 256; ++i)
+      in[i] = bits[(i + shift) & 0xFF];
+    std::vector<float> out(256);
+    call("decodeScaled", in.data(), out.data());
+    for (int i = 0; i < 256; ++i) {
+      double ref = qnum::e4m3fnToFloat(in[i]);
+      if (std::isnan(ref))
+        ref = (in[i] & 0x80) ? -480.0 : 480.0;
+      EXPECT_EQ(static_cast<double>(out[i]), std::ldexp(ref, -120))
+          << "byte " << int(in[i]) << " at position " << i % 4;
+    }
   }
 }
 

@@ -53,6 +53,15 @@ static Value fmaF32(ImplicitLocOpBuilder &b, Value x, Value y, Value z) {
       .getResult(0);
 }
 
+/// e4m3 weights are decoded times 2^-120 (Emitter::decodeE4M3Scaled), two or
+/// three integer operations a weight instead of the exact decode's six or
+/// more; their sums are multiplied by 2^120 once: with the group scale, or
+/// before the lanes' reduction. A product of an e4m3 activation (at least
+/// 2^-9 in magnitude) and a scaled weight may be subnormal; f32 arithmetic
+/// here keeps subnormals (no .ftz), and rounds such a product by at most
+/// 2^-150: 2^-30 of the 2^-120 that an e4m3 unit of the sum is scaled to.
+static constexpr double kFp8Unscale = 1.329227995784916e36; // 2^120
+
 namespace {
 class Gemv {
 public:
@@ -144,12 +153,13 @@ SmallVector<Value> Gemv::weightChunk(Value raw, int64_t q, Value offset,
     return out;
   }
   if (fp8) {
-    Value f = e.decodeE4M3(raw);
+    // Weights times 2^-120 (kFp8Unscale applies the 2^120 to the sums).
+    Value f = e.decodeE4M3Scaled(raw);
     for (int64_t i = 0; i < chunk; ++i)
       out.push_back(e.extract(f, i));
     if (offset)
       for (Value &v : out)
-        v = e.sub(v, offset);
+        v = e.sub(v, e.mul(offset, e.f32(1.0 / kFp8Unscale)));
     return out;
   }
   // Integer weights (see decodeIntFields). Chunk q holds words
@@ -299,7 +309,10 @@ void Gemv::accumulate(Value vc, ArrayRef<Value> raw, Value valid,
         int64_t i = accIndex(which, c, r);
         Value next = sums[i];
         if (partial)
-          next = e.add(acc[i], e.mul(e.toF32(next), scale[which][c]));
+          next = e.add(acc[i],
+                       e.mul(e.toF32(next),
+                             fp8 ? e.mul(scale[which][c], e.f32(kFp8Unscale))
+                                 : scale[which][c]));
         acc[i] = valid ? e.select(valid, next, acc[i]) : next;
       }
 }
@@ -367,8 +380,11 @@ void Gemv::emit(Value scratch) {
   }
 
   // Lanes, then the warps of a pair: scratch[slice][pair][i].
-  for (Value &v : acc)
+  for (Value &v : acc) {
+    if (fp8 && !plan.groupK)
+      v = e.mul(v, e.f32(kFp8Unscale));
     v = e.warpReduce(v, simt::ReduceKind::Sum);
+  }
   Value isLane0 =
       b.create<arith::CmpIOp>(arith::CmpIPredicate::eq, lane, idx(0));
   e.ifThen(isLane0, [&] {

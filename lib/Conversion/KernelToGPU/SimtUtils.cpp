@@ -665,17 +665,49 @@ Value Emitter::quantizeE4M3(Value x, Value scale) {
   return result;
 }
 
-Value Emitter::decodeE4M3(Value bits) {
-  // sign | exponent-and-mantissa << 20 is the float32 of the value times
-  // 2^-120 (subnormals included); 0x7F / 0xFF are NaN.
+Value Emitter::decodeE4M3Scaled(Value bits) {
+  // Byte j of a little-endian word moved to the top (a shift left by
+  // 24 - 8j) and shifted right arithmetically by 4 holds its sign in bits
+  // 27-31 and its exponent and mantissa in bits 20-26; masked with
+  // 0x87F00000 it is the float32 sign | em << 20: the value times 2^-120,
+  // subnormals included. Two or three integer operations a value.
   int64_t n = numElements(bits);
-  auto i32v = VectorType::get({n}, b.getI32Type());
+  auto words = VectorType::get({n / 4}, b.getI32Type());
+  Value w = vector::BitCastOp::create(b, words, bits);
+  SmallVector<Value> out(n);
+  for (int64_t i = 0; i < n / 4; ++i) {
+    Value word = vector::ExtractOp::create(b, w, i);
+    for (int64_t j = 0; j < 4; ++j) {
+      Value t = j == 3 ? word : arith::ShLIOp::create(b, word, i32(24 - 8 * j));
+      t = arith::ShRSIOp::create(b, t, i32(4));
+      t = andi(t, i32(static_cast<int32_t>(0x87F00000u)));
+      out[i * 4 + j] = arith::BitcastOp::create(b, b.getF32Type(), t);
+    }
+  }
+  return vector::FromElementsOp::create(b, VectorType::get({n}, b.getF32Type()),
+                                        out);
+}
+
+Value Emitter::decodeE4M3(Value bits) {
+  // 0x7F / 0xFF are NaN; the others are decodeE4M3Scaled's values times
+  // 2^120 (exact: a product with a power of two that lands in the normal
+  // range). +-480, whose square 230400 no other e4m3 value has, is what the
+  // NaN codes decode to.
+  int64_t n = numElements(bits);
   auto f32v = VectorType::get({n}, b.getF32Type());
+  Value f;
+  if (n % 4 == 0) {
+    f = mul(decodeE4M3Scaled(bits), constant(f32v, std::ldexp(1.0, 120)));
+    Value nan = eq(mul(f, f), constant(f32v, 230400.0));
+    return select(nan, constant(f32v, std::numeric_limits<double>::quiet_NaN()),
+                  f);
+  }
+  auto i32v = VectorType::get({n}, b.getI32Type());
   auto cst = [&](int64_t v) { return constant(i32v, double(v)); };
   Value u = arith::ExtUIOp::create(b, i32v, bits);
   Value mag = andi(u, cst(0x7F));
   Value sign = arith::ShLIOp::create(b, andi(u, cst(0x80)), cst(24));
-  Value f = arith::BitcastOp::create(
+  f = arith::BitcastOp::create(
       b, f32v, ori(arith::ShLIOp::create(b, mag, cst(20)), sign));
   f = mul(f, constant(f32v, std::ldexp(1.0, 120)));
   return select(eq(mag, cst(0x7F)),

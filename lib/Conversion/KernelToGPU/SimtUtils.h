@@ -213,6 +213,11 @@ public:
   Value quantizeE4M3(Value x, Value scale);
   /// float32 values of e4m3 bits (vector<n x i8>).
   Value decodeE4M3(Value bits);
+  /// The same values times 2^-120, and the NaN codes 0x7F / 0xFF as
+  /// +-480 * 2^-120, from bits (vector<n x i8>, n a multiple of 4) in two or
+  /// three integer operations a value: for weights, which qopt's quantizers
+  /// never write as NaN, with the 2^120 applied once to a sum.
+  Value decodeE4M3Scaled(Value bits);
   /// Stores the float32 vector `y` as the element type of `memref`:
   /// f32 / bf16 / f16 converted, i8 quantized with `scale`, `zp` (null:
   /// symmetric [-127, 127], else [-128, 127]), e4m3 with `scale`.
