@@ -606,6 +606,11 @@ static bool writeBundle(ModuleOp module, const std::string &input,
                        "; weight stores " + stores + ")";
   manifest["max_tokens"] = maxTokens.getInt();
   manifest["arena_bytes"] = arena.getInt();
+  // The kernels wait for their grid dependencies themselves
+  // (convert-kernels-to-gpu grid-dependency): they may be launched
+  // programmatically.
+  if (module->hasAttr("qk.grid_dependency"))
+    manifest["grid_dependency"] = true;
   manifest["ptx"] = "kernels.ptx";
   if (!kernelsOnly)
     manifest["weights"] = "weights.safetensors";

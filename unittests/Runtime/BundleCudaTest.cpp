@@ -224,6 +224,71 @@ TEST_F(BundleCuda, DecodeStepsReplayOneGraph) {
   dlclose(fake);
 }
 
+TEST_F(BundleCuda, ProgrammaticLaunchesOfGridDependentBundles) {
+  BundleBuilder bb;
+  bb.arena("a", "bf16", {-1, 32});
+  bb.weight("b", "bf16", {16, 32}, std::vector<uint8_t>(16 * 32 * 2, 0));
+  bb.arena("y", "f32", {-1, 16});
+  bb.kernel("probe3", "gemm", gemmSpec("bf16", 16, 32), {"a", "b", "y"},
+            {{"block", {64, 1, 1}},
+             {"token_tile", 1},
+             {"per_tile", 2},
+             {"grid_y", 1},
+             {"grid_z", 1},
+             {"shared_bytes", 0}});
+  void *fake = dlopen(kFake, RTLD_NOW);
+  ASSERT_TRUE(fake);
+  auto *programmatic =
+      static_cast<int *>(dlsym(fake, "qoptFakeProgrammaticLaunches"));
+  ASSERT_TRUE(programmatic);
+  for (bool gridDependency : {false, true})
+    for (bool option : {true, false})
+      for (bool graphs : {true, false}) {
+        SCOPED_TRACE(std::string("grid_dependency ") +
+                     (gridDependency ? "true" : "false") +
+                     (option ? "" : ", --no-programmatic-launch") +
+                     (graphs ? ", graphs" : ""));
+        bb.manifest["grid_dependency"] = gridDependency;
+        std::string dir = bb.write();
+        CudaBackendOptions options;
+        options.programmaticLaunch = option;
+        options.graphs = graphs;
+        load(dir, options);
+        ASSERT_TRUE(backend) << error;
+        bool expected = gridDependency && option;
+        EXPECT_EQ(backend->programmaticLaunches(), expected);
+        int before = *programmatic;
+        // A prefill step and three decode steps: the same launches either
+        // way (the graph captures the first decode step's), with the fake
+        // logits kernel BundleBuilder adds.
+        ASSERT_TRUE(runStep(*backend, 2));
+        for (int32_t position = 2; position < 5; ++position) {
+          int32_t token = 1;
+          ASSERT_TRUE(
+              backend->step(&token, &position, 1, Sequence::Decode, error))
+              << error;
+          std::vector<uint64_t> record(8);
+          std::memcpy(record.data(), read(*backend, "y", 2).data(), 8 * 8);
+          EXPECT_EQ(record, (std::vector<uint64_t>{2, 1, 1, 64, 1, 1, 0, 1}));
+        }
+        // Every kernel of the prefill step, then of one decode step (the
+        // captured one) or three.
+        int kernels = static_cast<int>(bundle->manifest().kernels.size());
+        EXPECT_EQ(*programmatic - before,
+                  expected ? (graphs ? 2 : 4) * kernels : 0);
+      }
+  dlclose(fake);
+}
+
+TEST_F(BundleCuda, GridDependencyIsABoolean) {
+  BundleBuilder bb = smallModel();
+  bb.manifest["grid_dependency"] = 1;
+  std::string dir = bb.write();
+  EXPECT_FALSE(Bundle::load(dir, error));
+  EXPECT_EQ(message(dir), "DIR/manifest.json: grid_dependency: expected a "
+                          "boolean, got an integer");
+}
+
 TEST_F(BundleCuda, AFaultInTheDecodeGraph) {
   BundleBuilder bb = smallModel();
   bb.manifest["kernels"][3]["name"] = "fault";

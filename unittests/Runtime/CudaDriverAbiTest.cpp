@@ -15,6 +15,7 @@
 #include <cuda.h>
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <type_traits>
 
 namespace c = qrt::cuda;
@@ -91,6 +92,36 @@ QOPT_SAME_VALUE(CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
 QOPT_SAME_VALUE(CU_STREAM_DEFAULT)
 QOPT_SAME_VALUE(CU_EVENT_DEFAULT)
 QOPT_SAME_VALUE(CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+QOPT_SAME_VALUE(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION)
+
+// cuLaunchKernelEx's structs are declared by layout (their cuda.h tags
+// cannot be redeclared beside cuda.h), so their layouts are compared.
+#define QOPT_SAME_LAYOUT(T)                                                    \
+  static_assert(sizeof(::T) == sizeof(c::T) && alignof(::T) == alignof(c::T),  \
+                #T " size or alignment differs from cuda.h");
+#define QOPT_SAME_FIELD(T, F)                                                  \
+  static_assert(offsetof(::T, F) == offsetof(c::T, F),                         \
+                #T "::" #F " offset differs from cuda.h");
+QOPT_SAME_LAYOUT(CUlaunchAttributeValue)
+QOPT_SAME_LAYOUT(CUlaunchAttribute)
+QOPT_SAME_FIELD(CUlaunchAttribute, id)
+QOPT_SAME_FIELD(CUlaunchAttribute, value)
+QOPT_SAME_LAYOUT(CUlaunchConfig)
+QOPT_SAME_FIELD(CUlaunchConfig, gridDimX)
+QOPT_SAME_FIELD(CUlaunchConfig, blockDimZ)
+QOPT_SAME_FIELD(CUlaunchConfig, sharedMemBytes)
+QOPT_SAME_FIELD(CUlaunchConfig, hStream)
+QOPT_SAME_FIELD(CUlaunchConfig, attrs)
+QOPT_SAME_FIELD(CUlaunchConfig, numAttrs)
+static_assert(std::is_same<decltype(&::cuLaunchKernelEx),
+                           CUresult (*)(const ::CUlaunchConfig *, ::CUfunction,
+                                        void **, void **)>::value,
+              "cuLaunchKernelEx differs from cuda.h");
+static_assert(
+    std::is_same<decltype(c::DriverApi::cuLaunchKernelEx),
+                 c::CUresult (*)(const c::CUlaunchConfig *, c::CUfunction,
+                                 void **, void **)>::value,
+    "DriverApi::cuLaunchKernelEx");
 
 #define QOPT_SAME_SIGNATURE(F)                                                 \
   static_assert(std::is_same<Abi<decltype(&::F)>::type,                        \

@@ -21,8 +21,10 @@
 // Stream capture records launches (the parameters of fill_bytes and probeN
 // by value); a graph launch runs them again in order and counts itself in
 // qoptFakeGraphLaunches.
-// Built with QOPT_FAKE_CUDA_PARTIAL, it lacks cuFuncSetAttribute and
-// cuLaunchKernel, and has cuEventElapsedTime in place of
+// cuLaunchKernelEx takes only the programmatic-serialization attribute and
+// counts the launches that set it in qoptFakeProgrammaticLaunches.
+// Built with QOPT_FAKE_CUDA_PARTIAL, it lacks cuFuncSetAttribute,
+// cuLaunchKernel and cuLaunchKernelEx, and has cuEventElapsedTime in place of
 // cuEventElapsedTime_v2.
 //
 //===----------------------------------------------------------------------===//
@@ -483,6 +485,35 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gridX, unsigned int gridY,
   }
   return run(f, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes,
              stream, params);
+}
+
+/// Launches through cuLaunchKernelEx so far, and those of them with
+/// CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION set (tests read
+/// them with dlsym).
+int qoptFakeLaunchesEx = 0;
+int qoptFakeProgrammaticLaunches = 0;
+
+CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f,
+                          void **params, void **extra) {
+  if (!config || (config->numAttrs && !config->attrs))
+    return CUDA_ERROR_INVALID_VALUE;
+  bool programmatic = false;
+  for (unsigned i = 0; i < config->numAttrs; ++i) {
+    if (config->attrs[i].id !=
+        CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION)
+      return CUDA_ERROR_INVALID_VALUE;
+    programmatic =
+        config->attrs[i].value.programmaticStreamSerializationAllowed != 0;
+  }
+  CUresult r =
+      cuLaunchKernel(f, config->gridDimX, config->gridDimY, config->gridDimZ,
+                     config->blockDimX, config->blockDimY, config->blockDimZ,
+                     config->sharedMemBytes, config->hStream, params, extra);
+  if (r == CUDA_SUCCESS) {
+    ++qoptFakeLaunchesEx;
+    qoptFakeProgrammaticLaunches += programmatic;
+  }
+  return r;
 }
 #endif
 

@@ -53,6 +53,16 @@ def ConvertKernelsToGPU : Pass<"convert-kernels-to-gpu", "::mlir::ModuleOp"> {
     the mma.sync kernel kept for fewer) and SIMT kernels for norms,
     quantization, RoPE + KV append, attention, elementwise ops and argmax.
     Records `qk.kernel`, `qk.launch`, `qk.spec` and `qk.params` on each op.
+
+    With `grid-dependency` (sm_90a), each kernel waits for the kernels
+    launched before it (`nvvm.griddepcontrol wait`) before it touches any
+    buffer, then lets the next one launch (`launch_dependents`), and the
+    module gets `qk.grid_dependency`: the bundle says so, and the runtime
+    launches its kernels with programmatic stream serialization, so that a
+    kernel's launch and start overlap the end of the one before it. A
+    weight-streaming GEMV kernel first asks for its block's first weights
+    (`cp.async.bulk.prefetch.L2`, 32 KiB a block): weights are never
+    written, so they may be read before the wait.
     What the chip cannot run (an e4m3 GEMM on sm_80, a `wgmma` tile below
     sm_90a), an unfused RoPE and unplanned buffers are errors naming the op.
   }];
@@ -70,6 +80,12 @@ def ConvertKernelsToGPU : Pass<"convert-kernels-to-gpu", "::mlir::ModuleOp"> {
            "run a second kernel whose keys are split across this many "
            "blocks of a thread-block cluster, merged through distributed "
            "shared memory (1 to 8; 1: none; 0: 8 on sm_90a, else 1)">,
+    Option<"gridDependency", "grid-dependency", "bool", /*default=*/"true",
+           "On sm_90a, every kernel starts with griddepcontrol.wait and "
+           "launch_dependents, so that the runtime may launch it while the "
+           "kernel ahead of it finishes (programmatic dependent launch); "
+           "weight-streaming kernels first prefetch their first weights "
+           "into the L2">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect",

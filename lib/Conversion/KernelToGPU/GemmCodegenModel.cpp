@@ -169,7 +169,7 @@ struct GemmModel
         std::string gemvName = name.str() + "_gemv" + std::to_string(rows);
         FailureOr<LaunchConfig> launch = buildGemvKernel(
             module, s, GemvShape{rows, gemv.getWarps(), gemv.getKSplit()},
-            gemvName, options.chip, op.getLoc());
+            gemvName, options.chip, op.getLoc(), options.gridDependency);
         if (failed(launch))
           return failure();
         variants.push_back({rows, gemvName, *launch});

@@ -34,6 +34,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/Support/MathExtras.h"
@@ -62,6 +63,13 @@ static Value fmaF32(ImplicitLocOpBuilder &b, Value x, Value y, Value z) {
 /// 2^-150: 2^-30 of the 2^-120 that an e4m3 unit of the sum is scaled to.
 static constexpr double kFp8Unscale = 1.329227995784916e36; // 2^120
 
+/// Steps of K (32 * kSplit vectors of each weight row) that a block asks
+/// the L2 for before its grid dependencies complete, shared by the B
+/// operands: 32 KiB a block of 8 warps, some 35 MB for the blocks of one
+/// wave on 132 SMs, a little more than a kernel launch's gap of a few
+/// microseconds streams, and well inside the 60 MB L2.
+static constexpr int64_t kPrefetchSteps = 4;
+
 namespace {
 class Gemv {
 public:
@@ -82,7 +90,9 @@ public:
   }
 
   /// Emits the body; `scratch` is the workgroup buffer of the reduction.
-  void emit(Value scratch);
+  /// With `gridDependency`, the block prefetches its first weights, then
+  /// waits for the kernels before it (prefetchThenWait).
+  void emit(Value scratch, bool gridDependency);
 
   /// Values per lane: per B operand, per column of the pair, per row.
   int64_t numAcc() const { return plan.numB * 2 * shape.rows; }
@@ -112,6 +122,11 @@ private:
   /// The group (or block) scale and zero point of the vector `vc`.
   void groupOperands(int64_t which, Value col, Value vc, Value &scale,
                      Value &offset);
+  /// Threads t < 2 * pairs ask the L2 for the first kPrefetchSteps steps
+  /// of weight row blockPair * 2 + t of each B operand (one contiguous run
+  /// of each row, cp.async.bulk.prefetch.L2); then every thread waits for
+  /// its grid dependencies and lets the next kernel launch.
+  void prefetchThenWait(Value blockPair);
   /// One step: the contributions of vector `vc` (`raw` loaded) to `acc`.
   void accumulate(Value vc, ArrayRef<Value> raw, Value valid,
                   SmallVectorImpl<Value> &acc);
@@ -317,12 +332,43 @@ void Gemv::accumulate(Value vc, ArrayRef<Value> raw, Value valid,
       }
 }
 
-void Gemv::emit(Value scratch) {
+void Gemv::prefetchThenWait(Value blockPair) {
+  int64_t perRow =
+      std::min(nVec, std::max<int64_t>(1, kPrefetchSteps / plan.numB) * stride);
+  Value tid = e.threadId();
+  e.ifThen(
+      b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, tid, idx(2 * pairs)),
+      [&] {
+        Value row = minI(addI(mulI(blockPair, 2), tid), idx(spec.n - 1));
+        for (int64_t which = 0; which < plan.numB; ++which) {
+          Value bm = args.bs[which].b;
+          auto type = cast<MemRefType>(bm.getType());
+          if (!type.getLayout().isIdentity() || type.getMemorySpace())
+            continue;
+          // Row `row` starts nVec 16-byte vectors a row into B.
+          Value base = b.create<memref::ExtractAlignedPointerAsIndexOp>(bm);
+          Value at = b.create<arith::IndexCastOp>(
+              b.getI64Type(), addI(base, mulI(row, nVec * 16)));
+          Value generic = b.create<LLVM::IntToPtrOp>(
+              LLVM::LLVMPointerType::get(b.getContext()), at);
+          Value global = b.create<LLVM::AddrSpaceCastOp>(
+              LLVM::LLVMPointerType::get(b.getContext(), 1), generic);
+          b.create<NVVM::CpAsyncBulkPrefetchOp>(global, e.i32(perRow * 16),
+                                                Value());
+        }
+      });
+  b.create<NVVM::GriddepcontrolOp>(NVVM::GridDepActionKind::wait);
+  b.create<NVVM::GriddepcontrolOp>(NVVM::GridDepActionKind::launch_dependents);
+}
+
+void Gemv::emit(Value scratch, bool gridDependency) {
   Value tid = e.threadId();
   Value lane = e.laneId(), warp = e.warpId();
   Value pair = b.createOrFold<arith::RemUIOp>(warp, idx(pairs));
   Value slice = b.createOrFold<arith::DivUIOp>(warp, idx(pairs));
   Value blockPair = mulI(e.blockId(1), pairs);
+  if (gridDependency)
+    prefetchThenWait(blockPair);
   Value col = mulI(addI(blockPair, pair), 2);
   Value last = idx(spec.n - 2);
   colLoad[0] = minI(col, last);
@@ -426,7 +472,7 @@ void Gemv::emit(Value scratch) {
 
 FailureOr<LaunchConfig> mlir::qopt::codegen::buildGemvKernel(
     gpu::GPUModuleOp module, const GemmSpec &original, const GemvShape &shape,
-    StringRef name, Chip chip, Location loc) {
+    StringRef name, Chip chip, Location loc, bool gridDependency) {
   GemmSpec spec = original;
   spec.name = name.str();
   GemmPlan plan;
@@ -470,7 +516,7 @@ FailureOr<LaunchConfig> mlir::qopt::codegen::buildGemvKernel(
   Value scratch = func.addWorkgroupAttribution(
       simt::workgroupMemRef({shape.kSplit, pairs, gemv.numAcc()}, gemv.accType),
       loc);
-  gemv.emit(scratch);
+  gemv.emit(scratch, gridDependency && chip == Chip::SM90a);
   b.create<gpu::ReturnOp>();
 
   LaunchConfig config;

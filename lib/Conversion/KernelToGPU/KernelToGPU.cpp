@@ -71,6 +71,7 @@ struct ConvertKernelsToGPUPass
                   chip);
     options.attentionSplits =
         attentionSplits ? attentionSplits : (*target == Chip::SM90a ? 8 : 1);
+    options.gridDependency = gridDependency && *target == Chip::SM90a;
 
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(&getContext()));
@@ -95,7 +96,31 @@ struct ConvertKernelsToGPUPass
         bad = true;
     });
     if (bad)
-      signalPassFailure();
+      return signalPassFailure();
+    if (options.gridDependency)
+      addGridDependencyControl(gpuModule);
+  }
+
+  /// Starts every kernel that does not wait for its grid dependencies
+  /// itself (those that read weights first) with the wait, then lets the
+  /// next kernel launch.
+  void addGridDependencyControl(gpu::GPUModuleOp gpuModule) {
+    for (auto fn : gpuModule.getOps<gpu::GPUFuncOp>()) {
+      if (!fn.isKernel())
+        continue;
+      bool waits = false;
+      fn.walk([&](NVVM::GriddepcontrolOp op) {
+        waits = waits || op.getKind() == NVVM::GridDepActionKind::wait;
+      });
+      if (waits)
+        continue;
+      OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
+      NVVM::GriddepcontrolOp::create(b, fn.getLoc(),
+                                     NVVM::GridDepActionKind::wait);
+      NVVM::GriddepcontrolOp::create(
+          b, fn.getLoc(), NVVM::GridDepActionKind::launch_dependents);
+    }
+    getOperation()->setAttr("qk.grid_dependency", UnitAttr::get(&getContext()));
   }
 };
 } // namespace

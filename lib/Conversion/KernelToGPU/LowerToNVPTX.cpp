@@ -39,6 +39,7 @@ LogicalResult mlir::qopt::codegen::buildLowerToNVPTXPipeline(
   gpu.chip = options.chip;
   gpu.attentionWarps = options.attentionWarps;
   gpu.attentionSplits = options.attentionSplits;
+  gpu.gridDependency = options.gridDependency;
   pm.addPass(createConvertKernelsToGPU(gpu));
   buildGPUToPTXPipeline(pm, options.chip);
   kernel::QKVerifyContractOptions contract;

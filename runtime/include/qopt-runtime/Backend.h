@@ -201,6 +201,11 @@ struct CudaBackendOptions {
   /// Launches of few tokens run a kernel's small-M variant (the GEMMs'
   /// weight-streaming kernels) where the bundle has one.
   bool smallMKernels = true;
+  /// Launches the kernels of a bundle built with grid dependency control
+  /// (Manifest::gridDependency) programmatically on sm_90 and later: each
+  /// may start, and stream its first weights, while the one before it
+  /// finishes (in CUDA graphs too).
+  bool programmaticLaunch = true;
 };
 
 /// The bundle's kernels on a GPU.
@@ -222,6 +227,10 @@ public:
   std::string deviceDescription() const;
   std::string moduleSource() const;
   std::string cubinSkipped() const;
+  /// After load(): whether kernels are launched programmatically
+  /// (CudaBackendOptions::programmaticLaunch, the bundle's grid dependency
+  /// control and a driver and device that have it).
+  bool programmaticLaunches() const;
 
   struct State;
 

@@ -193,6 +193,10 @@ struct Manifest {
   std::vector<KVCache> kvCaches;
   std::vector<Kernel> kernels;
   std::vector<int> prefill, decode;
+  /// Every kernel runs griddepcontrol.wait before it touches memory that
+  /// another kernel writes or reads ("grid_dependency", default false), so
+  /// it may be launched programmatically (Function::launch).
+  bool gridDependency = false;
 
   /// Buffer name -> index in `buffers`.
   std::map<std::string, int> bufferIndex;

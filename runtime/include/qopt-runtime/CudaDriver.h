@@ -175,6 +175,12 @@ public:
   /// synchronize() reports.
   const std::string &lastKernel() const { return lastKernel_; }
 
+  /// Whether launches may be programmatic (Function::launch): the driver
+  /// has cuLaunchKernelEx and the device is sm_90 or later.
+  bool programmaticLaunch() const {
+    return api().cuLaunchKernelEx && info_.computeMajor >= 9;
+  }
+
 private:
   friend class Function;
   Context() = default;
@@ -259,9 +265,13 @@ public:
   /// `params` (one pointer per kernel parameter, to its value). A failure
   /// reads "cuLaunchKernel(<kernel>): <error> [grid XxYxZ, block XxYxZ,
   /// <n> bytes of dynamic shared memory]". Faults inside the kernel surface
-  /// at the next synchronize().
+  /// at the next synchronize(). With `programmatic` (where
+  /// Context::programmaticLaunch(); ignored elsewhere) it goes through
+  /// cuLaunchKernelEx with CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_-
+  /// SERIALIZATION: the kernel may start while the one ahead of it
+  /// finishes, so it must wait for it (griddepcontrol.wait) itself.
   bool launch(Dim3 grid, Dim3 block, unsigned sharedBytes, void **params,
-              std::string &error) const;
+              std::string &error, bool programmatic = false) const;
 
 private:
   friend class Module;

@@ -20,7 +20,8 @@
 // that are resolved, which are the ones cuda.h's macros map the plain names
 // to (cuMemAlloc -> cuMemAlloc_v2, ...). cuEventElapsedTime_v2 (CUDA 12.8)
 // falls back to cuEventElapsedTime, which has the same signature, on older
-// drivers.
+// drivers. cuLaunchKernelEx is the one optional entry point: a library
+// without it leaves its slot null, and launches go through cuLaunchKernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -99,6 +100,39 @@ constexpr unsigned CU_EVENT_DEFAULT = 0x0;
 // CUstreamCaptureMode: only this thread's calls are refused while capturing.
 constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
+// CUlaunchAttributeID: a kernel launched with this attribute (non-zero) may
+// start before the kernel ahead of it on the stream completes: once every
+// block of that one has run griddepcontrol.launch_dependents or exited. It
+// must itself run griddepcontrol.wait before it reads or writes what the
+// kernels ahead of it do (programmatic dependent launch, sm_90).
+constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
+
+/// CUlaunchAttributeValue: a 64-byte union (8-byte aligned); the runtime
+/// sets only this member.
+union CUlaunchAttributeValue {
+  char pad[64];
+  int programmaticStreamSerializationAllowed;
+  unsigned long long align;
+};
+
+/// CUlaunchAttribute.
+struct CUlaunchAttribute {
+  int id;
+  char pad[8 - sizeof(int)];
+  CUlaunchAttributeValue value;
+};
+
+/// CUlaunchConfig: cuLaunchKernelEx's launch (cuLaunchKernel's dimensions,
+/// shared bytes and stream) and its attributes.
+struct CUlaunchConfig {
+  unsigned int gridDimX, gridDimY, gridDimZ;
+  unsigned int blockDimX, blockDimY, blockDimZ;
+  unsigned int sharedMemBytes;
+  CUstream hStream;
+  CUlaunchAttribute *attrs;
+  unsigned int numAttrs;
+};
+
 /// The driver's entry points, resolved from the opened library.
 struct DriverApi {
   CUresult (*cuGetErrorName)(CUresult error, const char **str);
@@ -149,6 +183,10 @@ struct DriverApi {
                              unsigned int blockX, unsigned int blockY,
                              unsigned int blockZ, unsigned int sharedBytes,
                              CUstream stream, void **params, void **extra);
+  /// Optional (CUDA 11.8 and later): null when the library lacks it.
+  CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *config,
+                               CUfunction function, void **params,
+                               void **extra);
 
   CUresult (*cuEventCreate)(CUevent *event, unsigned int flags);
   CUresult (*cuEventRecord)(CUevent event, CUstream stream);

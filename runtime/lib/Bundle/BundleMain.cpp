@@ -41,7 +41,8 @@ const char *const kUsage =
     "options: --checkpoint DIR (weights quantized at load), --max-seq-len N,\n"
     "         --num-threads N, --device N, --sync-kernels, "
     "--ptx,\n"
-    "         --no-cuda-graphs, --no-small-m-kernels\n";
+    "         --no-cuda-graphs, --no-small-m-kernels, "
+    "--no-programmatic-launch\n";
 
 bool parseOptions(int argc, char **argv, Options &o, bool &help,
                   std::string &error) {
@@ -55,6 +56,7 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
                          "ptx",
                          "no-cuda-graphs",
                          "no-small-m-kernels",
+                         "no-programmatic-launch",
                          "ppl-decode",
                          "help",
                          "h"};
@@ -102,6 +104,8 @@ bool parseOptions(int argc, char **argv, Options &o, bool &help,
         o.cudaGraphs = false;
       else if (name == "no-small-m-kernels")
         o.smallMKernels = false;
+      else if (name == "no-programmatic-launch")
+        o.programmaticLaunch = false;
       else if (name == "ppl-decode")
         o.pplDecode = true;
       else
@@ -334,6 +338,7 @@ int qrt::runBundleMain(int argc, char **argv) {
     co.forcePtx = o.forcePtx;
     co.graphs = o.cudaGraphs;
     co.smallMKernels = o.smallMKernels;
+    co.programmaticLaunch = o.programmaticLaunch;
     backend = std::make_unique<CudaBackend>(co);
   } else {
     backend = std::make_unique<CpuBackend>(o.threads);
@@ -341,9 +346,10 @@ int qrt::runBundleMain(int argc, char **argv) {
   if (!backend->load(*bundle, rows, error))
     return fail(error);
   if (auto *cuda = dynamic_cast<CudaBackend *>(backend.get())) {
-    std::fprintf(stderr, "qopt-run: cuda: %s, kernels from %s\n",
-                 cuda->deviceDescription().c_str(),
-                 cuda->moduleSource().c_str());
+    std::fprintf(
+        stderr, "qopt-run: cuda: %s, kernels from %s%s\n",
+        cuda->deviceDescription().c_str(), cuda->moduleSource().c_str(),
+        cuda->programmaticLaunches() ? ", launched programmatically" : "");
     if (!cuda->cubinSkipped().empty())
       std::fprintf(stderr, "qopt-run: warning: the cubin was not loaded: %s\n",
                    cuda->cubinSkipped().c_str());

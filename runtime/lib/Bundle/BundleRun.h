@@ -40,7 +40,7 @@ struct Options {
   unsigned threads = 0;
   int device = 0;
   bool syncKernels = false, forcePtx = false, cudaGraphs = true,
-       smallMKernels = true;
+       smallMKernels = true, programmaticLaunch = true;
   /// --ppl scores each window one token at a time through decode steps
   /// (the decode kernels and CUDA graph) instead of prefill steps.
   bool pplDecode = false;

@@ -84,6 +84,12 @@ std::string CudaBackend::deviceDescription() const {
   return d.name + " (" + d.smName() + ", " + memory + ")";
 }
 
+bool CudaBackend::programmaticLaunches() const {
+  return state_ && options_.programmaticLaunch &&
+         bundle_->manifest().gridDependency &&
+         state_->context->programmaticLaunch();
+}
+
 std::string CudaBackend::moduleSource() const {
   return state_ ? state_->moduleSource : "";
 }
@@ -242,8 +248,9 @@ bool CudaBackend::enqueue(int k, int64_t m, std::string &error) {
             static_cast<unsigned>(launch->gridZ)};
   Dim3 block{launch->block[0], launch->block[1], launch->block[2]};
   std::string why;
+  bool programmatic = programmaticLaunches();
   if (!function->launch(grid, block, static_cast<unsigned>(launch->sharedBytes),
-                        params.data(), why)) {
+                        params.data(), why, programmatic)) {
     error = kernelWhat(man, k) + ": " + launchedName(k, m) + ": " + why;
     return false;
   }

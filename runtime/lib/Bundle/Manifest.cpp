@@ -74,11 +74,14 @@ bool Parser::parse(const json &root) {
                           " is not supported by this runtime (version " +
                           std::to_string(kFormatVersion) + ")");
   if (!r.object(root, "",
-                {"format", "version", "chip", "model", "recipe", "max_tokens",
-                 "arena_bytes", "ptx", "cubin", "weights", "tokenizer",
-                 "inputs", "outputs", "buffers", "kv_caches", "kernels",
-                 "prefill", "decode", "checkpoint"}) ||
+                {"format",  "version",    "chip",        "model",
+                 "recipe",  "max_tokens", "arena_bytes", "ptx",
+                 "cubin",   "weights",    "tokenizer",   "inputs",
+                 "outputs", "buffers",    "kv_caches",   "kernels",
+                 "prefill", "decode",     "checkpoint",  "grid_dependency"}) ||
       !r.string(root, "", "chip", m.chip) || !model(root) ||
+      (root.contains("grid_dependency") &&
+       !r.boolean(root, "", "grid_dependency", m.gridDependency)) ||
       !r.string(root, "", "recipe", m.recipe) ||
       !r.positive(root, "", "max_tokens", m.maxTokens) ||
       !r.integer(root, "", "arena_bytes", m.arenaBytes, 0) ||

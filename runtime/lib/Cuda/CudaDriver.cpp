@@ -30,6 +30,10 @@ struct Resolver {
       missing.push_back(name);
     slot = reinterpret_cast<Fn>(symbol);
   }
+  /// Sets `slot` to the symbol `name`, or null when the library lacks it.
+  template <typename Fn> void optional(Fn &slot, const char *name) {
+    slot = reinterpret_cast<Fn>(dlsym(handle, name));
+  }
 };
 
 void resolveAll(Resolver &r, DriverApi &api) {
@@ -66,6 +70,7 @@ void resolveAll(Resolver &r, DriverApi &api) {
   r(api.cuMemcpyDtoDAsync_v2, "cuMemcpyDtoDAsync_v2");
   r(api.cuMemsetD8_v2, "cuMemsetD8_v2");
   r(api.cuLaunchKernel, "cuLaunchKernel");
+  r.optional(api.cuLaunchKernelEx, "cuLaunchKernelEx");
   r(api.cuEventCreate, "cuEventCreate");
   r(api.cuEventRecord, "cuEventRecord");
   r(api.cuEventSynchronize, "cuEventSynchronize");

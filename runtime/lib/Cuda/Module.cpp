@@ -132,13 +132,36 @@ bool Function::setMaxDynamicSharedMemory(int bytes, std::string &error) const {
 }
 
 bool Function::launch(Dim3 grid, Dim3 block, unsigned sharedBytes,
-                      void **params, std::string &error) const {
-  CUresult r = context_->api().cuLaunchKernel(
-      function_, grid.x, grid.y, grid.z, block.x, block.y, block.z, sharedBytes,
-      context_->stream(), params, nullptr);
+                      void **params, std::string &error,
+                      bool programmatic) const {
+  const DriverApi &api = context_->api();
+  const char *call = "cuLaunchKernel";
+  CUresult r;
+  if (programmatic && context_->programmaticLaunch()) {
+    call = "cuLaunchKernelEx";
+    CUlaunchAttribute attribute{};
+    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config{};
+    config.gridDimX = grid.x;
+    config.gridDimY = grid.y;
+    config.gridDimZ = grid.z;
+    config.blockDimX = block.x;
+    config.blockDimY = block.y;
+    config.blockDimZ = block.z;
+    config.sharedMemBytes = sharedBytes;
+    config.hStream = context_->stream();
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    r = api.cuLaunchKernelEx(&config, function_, params, nullptr);
+  } else {
+    r = api.cuLaunchKernel(function_, grid.x, grid.y, grid.z, block.x, block.y,
+                           block.z, sharedBytes, context_->stream(), params,
+                           nullptr);
+  }
   if (r != CUDA_SUCCESS) {
-    error = context_->driver().errorMessage("cuLaunchKernel", name_, r) +
-            " [grid " + dims(grid) + ", block " + dims(block) + ", " +
+    error = context_->driver().errorMessage(call, name_, r) + " [grid " +
+            dims(grid) + ", block " + dims(block) + ", " +
             std::to_string(sharedBytes) + " bytes of dynamic shared memory]";
     return false;
   }

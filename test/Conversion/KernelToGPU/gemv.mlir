@@ -7,6 +7,10 @@
 // RUN: qopt %s --qopt-test-build-gemm="kind=s8 max-tokens=64 n=128 k=256 a-scale=token b-scale=channel int-bias out=i8 gemv-rows=2 gemv-k-split=2" | FileCheck %s --check-prefix=S8
 // RUN: qopt %s --qopt-test-build-gemm="kind=w8a16 max-tokens=64 n=128 k=256 b-scale=channel gated out=bf16 gemv-rows=2 gemv-warps=4 gemv-k-split=1" | FileCheck %s --check-prefix=W8
 // RUN: qopt %s --qopt-test-build-gemm="kind=bf16 max-tokens=64 n=128 k=256 residual out=bf16 gemv-rows=1" | FileCheck %s --check-prefix=BF16
+// RUN: qopt %s --qopt-test-build-gemm="kind=bf16 max-tokens=64 n=128 k=256 residual out=bf16 gemv-rows=1" | FileCheck %s --check-prefix=NOGRID
+// RUN: qopt %s --qopt-test-build-gemm="kind=bf16 max-tokens=64 n=128 k=256 residual out=bf16 gemv-rows=1 grid-dependency" | FileCheck %s --check-prefix=GRID
+// RUN: qopt %s --qopt-test-build-gemm="kind=w8a16 max-tokens=64 n=128 k=256 b-scale=channel gated out=bf16 gemv-rows=1 gemv-k-split=2 grid-dependency" | FileCheck %s --check-prefix=GRID2
+// RUN: qopt %s --qopt-test-build-gemm="kind=bf16 max-tokens=64 n=128 k=256 residual out=bf16 gemv-rows=1 grid-dependency chip=sm_80" | FileCheck %s --check-prefix=NOGRID
 
 module {}
 
@@ -101,3 +105,38 @@ module {}
 // BF16: vector.load %arg2
 // BF16: arith.addf
 // BF16: vector.store {{.*}} : memref<64x128xbf16>, vector<2xbf16>
+
+// With grid dependency control: the first 16 threads (2 x 8 pairs) each ask
+// the L2 for the first steps of one weight row of the block (all of K here:
+// 256 bf16 = 512 bytes) before the griddepcontrol wait; only then are
+// activations (%arg0) read.
+// GRID-LABEL: gpu.func @gemm(
+// GRID: %[[FEW:.*]] = arith.cmpi ult, %{{.*}}, %c16 : index
+// GRID: scf.if %[[FEW]] {
+// GRID: %[[ROW:.*]] = arith.minui %{{.*}}, %c127 : index
+// GRID: %[[BASE:.*]] = memref.extract_aligned_pointer_as_index %arg1 : memref<128x256xbf16> -> index
+// GRID: %[[OFF:.*]] = arith.muli %[[ROW]], %c512 : index
+// GRID: %[[AT:.*]] = arith.addi %[[BASE]], %[[OFF]] : index
+// GRID: %[[I64:.*]] = arith.index_cast %[[AT]] : index to i64
+// GRID: %[[P:.*]] = llvm.inttoptr %[[I64]] : i64 to !llvm.ptr
+// GRID: %[[G:.*]] = llvm.addrspacecast %[[P]] : !llvm.ptr to !llvm.ptr<1>
+// GRID: nvvm.cp.async.bulk.prefetch %[[G]], %c512_i32 : <1>
+// GRID-NEXT: }
+// GRID-NEXT: nvvm.griddepcontrol wait
+// GRID-NEXT: nvvm.griddepcontrol launch_dependents
+// GRID-NOT: nvvm.griddepcontrol
+// GRID: vector.load %arg1
+// GRID: vector.load %arg0
+// NOGRID-NOT: griddepcontrol
+// NOGRID-NOT: prefetch
+
+// Gated, two B operands, k_split 2: each thread prefetches one row of each,
+// 4 / 2 steps of 32 * 2 vectors, capped at K: 256 bytes.
+// GRID2-LABEL: gpu.func @gemm(
+// GRID2: scf.if
+// GRID2: memref.extract_aligned_pointer_as_index %arg1
+// GRID2: nvvm.cp.async.bulk.prefetch %{{.*}}, %c256_i32 : <1>
+// GRID2: memref.extract_aligned_pointer_as_index %arg3
+// GRID2: nvvm.cp.async.bulk.prefetch %{{.*}}, %c256_i32{{.*}} : <1>
+// GRID2-NEXT: }
+// GRID2-NEXT: nvvm.griddepcontrol wait

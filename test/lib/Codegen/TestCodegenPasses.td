@@ -84,6 +84,9 @@ def QoptTestBuildGemm : Pass<"qopt-test-build-gemm", "::mlir::ModuleOp"> {
            "Its warps per block">,
     Option<"gemvKSplit", "gemv-k-split", "int64_t", /*default=*/"1",
            "Its warps per column pair">,
+    Option<"gridDependency", "grid-dependency", "bool", /*default=*/"false",
+           "The weight-streaming kernel prefetches its first weights, then "
+           "waits for its grid dependencies (sm_90a)">,
   ];
 }
 

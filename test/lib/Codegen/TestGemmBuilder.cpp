@@ -117,7 +117,8 @@ struct QoptTestBuildGemmPass
     FailureOr<LaunchConfig> config =
         gemvRows ? buildGemvKernel(kernels, spec,
                                    GemvShape{gemvRows, gemvWarps, gemvKSplit},
-                                   spec.name, *target, module.getLoc())
+                                   spec.name, *target, module.getLoc(),
+                                   gridDependency)
                  : buildGemmKernel(kernels, spec, *target, module.getLoc());
     if (failed(config))
       return signalPassFailure();

@@ -51,10 +51,13 @@ FailureOr<LaunchConfig> buildGemmKernel(gpu::GPUModuleOp module,
                                         Location loc);
 /// The weight-streaming kernel `name` of `spec` (same parameters as its
 /// tiled kernel, the same arithmetic; spec.name and spec.tile unused).
+/// With `gridDependency` (sm_90a) each block prefetches its first weights
+/// into the L2, then waits for its grid dependencies (griddepcontrol).
 FailureOr<LaunchConfig> buildGemvKernel(gpu::GPUModuleOp module,
                                         const GemmSpec &spec,
                                         const GemvShape &shape, StringRef name,
-                                        Chip chip, Location loc);
+                                        Chip chip, Location loc,
+                                        bool gridDependency = false);
 FailureOr<LaunchConfig> buildRmsNormKernel(gpu::GPUModuleOp module,
                                            const RmsNormSpec &spec, Chip chip,
                                            Location loc);

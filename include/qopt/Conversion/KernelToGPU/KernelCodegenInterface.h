@@ -27,6 +27,9 @@ struct CodegenOptions {
   /// Blocks (a thread-block cluster) that split a one-row attention's keys
   /// (the decode kernel); 1: no split kernel.
   int64_t attentionSplits = 1;
+  /// Kernels wait for their grid dependencies (sm_90a): weight-streaming
+  /// kernels prefetch weights before their griddepcontrol.wait.
+  bool gridDependency = false;
 };
 
 /// Attaches the codegen interface to every qk kernel op.

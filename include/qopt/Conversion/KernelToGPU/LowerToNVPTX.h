@@ -25,6 +25,12 @@ struct LowerToNVPTXOptions
       llvm::cl::desc("Blocks of a cluster splitting decode attention's keys "
                      "(1 to 8; 1: none; 0: 8 on sm_90a, else 1)"),
       llvm::cl::init(0)};
+  Option<bool> gridDependency{
+      *this, "grid-dependency",
+      llvm::cl::desc("On sm_90a, kernels wait for the kernel before them "
+                     "themselves (griddepcontrol), so that the runtime may "
+                     "launch each while the one before it finishes"),
+      llvm::cl::init(true)};
 };
 
 /// --lower-to-kernels, codegen, PTX and the contract check.
