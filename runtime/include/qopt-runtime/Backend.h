@@ -201,10 +201,11 @@ struct CudaBackendOptions {
   /// Launches of few tokens run a kernel's small-M variant (the GEMMs'
   /// weight-streaming kernels) where the bundle has one.
   bool smallMKernels = true;
-  /// Launches the kernels of a bundle built with grid dependency control
-  /// (Manifest::gridDependency) programmatically on sm_90 and later: each
-  /// may start, and stream its first weights, while the one before it
-  /// finishes (in CUDA graphs too).
+  /// Launches the decode steps' kernels of a bundle built with grid
+  /// dependency control (Manifest::gridDependency) programmatically on
+  /// sm_90 and later: each may start, and stream its first weights, while
+  /// the one before it finishes (in CUDA graphs too). Prefill steps and
+  /// single launches go one after the other.
   bool programmaticLaunch = true;
 };
 
@@ -227,7 +228,7 @@ public:
   std::string deviceDescription() const;
   std::string moduleSource() const;
   std::string cubinSkipped() const;
-  /// After load(): whether kernels are launched programmatically
+  /// After load(): whether decode kernels are launched programmatically
   /// (CudaBackendOptions::programmaticLaunch, the bundle's grid dependency
   /// control and a driver and device that have it).
   bool programmaticLaunches() const;
@@ -247,8 +248,9 @@ protected:
   bool readNextToken(int32_t &token, std::string &error) override;
 
 private:
-  /// Launches kernel `k` for m tokens without waiting.
-  bool enqueue(int k, int64_t m, std::string &error);
+  /// Launches kernel `k` for m tokens without waiting (programmatically:
+  /// Function::launch).
+  bool enqueue(int k, int64_t m, std::string &error, bool programmatic = false);
   /// The small-M variant a launch of m tokens runs, or null.
   const bundle::SmallMVariant *variant(int k, int64_t m) const;
 

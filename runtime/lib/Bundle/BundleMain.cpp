@@ -349,7 +349,8 @@ int qrt::runBundleMain(int argc, char **argv) {
     std::fprintf(
         stderr, "qopt-run: cuda: %s, kernels from %s%s\n",
         cuda->deviceDescription().c_str(), cuda->moduleSource().c_str(),
-        cuda->programmaticLaunches() ? ", launched programmatically" : "");
+        cuda->programmaticLaunches() ? ", decode launched programmatically"
+                                     : "");
     if (!cuda->cubinSkipped().empty())
       std::fprintf(stderr, "qopt-run: warning: the cubin was not loaded: %s\n",
                    cuda->cubinSkipped().c_str());
