@@ -22,6 +22,9 @@
 #   5. prints the table (scripts/gpu/e2e-table.py): tokens/s, ratios to
 #      qopt's bf16 and to transformers, and bf16 decode against the
 #      weight-bytes / copy-bandwidth roofline.
+# NCU=1 also profiles layer 0's decode GEMVs of the bf16 bundle with Nsight
+# Compute (speed of light, occupancy, warp stalls; cold L2, kernel by
+# kernel) into LOG_DIR/ncu-bf16-gemv.txt.
 # Logs and raw outputs go to LOG_DIR (default /tmp/qopt-gpu-bench). QOPT=0
 # skips step 3 and TORCH=0 step 4 (to split the run; the table reads what
 # LOG_DIR holds).
@@ -70,6 +73,17 @@ for b in "$bundles"/*.bundle; do
   grep -h "^prefill:\|^decode:" "$logs/qopt-$name.txt"
   echo "(took $((SECONDS - t0)) s)"
 done
+
+if [ "${NCU:-0}" = 1 ] && [ -d "$bundles/bf16.bundle" ]; then
+  echo "== ncu: layer 0's decode GEMVs (bf16)"
+  ncu -k regex:gemv1 --launch-count 6 --section SpeedOfLight \
+    --section Occupancy --section WarpStateStats --section LaunchStats \
+    "$build/qopt-run" "$bundles/bf16.bundle" --backend=cuda \
+    --checkpoint "$ckpt" --bench --seq-len 16 --max-new-tokens 2 \
+    --no-cuda-graphs >"$logs/ncu-bf16-gemv.txt" 2>&1 || status=1
+  grep -E "gemv1|Duration|DRAM Throughput|Achieved Occupancy" \
+    "$logs/ncu-bf16-gemv.txt"
+fi
 
 if [ "${TORCH:-1}" != 0 ]; then
   echo "== transformers bf16"
